@@ -1,0 +1,5 @@
+"""Entry point for ``python -m privpip``."""
+
+from privpip.cli import main
+
+main()

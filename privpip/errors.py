@@ -1,0 +1,49 @@
+"""privpip's error types: every failure a user can act on is a PrivpipError with a hint."""
+
+from __future__ import annotations
+
+
+class PrivpipError(Exception):
+    """A failure the user can fix; shown as one message plus a hint, never a traceback."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class ConfigError(PrivpipError):
+    """The configuration is missing, malformed or unsafe (exit status 2)."""
+
+    exit_code = 2
+
+    def __init__(self, where: str, message: str, hint: str | None = None) -> None:
+        super().__init__(f"{where}: {message}" if where else message, hint)
+        self.where = where
+
+
+class UsageError(PrivpipError):
+    """The command line asks for something that cannot be done (exit status 2)."""
+
+    exit_code = 2
+
+
+class CredentialNotFound(PrivpipError):
+    """No source had a credential for an index; lists every source tried."""
+
+    def __init__(self, index: str, tried: list[tuple[str, str]], hint: str) -> None:
+        lines = [f"no credential for index {index!r}; tried:"]
+        lines += [f"  - {source}: {reason}" for source, reason in tried]
+        super().__init__("\n".join(lines), hint)
+        self.index = index
+        self.tried = tried
+
+
+class KeyringUnavailable(PrivpipError):
+    """The OS keyring is missing, locked, broken or did not answer in time."""
+
+
+class UnsafeCredential(PrivpipError):
+    """A credential cannot be delivered to the target tool without being mangled."""

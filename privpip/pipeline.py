@@ -1,0 +1,69 @@
+"""The one data path: config -> index specs -> credentials -> delivery for a tool -> child or print."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from privpip import config as config_mod
+from privpip import credentials, delivery, runner
+from privpip.delivery import Access
+from privpip.store import KeyringStore
+from privpip.target import Target
+
+
+@dataclass(frozen=True)
+class Session:
+    """What every command starts from: the environment, the directory and the global options."""
+
+    env: Mapping[str, str]
+    cwd: Path
+    config_path: str | None = None
+    verbose: bool = False
+    interactive: bool = False
+    log: Callable[[str], None] = lambda message: print(message, file=sys.stderr)
+
+    def note(self, message: str) -> None:
+        if self.verbose:
+            self.log(f"privpip: {message}")
+
+    def load_config(self) -> config_mod.Config:
+        cfg = config_mod.load(self.cwd, self.env, self.config_path)
+        for path in cfg.files:
+            self.note(f"config: {path}")
+        for note in cfg.notes:
+            self.note(note)
+        return cfg
+
+
+def resolve_accesses(session: Session, names: Sequence[str] = ()) -> list[Access]:
+    """Steps 1-3: config, the selected indexes, and one credential for each (with its source)."""
+    indexes = session.load_config().select(tuple(names))
+    store = KeyringStore.from_env(session.env)
+    prompt = credentials.prompt_on_terminal if session.interactive else None
+    reason = "--no-input was given or stdin is not a terminal"
+    accesses = []
+    for index in indexes:
+        cred = credentials.resolve(index, session.env, store, prompt, reason)
+        if cred is None:
+            session.note(f"index {index.name}: no credential needed (auth = false)")
+        else:
+            session.note(f"index {index.name}: token from {cred.source} (user {cred.username})")
+        accesses.append(Access(index, cred))
+    return accesses
+
+
+def run_with_netrc(
+    session: Session, accesses: Sequence[Access], argv: Sequence[str], target: Target | None
+) -> int:
+    """Steps 4-5 for pip and anything reading NETRC: credential-free URLs, a private netrc, run."""
+    version = None
+    if target is not None and delivery.needs_target_version(accesses):
+        version = target.version()
+        session.note(f"target Python {version[0]}.{version[1]}")
+    with runner.private_dir(session.env) as private:
+        env = delivery.pip_environment(accesses, session.env, private, version, session.interactive)
+        session.note("running: " + " ".join(argv))
+        return runner.run(argv, env)

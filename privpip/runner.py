@@ -1,0 +1,88 @@
+"""Running the child: signals reach it, its exit status becomes ours, temporary files go away."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from privpip.errors import PrivpipError
+
+_FORWARDED = [s for s in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, s)]
+
+
+@contextmanager
+def private_dir(env: Mapping[str, str]) -> Iterator[Path]:
+    """A 0700 directory for secrets, on tmpfs ($XDG_RUNTIME_DIR) when there is one; always removed."""
+    base = env.get("XDG_RUNTIME_DIR")
+    if not (base and os.path.isdir(base) and os.access(base, os.W_OK)):
+        base = None
+    path = Path(tempfile.mkdtemp(prefix="privpip-", dir=base))  # mkdtemp makes it 0700
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def run(argv: Sequence[str], env: Mapping[str, str]) -> int:
+    """Run ``argv`` and return its exit status; a child killed by signal N gives -N.
+
+    SIGTERM, SIGHUP and SIGQUIT sent to privpip are passed on. SIGINT is passed on only when
+    privpip is not in the terminal's foreground process group: a Ctrl-C at the terminal
+    already reached the child, and a second one would interrupt its clean-up.
+    """
+    try:
+        child = subprocess.Popen(list(argv), env=dict(env))
+    except OSError as exc:
+        raise PrivpipError(f"cannot run {argv[0]}: {exc.strerror}") from None
+
+    def forward(signum: int, _frame: object) -> None:
+        if signum == signal.SIGINT and _terminal_sent_it():
+            return
+        try:
+            child.send_signal(signum)
+        except ProcessLookupError:
+            pass
+
+    previous = {}
+    for name in _FORWARDED:
+        signum = getattr(signal, name)
+        previous[signum] = signal.signal(signum, forward)
+    try:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:  # pragma: no cover - handler replaced above
+                continue
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _terminal_sent_it() -> bool:
+    try:
+        fd = sys.stdin.fileno()
+        return os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp()
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def exit_with(status: int) -> None:
+    """Exit like the child did: re-raise its fatal signal on ourselves, else its status."""
+    if status < 0:
+        signum = -status
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+        except (OSError, ValueError):
+            pass
+        raise SystemExit(128 + signum)
+    raise SystemExit(status)
