@@ -63,14 +63,14 @@ def _home_really_isolated(isolated: Path) -> None:
 
 
 def privpip(*args: str, cwd: Path | str | None = None, env: dict[str, str] | None = None,
-            input: str | None = None, timeout: float = 300,
+            input: str | None = None, timeout: float = 300, wrapper: list[str] | None = None,
             ) -> subprocess.CompletedProcess[str]:
     """Run the real privpip in a child process, the way a user does (from this checkout)."""
     full_env = dict(os.environ)
     full_env["PYTHONPATH"] = str(TESTS.parent)
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "privpip", *args], cwd=cwd, env=full_env, input=input,
+        [*(wrapper or []), sys.executable, "-m", "privpip", *args], cwd=cwd, env=full_env, input=input,
         capture_output=True, text=True, timeout=timeout,
         stdin=None if input is not None else subprocess.DEVNULL,
     )
