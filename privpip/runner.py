@@ -81,8 +81,11 @@ def exit_with(status: int) -> None:
         sys.stderr.flush()
         try:
             signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
         except (OSError, ValueError):
+            pass  # SIGKILL and SIGSTOP have no handler to reset
+        try:
+            os.kill(os.getpid(), signum)
+        except OSError:
             pass
         raise SystemExit(128 + signum)
     raise SystemExit(status)

@@ -41,8 +41,15 @@ def export(shell: str, variables: Mapping[str, str]) -> str:
             quoted = "".join(c + c if c in _PS_QUOTES else c for c in value)
             lines.append(f"$env:{name} = '{quoted}'")
         elif shell == "dotenv":
-            # python-dotenv's single-quoted form: only \\ and \' are escapes.
-            quoted = value.replace("\\", "\\\\").replace("'", "\\'")
+            # python-dotenv's single-quoted form, where \' is a quote. Its parser expands
+            # ${VAR} even inside quotes and cannot end a value with a backslash, so values
+            # with either are refused rather than written wrongly.
+            if "${" in value or "\\" in value:
+                raise UsageError(
+                    f"the value of {name} contains '${{' or a backslash, which dotenv loaders "
+                    "do not read back faithfully; use a shell format (--shell) instead"
+                )
+            quoted = value.replace("'", "\\'")
             lines.append(f"{name}='{quoted}'")
         else:
             raise UsageError(f"unknown shell {shell!r}; choose one of: {', '.join(SHELLS)}")
