@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
@@ -69,7 +71,10 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, no_input: bo
     )
 
 
-def _pip_options(command):  # type: ignore[no-untyped-def]
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def _pip_options(command: F) -> F:
     command = click.option(
         "--index", "-x", "indexes", multiple=True, metavar="NAME",
         help="Use only this configured index (repeatable). Default: all of them.",

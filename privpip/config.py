@@ -157,10 +157,11 @@ def user_config_file(env: Mapping[str, str]) -> Path:
 def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None) -> Config:
     """Load the project file (or ``explicit`` / $PRIVPIP_CONFIG) and the user file."""
     explicit = explicit or env.get("PRIVPIP_CONFIG") or None
+    project: Path | None
     if explicit:
-        project: Path | None = Path(explicit)
+        project = Path(explicit)
         if not project.is_file():
-            raise ConfigError(str(project), "no such config file")
+            raise ConfigError(explicit, "no such config file")
     else:
         project = find_project_file(cwd)
     user = user_config_file(env)
@@ -256,7 +257,7 @@ def _refuse_literal_tokens_in_text(text: str, label: str) -> None:
     match = _TOKEN_RE.search(text)
     if match:
         line = text.count("\n", 0, match.start()) + 1
-        raise ConfigError(f"{label}:{line}", _literal_token_message(match.group(1)), _TOKEN_HINT)
+        raise ConfigError(f"{label}:{line}", _literal_token_message(match.group(1)), _FIX_LITERAL)
 
 
 def _refuse_literal_tokens_in_values(value: Any, label: str, path: str) -> None:
@@ -264,7 +265,7 @@ def _refuse_literal_tokens_in_values(value: Any, label: str, path: str) -> None:
         match = _TOKEN_RE.search(value)
         if match:
             raise ConfigError(
-                label, f"{path.rstrip('.')}: {_literal_token_message(match.group(1))}", _TOKEN_HINT
+                label, f"{path.rstrip('.')}: {_literal_token_message(match.group(1))}", _FIX_LITERAL
             )
     elif isinstance(value, dict):
         for key, item in value.items():
@@ -281,7 +282,7 @@ def _literal_token_message(prefix: str) -> str:
     )
 
 
-_TOKEN_HINT = (
+_FIX_LITERAL = (
     "remove the token from the file (and revoke it if the file was ever committed or shared); "
     "supply it with PRIVPIP_INDEX_<NAME>_TOKEN, an index's token-env variable, "
     "or `privpip login NAME`"
@@ -292,7 +293,7 @@ _TOKEN_HINT = (
 def _str(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError("must be a non-empty string")
-    return value
+    return str(value)
 
 
 def _bool(value: Any, where: str) -> bool:
@@ -301,8 +302,8 @@ def _bool(value: Any, where: str) -> bool:
     return value
 
 
-def _name(value: Any, where: str) -> str:
-    value = _str(value, where)
+def _name(raw: Any, where: str) -> str:
+    value = _str(raw, where)
     if not _NAME.match(value):
         raise ValueError(
             f"{value!r} is not a valid index name: use letters, digits, '.', '_' and '-', "
@@ -311,8 +312,8 @@ def _name(value: Any, where: str) -> str:
     return value
 
 
-def _username(value: Any, where: str) -> str:
-    value = _str(value, where)
+def _username(raw: Any, where: str) -> str:
+    value = _str(raw, where)
     if ":" in value or any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise ValueError("must not contain ':' or control characters (HTTP basic auth)")
     return value
@@ -328,8 +329,8 @@ def _env_names(value: Any, where: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _url(value: Any, where: str) -> str:
-    value = _str(value, where)
+def _url(raw: Any, where: str) -> str:
+    value = _str(raw, where)
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError on a bad port

@@ -28,7 +28,7 @@ class Access:
 
 
 def url_with_credentials(access: Access) -> str:
-    """The index URL with ``user:token@`` in it, both percent-encoded; token in the password slot."""
+    """The index URL with ``user:token@`` in it, percent-encoded; the token in the password slot."""
     url = access.index.url
     cred = access.credential
     if cred is None:
@@ -169,7 +169,8 @@ def netrc_text(
 
 def users_netrc(env: Mapping[str, str]) -> str:
     """The netrc the user already has ($NETRC or ~/.netrc), so its entries keep working."""
-    path = Path(env["NETRC"]) if env.get("NETRC") else Path(env.get("HOME", "~")).expanduser() / ".netrc"
+    home = Path(env.get("HOME", "~")).expanduser()
+    path = Path(env["NETRC"]) if env.get("NETRC") else home / ".netrc"
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):

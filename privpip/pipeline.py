@@ -1,4 +1,4 @@
-"""The one data path: config -> index specs -> credentials -> delivery for a tool -> child or print."""
+"""The one data path: config -> index specs -> credentials -> delivery -> child (or print)."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ _FORWARDED = [s for s in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(s
 
 @contextmanager
 def private_dir(env: Mapping[str, str]) -> Iterator[Path]:
-    """A 0700 directory for secrets, on tmpfs ($XDG_RUNTIME_DIR) when there is one; always removed."""
+    """A 0700 directory for secrets, on tmpfs ($XDG_RUNTIME_DIR) if there is one; always removed."""
     base = env.get("XDG_RUNTIME_DIR")
     if not (base and os.path.isdir(base) and os.access(base, os.W_OK)):
         base = None

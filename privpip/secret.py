@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-
 # Every secret privpip has held in this process, so that redact() can scrub any message.
 _SEEN: set[str] = set()
 

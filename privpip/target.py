@@ -50,7 +50,7 @@ def find(python: str | None, env: Mapping[str, str]) -> Target:
         path = Path(python)
         if path.is_dir():
             path = path / _BIN / _EXE
-        if not path.exists() and not os.sep in python:
+        if not path.exists() and os.sep not in python:
             found = shutil.which(python, path=env.get("PATH"))
             if found:
                 return Target(found, "--python")

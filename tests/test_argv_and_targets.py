@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import os
 import re
-import subprocess
 import shutil
+import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
