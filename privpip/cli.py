@@ -6,13 +6,16 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from privpip import __version__, pipeline, runner, shells
+from privpip import __version__, shells
 from privpip.errors import PrivpipError
 from privpip.secret import redact
+
+if TYPE_CHECKING:
+    from privpip import pipeline
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 PASSTHROUGH = {**CONTEXT, "ignore_unknown_options": True, "allow_interspersed_args": False}
@@ -62,7 +65,9 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, no_input: bo
       privpip pip download foo      any pip command
       eval "$(privpip env)"         export PIP_*/UV_* variables into a shell
     """
-    ctx.obj = pipeline.Session(
+    from privpip.pipeline import Session  # not needed for --help: keep it off that path
+
+    ctx.obj = Session(
         env=dict(os.environ),
         cwd=Path.cwd(),
         config_path=config_path,
@@ -89,6 +94,7 @@ def _pip_options(command: F) -> F:
 
 def _run_pip(session: pipeline.Session, indexes: tuple[str, ...], python: str | None,
              pip_args: list[str]) -> None:
+    from privpip import pipeline, runner
     from privpip import target as target_mod
 
     accesses = pipeline.resolve_accesses(session, indexes)
@@ -153,7 +159,7 @@ def env(session: pipeline.Session, shell: str | None, indexes: tuple[str, ...],
     The output contains tokens: it is meant to be evaluated, not shown or stored.
     Prefer `privpip install` / `privpip pip`, which never put a token in a URL.
     """
-    from privpip import delivery
+    from privpip import delivery, pipeline
 
     shell = shell or shells.detect(session.env)
     if unset:

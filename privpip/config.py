@@ -5,7 +5,6 @@ This is the only module that reads TOML. Files hold names and URLs, never secret
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -357,6 +356,8 @@ class _CredentialsInUrl(ValueError):
 
 
 def is_loopback(host: str) -> bool:
+    import ipaddress
+
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:

@@ -6,12 +6,15 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from privpip import config as config_mod
-from privpip import credentials, delivery, runner
+from privpip import credentials, delivery
 from privpip.delivery import Access
 from privpip.store import KeyringStore
-from privpip.target import Target
+
+if TYPE_CHECKING:
+    from privpip.target import Target
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ def run_with_netrc(
     session: Session, accesses: Sequence[Access], argv: Sequence[str], target: Target | None
 ) -> int:
     """Steps 4-5 for pip and anything reading NETRC: credential-free URLs, a private netrc, run."""
+    from privpip import runner  # subprocess and signal: only commands that run a child need them
+
     version = None
     if target is not None and delivery.needs_target_version(accesses):
         version = target.version()
