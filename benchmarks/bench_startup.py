@@ -44,7 +44,7 @@ def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
 def interleaved(cases: dict[str, tuple[list[str], dict[str, str]]], cwd: Path,
                 rounds: int) -> dict[str, float]:
     samples: dict[str, list[float]] = {name: [] for name in cases}
-    for name, (argv, env) in cases.items():  # warm-up: file cache, .pyc files
+    for argv, env in cases.values():  # warm-up: file cache, .pyc files
         timed(argv, env, cwd)
     for _ in range(rounds):
         for name, (argv, env) in cases.items():

@@ -94,7 +94,8 @@ def main() -> int:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
         env["PIP_CONFIG_FILE"] = os.devnull  # ignore this machine's pip configuration
         env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-        env["PRIVPIP_INDEX_DEMO_TOKEN"] = token  # how CI passes a token; `privpip login` for laptops
+        # How CI passes a token; on a laptop `privpip login demo` stores it in the keyring.
+        env["PRIVPIP_INDEX_DEMO_TOKEN"] = token
         env["VIRTUAL_ENV"] = str(venv)
         print("4. $ privpip -v install hello-private   (token from PRIVPIP_INDEX_DEMO_TOKEN)\n")
         result = subprocess.run([str(BIN / "privpip"), "-v", "install", "hello-private"],
@@ -105,7 +106,8 @@ def main() -> int:
             print(f"privpip install failed with exit status {result.returncode}")
             return result.returncode
         greeting = subprocess.run(
-            [str(venv / "bin" / "python"), "-c", "import hello_private; print(hello_private.greet())"],
+            [str(venv / "bin" / "python"), "-c",
+             "import hello_private; print(hello_private.greet())"],
             capture_output=True, text=True, check=True).stdout.strip()
         print(f"5. the installed package says: {greeting!r}")
         print(f"   the token appeared in privpip's output: {token in output}")
