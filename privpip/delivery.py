@@ -195,7 +195,13 @@ def pip_environment(
 ) -> dict[str, str]:
     """The environment for a pip (or anything reading NETRC) child: credential-free URLs + netrc."""
     child = dict(env)
-    child.update(pip_variables(accesses, with_credentials=False))
+    ours = pip_variables(accesses, with_credentials=False)
+    if "PIP_EXTRA_INDEX_URL" in ours and env.get("PIP_EXTRA_INDEX_URL"):
+        # Keep extra indexes the user set in the environment, after ours.
+        urls = ours["PIP_EXTRA_INDEX_URL"].split()
+        urls += [u for u in env["PIP_EXTRA_INDEX_URL"].split() if u not in urls]
+        ours["PIP_EXTRA_INDEX_URL"] = " ".join(urls)
+    child.update(ours)
     if any(a.credential is not None for a in accesses):
         text = netrc_text(accesses, target_version, users_netrc(env))
         child["NETRC"] = str(write_private(private_dir, "netrc", text))

@@ -115,3 +115,14 @@ def test_netrc_reads_back_exactly_in_each_target_python(version, tmp_path):
 def test_portable_tokens_need_no_version():
     text = netrc_text([access("a", "https://h.example/s/", "__token__", "glpat-abc_DEF.123")], None)
     assert "password glpat-abc_DEF.123" in text
+
+
+def test_users_own_extra_index_urls_are_kept(tmp_path):
+    from privpip.delivery import pip_environment
+
+    accesses = [access("a", "https://a.example/s/", "u", "t1")]
+    env = pip_environment(accesses, {"PIP_EXTRA_INDEX_URL": "https://mine.example/s/"}, tmp_path,
+                          None, interactive=False)
+    assert env["PIP_EXTRA_INDEX_URL"] == "https://a.example/s/ https://mine.example/s/"
+    assert env["PIP_NO_INPUT"] == "1"
+    assert "password t1" in (tmp_path / "netrc").read_text()
