@@ -53,7 +53,9 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, no_input: bo
 
     The project commits privpip.toml (index names and URLs, never secrets); each index's
     token comes from, in order: PRIVPIP_INDEX_<NAME>_TOKEN, the index's token-env
-    variables, the OS keyring (service = index URL), or a hidden prompt on a terminal.
+    variables, the OS keyring (service = index URL), the index's token-command (or its
+    provider's CLI: aws, gcloud, az), the GitLab CI job token (inside GitLab CI, same
+    host), or a hidden prompt on a terminal.
 
     \b
       privpip install mypackage     pip install, authenticated
@@ -144,6 +146,8 @@ def env(session: pipeline.Session, shell: str | None, indexes: tuple[str, ...],
       privpip env --shell fish | source
       privpip env --shell powershell | Invoke-Expression
       privpip env --shell dotenv > .env         (keep .env out of git)
+      privpip env --shell github >> "$GITHUB_ENV"   GitHub Actions (masks on stderr)
+      eval "$(privpip env --shell gitlab)"      GitLab CI before_script
 
     The output contains tokens: it is meant to be evaluated, not shown or stored.
     Prefer `privpip install` / `privpip pip`, which never put a token in a URL.
@@ -162,6 +166,15 @@ def env(session: pipeline.Session, shell: str | None, indexes: tuple[str, ...],
     variables = delivery.pip_variables(accesses, with_credentials=True)
     variables.update(delivery.uv_variables(accesses, with_credentials=True))
     text = shells.export(shell, variables)
+    if shell == "github":
+        # Masks first, on stderr: the runner reads commands there too, and they must not
+        # land in $GITHUB_ENV with the variables.
+        from urllib.parse import quote
+
+        tokens = [a.credential.token.reveal() for a in accesses if a.credential is not None]
+        forms = [form for t in tokens for form in (t, quote(t, safe=""), quote(t))]
+        click.echo(shells.github_masks(forms), nl=False, err=True)
+        sys.stderr.flush()
     if sys.stdout.isatty():
         click.echo("privpip: this output holds tokens; use it as eval \"$(privpip env)\"",
                    err=True)
