@@ -17,6 +17,7 @@ PASSTHROUGH = {**CONTEXT, "ignore_unknown_options": True, "allow_interspersed_ar
 
 # Commands that live in their own modules, imported only when they run (fast start-up).
 LAZY_COMMANDS: dict[str, str] = {
+    "audit": "privpip.cmd_audit:audit",
 }
 
 
@@ -81,13 +82,20 @@ def _pip_options(command):  # type: ignore[no-untyped-def]
         help="Target interpreter or environment directory. Default: the active virtual or "
         "conda environment, else python3 on PATH.",
     )(command)
+    command = click.option(
+        "--allow-public", "allow_public", multiple=True, metavar="NAME",
+        help="Install NAME even though an index owns it (its `packages`) and it also exists "
+        "on the public index in play (repeatable). Only for a public project that is yours.",
+    )(command)
     return command
 
 
 def _run_pip(session: pipeline.Session, indexes: tuple[str, ...], python: str | None,
-             pip_args: list[str]) -> None:
+             pip_args: list[str], allow_public: tuple[str, ...] = ()) -> None:
     from privpip import target as target_mod
 
+    if pip_args[:1] == ["install"]:
+        pipeline.check_dependency_confusion(session, indexes, pip_args[1:], allow_public)
     accesses = pipeline.resolve_accesses(session, indexes)
     target = target_mod.find(python, session.env)
     session.note(f"target: {target.python} (from {target.why})")
@@ -101,7 +109,7 @@ def _run_pip(session: pipeline.Session, indexes: tuple[str, ...], python: str | 
 @click.argument("pip_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj
 def install(session: pipeline.Session, indexes: tuple[str, ...], python: str | None,
-            pip_args: tuple[str, ...]) -> None:
+            allow_public: tuple[str, ...], pip_args: tuple[str, ...]) -> None:
     """Run `pip install PIP_ARGS...` with the private indexes and their credentials.
 
     privpip's own options come first; everything after them goes to pip unchanged:
@@ -109,8 +117,12 @@ def install(session: pipeline.Session, indexes: tuple[str, ...], python: str | N
     \b
       privpip install -r requirements.txt
       privpip install --index corp --python .venv -- corp-lib==1.2
+
+    When a requirement on the command line or in a -r file names a package that an index
+    owns (its `packages` key) while a public index is also searched (no default index, or
+    --extra-index-url), and the public index has that name, privpip refuses to install.
     """
-    _run_pip(session, indexes, python, ["install", *pip_args])
+    _run_pip(session, indexes, python, ["install", *pip_args], allow_public)
 
 
 @cli.command(context_settings=PASSTHROUGH)
@@ -118,14 +130,14 @@ def install(session: pipeline.Session, indexes: tuple[str, ...], python: str | N
 @click.argument("pip_args", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_obj
 def pip(session: pipeline.Session, indexes: tuple[str, ...], python: str | None,
-        pip_args: tuple[str, ...]) -> None:
+        allow_public: tuple[str, ...], pip_args: tuple[str, ...]) -> None:
     """Run any pip command (download, wheel, index versions, lock, ...) authenticated.
 
     \b
       privpip pip download corp-lib -d dist/
       privpip pip index versions corp-lib
     """
-    _run_pip(session, indexes, python, list(pip_args))
+    _run_pip(session, indexes, python, list(pip_args), allow_public)
 
 
 @cli.command(context_settings=CONTEXT)

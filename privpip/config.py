@@ -373,7 +373,7 @@ def _url(value: Any, where: str) -> str:
     except ValueError as exc:
         raise ValueError(f"is not a valid URL ({exc})") from None
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise _CredentialsInUrl()
+        raise _CredentialsInUrl("must not have credentials (user:password@) in it")
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ValueError(
             "must be an http(s) URL of a PEP 503 simple index, e.g. https://host/simple/"
@@ -390,6 +390,9 @@ def _url(value: Any, where: str) -> str:
 
 class _CredentialsInUrl(ValueError):
     pass
+
+
+validate_url = _url  # for command-line URLs (e.g. audit --public-index)
 
 
 def _provider(value: Any, where: str) -> str:
