@@ -62,6 +62,9 @@ def check_dependency_confusion(session: Session, names: Sequence[str], pip_args:
 
     cfg = config_mod.load(session.cwd, session.env, session.config_path)
     selected = cfg.select(tuple(names))
+    if not any(index.packages for index in cfg.indexes):
+        session.note("dependency confusion check: no index declares `packages`")
+        return
     for note in confusion.check_install(cfg.indexes, selected, cfg.public_index, pip_args,
                                         session.cwd, allow):
         session.note(note)
