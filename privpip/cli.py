@@ -94,8 +94,11 @@ def _run_pip(session: pipeline.Session, indexes: tuple[str, ...], python: str | 
              pip_args: list[str], allow_public: tuple[str, ...] = ()) -> None:
     from privpip import target as target_mod
 
-    if pip_args[:1] == ["install"]:
-        pipeline.check_dependency_confusion(session, indexes, pip_args[1:], allow_public)
+    # `pip install ...`, also after pip's own flags (`pip -q install ...`).
+    command_at = next((n for n, arg in enumerate(pip_args) if not arg.startswith("-")), None)
+    if command_at is not None and pip_args[command_at] == "install":
+        pipeline.check_dependency_confusion(session, indexes, pip_args[command_at + 1:],
+                                            allow_public)
     accesses = pipeline.resolve_accesses(session, indexes)
     target = target_mod.find(python, session.env)
     session.note(f"target: {target.python} (from {target.why})")

@@ -169,3 +169,17 @@ def test_shell_github_env_plain_token(index_server, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stderr == f"::add-mask::{PLAIN_TOKEN}\n"
     assert read_github_env(result.stdout)["UV_INDEX_CORP_PASSWORD"] == PLAIN_TOKEN
+
+
+def test_three_line_gitlab_config_in_ci_fills_url_and_uses_job_token(tmp_path):
+    """`provider = "gitlab"` alone: CI_API_V4_URL and CI_PROJECT_ID fill the URL (no network)."""
+    write_config(tmp_path, '[[index]]\nname = "corp"\nprovider = "gitlab"\n')
+    env = {**in_gitlab_ci("gitlab.example.com"), "CI_PROJECT_ID": "42",
+           "CI_API_V4_URL": "https://gitlab.example.com/api/v4"}
+    result = privpip("env", "--shell", "gitlab", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert ("export PIP_EXTRA_INDEX_URL=https://gitlab-ci-token:job-token-for-tests-0123"
+            "@gitlab.example.com/api/v4/projects/42/packages/pypi/simple\n") in result.stdout
+    outside = privpip("env", cwd=tmp_path, env={**env, "GITLAB_CI": ""})
+    assert outside.returncode == 2
+    assert "index[0] ('corp').host: is missing" in outside.stderr

@@ -123,7 +123,7 @@ def test_owned_name_absent_publicly_is_installed(index_server, public_server, ma
 
 def test_pip_install_subcommand_is_checked_too(index_server, public_server, tmp_path):
     write_config(tmp_path, config_text(index_server, public_server, default=True))
-    result = privpip("pip", "install", "--extra-index-url", public_server, "corp-dep",
+    result = privpip("pip", "-q", "install", "--extra-index-url", public_server, "corp-dep",
                      cwd=tmp_path, env=TOKEN_ENV)
     assert result.returncode == 1
     assert "refusing to install" in result.stderr
@@ -185,7 +185,8 @@ def test_requested_names_skip_options_paths_and_urls(tmp_path: Path):
 
 def test_requirement_files_nested_continuations_and_cycles(tmp_path: Path):
     (tmp_path / "sub").mkdir()
-    (tmp_path / "a.txt").write_text("corp-a \\\n  ==1.0\n-r sub/b.txt\n--index-url https://x.example/simple\n")
+    (tmp_path / "a.txt").write_text(
+        "corp-a \\\n  ==1.0\n-r sub/b.txt\n--index-url https://x.example/simple\n")
     (tmp_path / "sub" / "b.txt").write_text("-r ../a.txt\ncorp_b #c\n#corp-c\n")
     req = confusion.requested(["-r", "a.txt"], tmp_path)
     assert req.names == {"corp-a": "a.txt", "corp-b": "sub/b.txt"}
@@ -223,3 +224,28 @@ def test_versions_from_pep691_json_and_html():
             b'<a href="x-3.0-py3-none-any.whl">x-3.0-py3-none-any.whl</a>')
     assert confusion._versions("x", "text/html", html) == ["1.0", "3.0"]
 
+
+
+def test_refusal_message_in_full(index_server, public_server, tmp_path):
+    write_config(tmp_path, config_text(index_server, public_server, default=True))
+    result = privpip("install", "--extra-index-url", public_server, "corp-dep", "public-lib",
+                     cwd=tmp_path, env=TOKEN_ENV)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "privpip: error: refusing to install: a public index is in play and holds names that "
+        "a private index owns; pip would take the highest version from either "
+        f"(--extra-index-url {public_server} is not a configured private index):\n"
+        f"  - corp-dep (command line): owned by index 'corp', but {public_server} has it too "
+        "(versions: 99.0)\n"
+        "nothing was installed\n"
+        "  hint: make the private index the default (default = true; if it proxies PyPI, that "
+        "is all you need) instead of an extra index; or, if the public project is really "
+        "yours, pass --allow-public corp-dep; `privpip audit` lists every such name\n"
+    )
+
+
+def test_audit_bad_public_index_option(index_server, tmp_path):
+    write_config(tmp_path, index_server.config())
+    result = privpip("audit", "--public-index", "ftp://example.com/", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "privpip: error: --public-index: must be an http(s) URL" in result.stderr
