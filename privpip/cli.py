@@ -22,6 +22,7 @@ PASSTHROUGH = {**CONTEXT, "ignore_unknown_options": True, "allow_interspersed_ar
 
 # Commands that live in their own modules, imported only when they run (fast start-up).
 LAZY_COMMANDS: dict[str, str] = {
+    "audit": "privpip.cmd_audit:audit",
 }
 
 
@@ -58,7 +59,9 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, no_input: bo
 
     The project commits privpip.toml (index names and URLs, never secrets); each index's
     token comes from, in order: PRIVPIP_INDEX_<NAME>_TOKEN, the index's token-env
-    variables, the OS keyring (service = index URL), or a hidden prompt on a terminal.
+    variables, the OS keyring (service = index URL), the index's token-command (or its
+    provider's CLI: aws, gcloud, az), the GitLab CI job token (inside GitLab CI, same
+    host), or a hidden prompt on a terminal.
 
     \b
       privpip install mypackage     pip install, authenticated
@@ -89,14 +92,24 @@ def _pip_options(command: F) -> F:
         help="Target interpreter or environment directory. Default: the active virtual or "
         "conda environment, else python3 on PATH.",
     )(command)
+    command = click.option(
+        "--allow-public", "allow_public", multiple=True, metavar="NAME",
+        help="Install NAME even though an index owns it (its `packages`) and it also exists "
+        "on the public index in play (repeatable). Only for a public project that is yours.",
+    )(command)
     return command
 
 
 def _run_pip(session: pipeline.Session, indexes: tuple[str, ...], python: str | None,
-             pip_args: list[str]) -> None:
+             pip_args: list[str], allow_public: tuple[str, ...] = ()) -> None:
     from privpip import pipeline, runner
     from privpip import target as target_mod
 
+    # `pip install ...`, also after pip's own flags (`pip -q install ...`).
+    command_at = next((n for n, arg in enumerate(pip_args) if not arg.startswith("-")), None)
+    if command_at is not None and pip_args[command_at] == "install":
+        pipeline.check_dependency_confusion(session, indexes, pip_args[command_at + 1:],
+                                            allow_public)
     accesses = pipeline.resolve_accesses(session, indexes)
     target = target_mod.find(python, session.env)
     session.note(f"target: {target.python} (from {target.why})")
@@ -110,7 +123,7 @@ def _run_pip(session: pipeline.Session, indexes: tuple[str, ...], python: str | 
 @click.argument("pip_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj
 def install(session: pipeline.Session, indexes: tuple[str, ...], python: str | None,
-            pip_args: tuple[str, ...]) -> None:
+            allow_public: tuple[str, ...], pip_args: tuple[str, ...]) -> None:
     """Run `pip install PIP_ARGS...` with the private indexes and their credentials.
 
     privpip's own options come first; everything after them goes to pip unchanged:
@@ -118,8 +131,12 @@ def install(session: pipeline.Session, indexes: tuple[str, ...], python: str | N
     \b
       privpip install -r requirements.txt
       privpip install --index corp --python .venv -- corp-lib==1.2
+
+    When a requirement on the command line or in a -r file names a package that an index
+    owns (its `packages` key) while a public index is also searched (no default index, or
+    --extra-index-url), and the public index has that name, privpip refuses to install.
     """
-    _run_pip(session, indexes, python, ["install", *pip_args])
+    _run_pip(session, indexes, python, ["install", *pip_args], allow_public)
 
 
 @cli.command(context_settings=PASSTHROUGH)
@@ -127,14 +144,14 @@ def install(session: pipeline.Session, indexes: tuple[str, ...], python: str | N
 @click.argument("pip_args", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_obj
 def pip(session: pipeline.Session, indexes: tuple[str, ...], python: str | None,
-        pip_args: tuple[str, ...]) -> None:
+        allow_public: tuple[str, ...], pip_args: tuple[str, ...]) -> None:
     """Run any pip command (download, wheel, index versions, lock, ...) authenticated.
 
     \b
       privpip pip download corp-lib -d dist/
       privpip pip index versions corp-lib
     """
-    _run_pip(session, indexes, python, list(pip_args))
+    _run_pip(session, indexes, python, list(pip_args), allow_public)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -155,6 +172,8 @@ def env(session: pipeline.Session, shell: str | None, indexes: tuple[str, ...],
       privpip env --shell fish | source
       privpip env --shell powershell | Invoke-Expression
       privpip env --shell dotenv > .env         (keep .env out of git)
+      privpip env --shell github >> "$GITHUB_ENV"   GitHub Actions (masks on stderr)
+      eval "$(privpip env --shell gitlab)"      GitLab CI before_script
 
     The output contains tokens: it is meant to be evaluated, not shown or stored.
     Prefer `privpip install` / `privpip pip`, which never put a token in a URL.
@@ -173,6 +192,15 @@ def env(session: pipeline.Session, shell: str | None, indexes: tuple[str, ...],
     variables = delivery.pip_variables(accesses, with_credentials=True)
     variables.update(delivery.uv_variables(accesses, with_credentials=True))
     text = shells.export(shell, variables)
+    if shell == "github":
+        # Masks first, on stderr: the runner reads commands there too, and they must not
+        # land in $GITHUB_ENV with the variables.
+        from urllib.parse import quote
+
+        tokens = [a.credential.token.reveal() for a in accesses if a.credential is not None]
+        forms = [form for t in tokens for form in (t, quote(t, safe=""), quote(t))]
+        click.echo(shells.github_masks(forms), nl=False, err=True)
+        sys.stderr.flush()
     if sys.stdout.isatty():
         click.echo("privpip: this output holds tokens; use it as eval \"$(privpip env)\"",
                    err=True)

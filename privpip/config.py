@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from privpip import providers
 from privpip.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -24,6 +25,8 @@ PROJECT_FILE = "privpip.toml"
 PYPROJECT_FILE = "pyproject.toml"
 USER_FILE = "config.toml"
 DEFAULT_USERNAME = "__token__"
+DEFAULT_PUBLIC_INDEX = "https://pypi.org/simple/"
+DEFAULT_TOKEN_TIMEOUT = 60.0
 
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -61,6 +64,13 @@ class Index:
     token_env: tuple[str, ...] = ()
     auth: bool = True
     origin: str = ""
+    provider: str = "generic"
+    # The command whose stdout is the token: the index's token-command, else the provider's.
+    token_command: tuple[str, ...] = ()
+    token_command_is_default: bool = False
+    token_timeout: float = DEFAULT_TOKEN_TIMEOUT
+    # PEP 503-normalized names or globs of the packages this index owns (dependency confusion).
+    packages: tuple[str, ...] = ()
 
     @property
     def env_name(self) -> str:
@@ -83,6 +93,8 @@ class Config:
     indexes: tuple[Index, ...]
     files: tuple[Path, ...] = ()
     notes: tuple[str, ...] = field(default=(), compare=False)
+    # The public index that squatters publish to; checked by `install` and `audit`.
+    public_index: str = DEFAULT_PUBLIC_INDEX
 
     def select(self, names: tuple[str, ...] | list[str] = ()) -> tuple[Index, ...]:
         """The indexes to use: all of them, or the named ones in config order."""
@@ -168,13 +180,17 @@ def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None) -> Conf
     indexes: list[Index] = []
     files: list[Path] = []
     notes: list[str] = []
+    settings: dict[str, Any] = {}
     if project is not None:
-        indexes += parse_file(project)
+        found, settings = _parse_file(project, env)
+        indexes += found
         files.append(project)
     if user.is_file() and (project is None or user.resolve() != project.resolve()):
         names = {i.name for i in indexes}
         has_default = any(i.default for i in indexes)
-        for index in parse_file(user):
+        found, user_settings = _parse_file(user, env)
+        settings = {**user_settings, **settings}
+        for index in found:
             if index.name in names:
                 notes.append(f"{user}: index {index.name!r} is overridden by {project}")
                 continue
@@ -184,7 +200,8 @@ def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None) -> Conf
                 index = _replace(index, default=False)
             indexes.append(index)
         files.append(user)
-    return Config(tuple(indexes), tuple(files), tuple(notes))
+    return Config(tuple(indexes), tuple(files), tuple(notes),
+                  public_index=settings.get("public_index", DEFAULT_PUBLIC_INDEX))
 
 
 def _replace(index: Index, **changes: Any) -> Index:
@@ -197,7 +214,11 @@ def _replace(index: Index, **changes: Any) -> Index:
 # parsing and validation
 
 
-def parse_file(path: Path) -> list[Index]:
+def parse_file(path: Path, env: Mapping[str, str] | None = None) -> list[Index]:
+    return _parse_file(path, env or {})[0]
+
+
+def _parse_file(path: Path, env: Mapping[str, str]) -> tuple[list[Index], dict[str, Any]]:
     label = _label(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -205,10 +226,17 @@ def parse_file(path: Path) -> list[Index]:
         raise ConfigError(label, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise ConfigError(label, f"cannot read: {exc.strerror}") from None
-    return parse_text(text, label, pyproject=path.name == PYPROJECT_FILE)
+    return _parse(text, label, path.name == PYPROJECT_FILE, env)
 
 
-def parse_text(text: str, label: str, pyproject: bool = False) -> list[Index]:
+def parse_text(text: str, label: str, pyproject: bool = False,
+               env: Mapping[str, str] | None = None) -> list[Index]:
+    return _parse(text, label, pyproject, env or {})[0]
+
+
+def _parse(text: str, label: str, pyproject: bool, env: Mapping[str, str],
+           ) -> tuple[list[Index], dict[str, Any]]:
+    """Indexes and top-level settings (dataclass field -> value) of one file."""
     if not pyproject:
         _refuse_literal_tokens_in_text(text, label)
     try:
@@ -219,7 +247,7 @@ def parse_text(text: str, label: str, pyproject: bool = False) -> list[Index]:
     if pyproject:
         table = data.get("tool", {}).get("privpip")
         if table is None:
-            return []
+            return [], {}
         prefix = "tool.privpip."
         if not isinstance(table, dict):
             raise ConfigError(label, "tool.privpip: must be a table")
@@ -232,12 +260,21 @@ def parse_text(text: str, label: str, pyproject: bool = False) -> list[Index]:
                 f"{prefix}{key}: unknown key{did_you_mean(key, list(_TOP_KEYS))}",
                 "known top-level keys: " + ", ".join(_TOP_KEYS),
             )
+    settings: dict[str, Any] = {}
+    for key, value in data.items():
+        entry = _TOP_KEYS[key]
+        if entry is not None:
+            attr, check = entry
+            try:
+                settings[attr] = check(value, f"{prefix}{key}")
+            except ValueError as exc:
+                raise ConfigError(label, f"{prefix}{key}: {exc}") from None
     raw = data.get("index", [])
     if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
         raise ConfigError(label, f"{prefix}index: must be an array of tables ([[index]])")
-    indexes = [_parse_index(t, label, f"{prefix}index[{n}]") for n, t in enumerate(raw)]
+    indexes = [_parse_index(t, label, f"{prefix}index[{n}]", env) for n, t in enumerate(raw)]
     _check_together(indexes, label, prefix)
-    return indexes
+    return indexes, settings
 
 
 def _label(path: Path) -> str:
@@ -336,7 +373,7 @@ def _url(raw: Any, where: str) -> str:
     except ValueError as exc:
         raise ValueError(f"is not a valid URL ({exc})") from None
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise _CredentialsInUrl()
+        raise _CredentialsInUrl("must not have credentials (user:password@) in it")
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ValueError(
             "must be an http(s) URL of a PEP 503 simple index, e.g. https://host/simple/"
@@ -355,6 +392,73 @@ class _CredentialsInUrl(ValueError):
     pass
 
 
+validate_url = _url  # for command-line URLs (e.g. audit --public-index)
+
+
+def _provider(value: Any, where: str) -> str:
+    value = _str(value, where)
+    if value not in providers.PROVIDERS:
+        raise ValueError(
+            f"unknown provider {value!r}{did_you_mean(value, list(providers.PROVIDERS))}; "
+            "choose one of: " + ", ".join(providers.PROVIDERS)
+        )
+    return value
+
+
+def _token_command(value: Any, where: str) -> tuple[str, ...]:
+    """A list of arguments, or one string split like a POSIX shell would (never run by one)."""
+    if isinstance(value, str):
+        import shlex
+
+        try:
+            argv = shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"cannot be split into arguments ({exc})") from None
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        argv = list(value)
+    else:
+        raise ValueError("must be a list of strings, e.g. [\"gcloud\", \"auth\", "
+                         "\"print-access-token\"]")
+    if not argv or not argv[0]:
+        raise ValueError("must name a command")
+    if any("\0" in arg for arg in argv):
+        raise ValueError("must not contain NUL bytes")
+    return tuple(argv)
+
+
+def _seconds(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("must be a number of seconds")
+    if not 0 < value <= 3600:
+        raise ValueError("must be more than 0 and at most 3600 seconds")
+    return float(value)
+
+
+_PACKAGE_PATTERN = re.compile(r"^[A-Za-z0-9._*?\[\]!-]+$")
+
+
+def _packages(value: Any, where: str) -> tuple[str, ...]:
+    from packaging.utils import canonicalize_name
+
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(v, str) for v in names):
+        raise ValueError("must be a list of package names or globs, e.g. [\"corp-*\"]")
+    out = []
+    for name in names:
+        if not name or not _PACKAGE_PATTERN.match(name):
+            raise ValueError(f"{name!r} is not a package name or glob (letters, digits, "
+                             "'.', '_', '-', and the glob characters * ? [ ])")
+        out.append(canonicalize_name(name))
+    return tuple(dict.fromkeys(out))
+
+
+def _shorthand(value: Any, where: str) -> str:
+    # Ids may be written as TOML integers (project = 42, owner = 111122223333).
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    return _str(value, where)
+
+
 def is_loopback(host: str) -> bool:
     import ipaddress
 
@@ -366,6 +470,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+_SHORTHAND_FIELD = "shorthand."
 _INDEX_KEYS: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
     # TOML key: (dataclass field, validator)
     "name": ("name", _name),
@@ -374,11 +479,21 @@ _INDEX_KEYS: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
     "default": ("default", _bool),
     "token-env": ("token_env", _env_names),
     "auth": ("auth", _bool),
+    "provider": ("provider", _provider),
+    "token-command": ("token_command", _token_command),
+    "token-timeout": ("token_timeout", _seconds),
+    "packages": ("packages", _packages),
+    # Shorthand keys: turned into `url` by providers.expand.
+    **{key: (_SHORTHAND_FIELD + key, _shorthand) for key in providers.SHORTHAND_KEYS},
 }
-_TOP_KEYS = {"index": None}
+_TOP_KEYS: dict[str, tuple[str, Callable[[Any, str], Any]] | None] = {
+    "index": None,
+    "public-index": ("public_index", _url),
+}
 
 
-def _parse_index(table: dict[str, Any], label: str, where: str) -> Index:
+def _parse_index(table: dict[str, Any], label: str, where: str,
+                 env: Mapping[str, str] | None = None) -> Index:
     name = table.get("name")
     shown = f"{where} ({name!r})" if isinstance(name, str) else where
     fields: dict[str, Any] = {"origin": label}
@@ -402,10 +517,53 @@ def _parse_index(table: dict[str, Any], label: str, where: str) -> Index:
             ) from None
         except ValueError as exc:
             raise ConfigError(label, f"{shown}.{key}: {exc}") from None
-    for required in ("name", "url"):
-        if required not in table:
-            raise ConfigError(label, f"{shown}: missing required key {required!r}")
+    if "name" not in table:
+        raise ConfigError(label, f"{shown}: missing required key 'name'")
+    shorthand = {k[len(_SHORTHAND_FIELD):]: fields.pop(k) for k in list(fields)
+                 if k.startswith(_SHORTHAND_FIELD)}
+    _apply_provider(fields, shorthand, table, label, shown, env or {})
     return Index(**fields)
+
+
+def _apply_provider(fields: dict[str, Any], shorthand: dict[str, str], table: dict[str, Any],
+                    label: str, shown: str, env: Mapping[str, str]) -> None:
+    """Fill url (from shorthand), provider (inferred), username and token command (defaults)."""
+    if "url" in fields:
+        if shorthand:
+            raise ConfigError(
+                label, f"{shown}: has both `url` and shorthand keys ({', '.join(shorthand)})",
+                "write either the full `url` or the provider's shorthand keys, not both",
+            )
+        fields.setdefault("provider", providers.infer(fields["url"]))
+    else:
+        provider = fields.get("provider") or providers.provider_from_keys(list(shorthand))
+        if provider is None and shorthand:
+            raise ConfigError(
+                label, f"{shown}: cannot tell the provider from the keys {', '.join(shorthand)}",
+                "add provider = \"gitlab\" (or codeartifact, google, azure), or write `url`",
+            )
+        if provider is None or (provider == "generic" and not shorthand):
+            raise ConfigError(
+                label, f"{shown}: missing required key 'url'",
+                "write url = \"https://host/simple/\", or a provider and its shorthand keys "
+                "(e.g. provider = \"gitlab\", host = ..., project = ...)",
+            )
+        try:
+            url = providers.expand(provider, shorthand, env)
+            fields["url"] = _url(url, "url")
+        except providers.ShorthandError as exc:
+            key = f".{exc.key}" if exc.key else ""
+            raise ConfigError(label, f"{shown}{key}: {exc}") from None
+        except ValueError as exc:
+            raise ConfigError(label, f"{shown}: the URL built from the shorthand {exc}") from None
+        fields["provider"] = provider
+    if "username" not in fields:
+        fields["username"] = providers.default_username(fields["provider"])
+    if "token_command" not in fields:
+        default = providers.default_token_command(fields["provider"], fields["url"])
+        if default:
+            fields["token_command"] = default
+            fields["token_command_is_default"] = True
 
 
 def _check_together(indexes: list[Index], label: str, prefix: str) -> None:

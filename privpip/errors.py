@@ -47,3 +47,7 @@ class KeyringUnavailable(PrivpipError):
 
 class UnsafeCredential(PrivpipError):
     """A credential cannot be delivered to the target tool without being mangled."""
+
+
+class TokenCommandFailed(PrivpipError):
+    """An index's token-command could not be run, failed, timed out or printed no token."""

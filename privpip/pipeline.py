@@ -58,6 +58,21 @@ def resolve_accesses(session: Session, names: Sequence[str] = ()) -> list[Access
     return accesses
 
 
+def check_dependency_confusion(session: Session, names: Sequence[str], pip_args: Sequence[str],
+                               allow: Sequence[str]) -> None:
+    """Before `pip install`: refuse when a public index could serve a privately owned name."""
+    from privpip import confusion
+
+    cfg = config_mod.load(session.cwd, session.env, session.config_path)
+    selected = cfg.select(tuple(names))
+    if not any(index.packages for index in cfg.indexes):
+        session.note("dependency confusion check: no index declares `packages`")
+        return
+    for note in confusion.check_install(cfg.indexes, selected, cfg.public_index, pip_args,
+                                        session.cwd, allow):
+        session.note(note)
+
+
 def run_with_netrc(
     session: Session, accesses: Sequence[Access], argv: Sequence[str], target: Target | None
 ) -> int:

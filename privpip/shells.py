@@ -1,4 +1,8 @@
-"""Quoting environment assignments for each shell so that evaluating them reproduces every byte."""
+"""Quoting environment assignments for each shell so that evaluating them reproduces every byte.
+
+Two CI formats too: ``github`` writes $GITHUB_ENV's ``NAME<<DELIMITER`` blocks (masks are
+separate: see ``github_masks``), ``gitlab`` writes POSIX ``export`` lines for a before_script.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from collections.abc import Mapping
 
 from privpip.errors import UsageError
 
-SHELLS = ("bash", "zsh", "sh", "fish", "powershell", "dotenv")
+SHELLS = ("bash", "zsh", "sh", "fish", "powershell", "dotenv", "github", "gitlab")
 
 # PowerShell treats the typographic single quotes as quote characters too.
 _PS_QUOTES = "'\u2018\u2019\u201a\u201b"
@@ -32,8 +36,10 @@ def export(shell: str, variables: Mapping[str, str]) -> str:
     lines = []
     for name, value in variables.items():
         _check_value(name, value)
-        if shell in ("bash", "zsh", "sh"):
+        if shell in ("bash", "zsh", "sh", "gitlab"):
             lines.append(f"export {name}={shlex.quote(value)}")
+        elif shell == "github":
+            lines.append(_github_env_block(name, value))
         elif shell == "fish":
             quoted = value.replace("\\", "\\\\").replace("'", "\\'")
             lines.append(f"set -gx {name} '{quoted}'")
@@ -59,7 +65,7 @@ def export(shell: str, variables: Mapping[str, str]) -> str:
 def unset(shell: str, names: list[str]) -> str:
     if not names:
         return ""
-    if shell in ("bash", "zsh", "sh"):
+    if shell in ("bash", "zsh", "sh", "gitlab"):
         return "unset " + " ".join(names) + "\n"
     if shell == "fish":
         return "".join(f"set -e {name}\n" for name in names)
@@ -67,4 +73,42 @@ def unset(shell: str, names: list[str]) -> str:
         return "".join(f"Remove-Item Env:{name} -ErrorAction SilentlyContinue\n" for name in names)
     if shell == "dotenv":
         raise UsageError("--unset has no meaning for a dotenv file; delete the file instead")
+    if shell == "github":
+        raise UsageError(
+            "--unset has no meaning for $GITHUB_ENV: variables set there last until the job ends",
+            "write the variables only in the job that needs them",
+        )
     raise UsageError(f"unknown shell {shell!r}; choose one of: {', '.join(SHELLS)}")
+
+
+def _github_env_block(name: str, value: str) -> str:
+    """One $GITHUB_ENV entry in the multiline form, with a delimiter the value cannot contain.
+
+    GitHub's documented form for values that may hold newlines; a random delimiter (as
+    @actions/core uses) means no value can end the block early and inject another variable.
+    """
+    import secrets
+
+    while True:
+        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+        if delimiter not in value and delimiter not in name:
+            break
+    if "\r" in value or value.endswith("\n"):
+        raise UsageError(f"the value of {name} contains a carriage return or ends in a newline, "
+                         "which $GITHUB_ENV cannot carry")
+    return f"{name}<<{delimiter}\n{value}\n{delimiter}"
+
+
+def github_masks(values: list[str]) -> str:
+    """``::add-mask::`` workflow commands for each value, escaped as @actions/core does.
+
+    The runner reads workflow commands from a step's stdout and stderr alike; privpip prints
+    these on stderr, so that `privpip env --shell github >> "$GITHUB_ENV"` keeps them out of
+    the file (where they would become a variable) and in the log, where they take effect.
+    """
+    out = []
+    for value in dict.fromkeys(values):
+        if value:
+            escaped = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            out.append(f"::add-mask::{escaped}\n")
+    return "".join(out)
