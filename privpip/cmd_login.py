@@ -1,4 +1,4 @@
-"""`privpip login` / `privpip logout`: check a token against its index, keep it in the OS keyring."""
+"""`privpip login` / `logout`: check a token against its index, keep it in the OS keyring."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`privpip status`: every configured index, where its credential comes from, and (--check) a test."""
+"""`privpip status`: each index, where its credential comes from, and (--check) a live test."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def status(session: Session, do_check: bool, show_prefix: bool, as_json: bool,
 
 
 class _FirstFailureStore:
-    """Reads the keyring until it first fails, then stops asking: one time-out, not one per index."""
+    """Reads the keyring until it first fails, then stops asking: one time-out in all."""
 
     def __init__(self, store: KeyringStore) -> None:
         self.store = store
@@ -135,7 +135,8 @@ def _print_plain(rows: list[Row], notes: list[str], show_prefix: bool) -> None:
     table += [_cells(row, show_prefix) for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     for line in table:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+        cells = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        click.echo("  ".join(cells).rstrip())
     for note in notes:
         click.echo(note)
 
