@@ -210,7 +210,7 @@ class _waiting:  # noqa: N801 - used like a function
             from rich.console import Console
 
             self.status = Console(stderr=True).status(self.message + " ...")
-            self.status.__enter__()  # type: ignore[attr-defined]
+            self.status.__enter__()
         else:
             click.echo(f"privpip: {self.message} ...", err=True)
 
