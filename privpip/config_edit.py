@@ -180,9 +180,11 @@ def remove_index(path: Path, name: str) -> str:
             continue
         if [i.name for i in found] != [name]:
             continue
-        # Comment lines right above the next header describe that table: keep them.
+        # Cut the header and its keys; comments after the last key (often about the next
+        # table) stay, as do blank lines, collapsed below.
         cut = end
-        while cut > start + 1 and lines[cut - 1].lstrip().startswith("#") and end < len(lines):
+        while cut > start + 1 and (not lines[cut - 1].strip()
+                                   or lines[cut - 1].lstrip().startswith("#")):
             cut -= 1
         new_lines = lines[:start] + lines[cut:]
         # Do not leave two blank lines where the table was.
