@@ -64,6 +64,14 @@ def status(session: Session, do_check: bool, show_prefix: bool, as_json: bool,
         notes.append(f"keyring: {store.failure.message}")
         if store.failure.hint:
             notes.append(f"  hint: {store.failure.hint}")
+    if any(row.source == "keyring" for row in rows):
+        try:
+            backend = store.store.backend_name()
+        except KeyringUnavailable:
+            backend = ""
+        if "plaintext" in backend.lower():
+            notes.append(f"keyring: the backend {backend} keeps tokens unencrypted in a file "
+                         "in your home directory")
     for row in rows:
         if row.source == "missing":
             notes.append(f"{row.index.name}: no credential; run `privpip login "

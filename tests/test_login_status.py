@@ -94,6 +94,7 @@ def test_login_stores_where_pip_and_twine_look(index_server, project):
         ["NAME", "URL", "ROLE", "USERNAME", "CREDENTIAL"],
         ["corp", index_server.url, "default", "__token__", "keyring"],
     ]
+    assert "keyrings.alt.file.PlaintextKeyring keeps tokens unencrypted" in status.stdout
 
     again = pp("login", "corp", cwd=project, env=PLAINTEXT, input=PLAIN_TOKEN)
     assert again.returncode == 0, again.stderr
