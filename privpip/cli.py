@@ -22,6 +22,11 @@ PASSTHROUGH = {**CONTEXT, "ignore_unknown_options": True, "allow_interspersed_ar
 
 # Commands that live in their own modules, imported only when they run (fast start-up).
 LAZY_COMMANDS: dict[str, str] = {
+    "login": "privpip.cmd_login:login",
+    "logout": "privpip.cmd_login:logout",
+    "status": "privpip.cmd_status:status",
+    "init": "privpip.cmd_config:init",
+    "index": "privpip.cmd_config:index",
     "audit": "privpip.cmd_audit:audit",
 }
 

@@ -1,4 +1,7 @@
-"""A keyring backend that never answers, like a locked keyring waiting for an unlock prompt."""
+"""A keyring backend that never answers, like a locked keyring waiting for an unlock prompt.
+
+Selected with PYTHON_KEYRING_BACKEND=blocking.BlockingKeyring and this directory on PYTHONPATH.
+"""
 
 import threading
 
@@ -6,7 +9,7 @@ from keyring.backend import KeyringBackend
 
 
 class BlockingKeyring(KeyringBackend):
-    priority = 1
+    priority = 1  # type: ignore[assignment]
 
     def get_password(self, service, username):
         threading.Event().wait()
