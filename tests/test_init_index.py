@@ -66,7 +66,7 @@ def test_init_then_add_twice_round_trip(tmp_path, pyproject):
     assert load(tmp_path) == [
         Index("corp", "http://127.0.0.1:8080/simple/", default=True),
         Index("gl", GITLAB_PROJECT, username="gitlab+deploy-token-7",
-              token_env=("CI_JOB_TOKEN",)),
+              token_env=("CI_JOB_TOKEN",), provider="gitlab"),
     ]
     final = path.read_text()
     assert final.startswith(started)  # nothing before was rewritten: comments, layout
