@@ -21,13 +21,21 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 PASSTHROUGH = {**CONTEXT, "ignore_unknown_options": True, "allow_interspersed_args": False}
 
 # Commands that live in their own modules, imported only when they run (fast start-up).
-LAZY_COMMANDS: dict[str, str] = {
-    "login": "privpip.cmd_login:login",
-    "logout": "privpip.cmd_login:logout",
-    "status": "privpip.cmd_status:status",
-    "init": "privpip.cmd_config:init",
-    "index": "privpip.cmd_config:index",
-    "audit": "privpip.cmd_audit:audit",
+# name: (module:attribute, the one-line help `privpip --help` shows without importing it;
+# tests/test_startup.py checks that it matches the command's own).
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "login": ("privpip.cmd_login:login",
+              "Check a token for index NAME and store it in the OS keyring."),
+    "logout": ("privpip.cmd_login:logout",
+               "Remove the token `privpip login NAME` stored in the OS keyring."),
+    "status": ("privpip.cmd_status:status",
+               "Show each configured index and where its credential comes from."),
+    "init": ("privpip.cmd_config:init",
+             "Write a starter privpip.toml, with comments explaining each key."),
+    "index": ("privpip.cmd_config:index",
+              "Add or remove an index in the project's config file (comments are kept)."),
+    "audit": ("privpip.cmd_audit:audit",
+              "Report every package an index owns that also exists on the public index."),
 }
 
 
@@ -41,10 +49,23 @@ class LazyGroup(click.Group):
         if name in LAZY_COMMANDS:
             import importlib
 
-            module, _, attr = LAZY_COMMANDS[name].partition(":")
+            module, _, attr = LAZY_COMMANDS[name][0].partition(":")
             command: click.Command = getattr(importlib.import_module(module), attr)
             return command
         return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in LAZY_COMMANDS:
+                rows.append((name, LAZY_COMMANDS[name][1]))
+                continue
+            command = super().get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=200)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT)
@@ -123,7 +144,8 @@ def _run_pip(session: pipeline.Session, indexes: tuple[str, ...], python: str | 
     runner.exit_with(status)
 
 
-@cli.command(context_settings=PASSTHROUGH)
+@cli.command(context_settings=PASSTHROUGH,
+             short_help="pip install, with the private indexes and their credentials.")
 @_pip_options
 @click.argument("pip_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj
@@ -144,7 +166,8 @@ def install(session: pipeline.Session, indexes: tuple[str, ...], python: str | N
     _run_pip(session, indexes, python, ["install", *pip_args], allow_public)
 
 
-@cli.command(context_settings=PASSTHROUGH)
+@cli.command(context_settings=PASSTHROUGH,
+             short_help="Any pip command (download, wheel, index, lock, ...), authenticated.")
 @_pip_options
 @click.argument("pip_args", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_obj
@@ -159,7 +182,8 @@ def pip(session: pipeline.Session, indexes: tuple[str, ...], python: str | None,
     _run_pip(session, indexes, python, list(pip_args), allow_public)
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT,
+             short_help="Print PIP_*/UV_* variables with credentials, for a shell or CI step.")
 @click.option("--shell", "shell", type=click.Choice(shells.SHELLS), default=None,
               help="Syntax to print. Default: from $SHELL.")
 @click.option("--index", "-x", "indexes", multiple=True, metavar="NAME",

@@ -402,7 +402,7 @@ def _provider(value: Any, where: str) -> str:
             f"unknown provider {value!r}{did_you_mean(value, list(providers.PROVIDERS))}; "
             "choose one of: " + ", ".join(providers.PROVIDERS)
         )
-    return value
+    return str(value)
 
 
 def _token_command(value: Any, where: str) -> tuple[str, ...]:

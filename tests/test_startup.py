@@ -45,3 +45,14 @@ def test_help_imports_nothing_heavy(tmp_path):
     modules, result = loaded(["--help"], tmp_path, {})
     assert "Usage: privpip" in result.stdout
     assert modules == []
+
+
+def test_lazy_command_help_matches_the_commands_own():
+    import click
+
+    from privpip.cli import LAZY_COMMANDS, cli
+
+    for name, (_, short) in LAZY_COMMANDS.items():
+        command = cli.get_command(click.Context(cli), name)
+        assert command is not None
+        assert command.get_short_help_str(limit=300) == short, name
