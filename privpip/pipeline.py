@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from privpip import config as config_mod
-from privpip import credentials, delivery, runner
+from privpip import credentials, delivery, gitcreds, runner
 from privpip.delivery import Access
 from privpip.store import KeyringStore
 from privpip.target import Target
@@ -65,5 +65,6 @@ def run_with_netrc(
         session.note(f"target Python {version[0]}.{version[1]}")
     with runner.private_dir(session.env) as private:
         env = delivery.pip_environment(accesses, session.env, private, version, session.interactive)
+        env.update(gitcreds.git_environment(session, accesses, env, argv))
         session.note("running: " + " ".join(argv))
         return runner.run(argv, env)
