@@ -488,7 +488,7 @@ _GIT_KEYS: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
 
 def _parse_git(table: dict[str, Any], label: str, where: str) -> GitHost:
     host = table.get("host")
-    shown = f"{where} ({host!r})" if isinstance(host, str) else where
+    shown = f"{where} ({host!r})" if isinstance(host, str) and "@" not in host else where
     fields: dict[str, Any] = {"origin": label}
     for key, value in table.items():
         if key not in _GIT_KEYS:
@@ -503,7 +503,7 @@ def _parse_git(table: dict[str, Any], label: str, where: str) -> GitHost:
         except _CredentialsInUrl:
             raise ConfigError(
                 label,
-                f"{shown}.host: has credentials written into it (user@ or user:password@); "
+                f"{where}.host: has credentials written into it (user@ or user:password@); "
                 "config files are committed and must not hold secrets",
                 "write only the host name; put a username in `username = ...` and supply the "
                 "token with PRIVPIP_GIT_<HOST>_TOKEN, token-env or the keyring",
