@@ -61,6 +61,17 @@ def index_on_host(git: GitHost, cfg: Config) -> config_mod.Index | None:
 # resolving a git host's credential (run inside the helper process)
 
 
+class GitCredentialNotFound(CredentialNotFound):
+    """No source had a credential for a git host; lists every source tried."""
+
+    def __init__(self, host: str, tried: list[tuple[str, str]], hint: str) -> None:
+        super().__init__(host, tried, hint)
+        lines = [f"no credential for git host {host}; tried:"]
+        lines += [f"  - {source}: {reason}" for source, reason in tried]
+        self.message = "\n".join(lines)
+        self.args = (self.message,)
+
+
 def resolve(git: GitHost, cfg: Config, env: Mapping[str, str], store: Store | None) -> Credential:
     """Order: PRIVPIP_GIT_<HOST>_TOKEN, token-env, keyring, then an index on the same host."""
     from privpip import credentials
@@ -103,8 +114,8 @@ def resolve(git: GitHost, cfg: Config, env: Mapping[str, str], store: Store | No
                     user = git.default_username
                 return Credential(explicit_user or user, cred.token,
                                   f"index {index.name} ({cred.source})")
-    raise CredentialNotFound(
-        f"git host {git.host}", tried,
+    raise GitCredentialNotFound(
+        git.host, tried,
         f"set {token_var(git)}, or store a token with "
         f"`keyring set {keyring_service(git)} {username}`",
     )

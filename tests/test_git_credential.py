@@ -87,7 +87,7 @@ def test_missing_credential_explains_on_stderr(project):
     assert result.returncode == 0
     assert result.stdout == ""
     assert result.stderr.startswith(
-        "privpip git-credential: no credential for index 'git host gitlab.example.com'; tried:\n"
+        "privpip git-credential: no credential for git host gitlab.example.com; tried:\n"
         "  - env:PRIVPIP_GIT_GITLAB_EXAMPLE_COM_TOKEN: not set\n"
         "  - keyring: no entry for git:https://gitlab.example.com and user 'oauth2'\n"
         "  - index 'corp': env:PRIVPIP_INDEX_CORP_TOKEN: not set;")
