@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from privpip import __version__, pipeline, runner, shells
+from privpip.completion import complete_index_names
 from privpip.errors import PrivpipError
 from privpip.secret import redact
 
@@ -17,6 +18,7 @@ PASSTHROUGH = {**CONTEXT, "ignore_unknown_options": True, "allow_interspersed_ar
 
 # Commands that live in their own modules, imported only when they run (fast start-up).
 LAZY_COMMANDS: dict[str, str] = {
+    "completion": "privpip.cmd_completion:completion",
     "git-credential": "privpip.cmd_git:git_credential",
 }
 
@@ -73,6 +75,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, no_input: bo
 def _pip_options(command):  # type: ignore[no-untyped-def]
     command = click.option(
         "--index", "-x", "indexes", multiple=True, metavar="NAME",
+        shell_complete=complete_index_names,
         help="Use only this configured index (repeatable). Default: all of them.",
     )(command)
     command = click.option(
@@ -131,6 +134,7 @@ def pip(session: pipeline.Session, indexes: tuple[str, ...], python: str | None,
 @click.option("--shell", "shell", type=click.Choice(shells.SHELLS), default=None,
               help="Syntax to print. Default: from $SHELL.")
 @click.option("--index", "-x", "indexes", multiple=True, metavar="NAME",
+              shell_complete=complete_index_names,
               help="Only this configured index (repeatable).")
 @click.option("--unset", is_flag=True, help="Print the commands that remove the variables.")
 @click.pass_obj
@@ -171,6 +175,10 @@ def env(session: pipeline.Session, shell: str | None, indexes: tuple[str, ...],
 
 def main() -> None:
     """Console entry point: user errors get a message and an exit code; bugs get exit 70."""
+    if os.environ.get("_PRIVPIP_COMPLETE", "").startswith("fish"):
+        from privpip.completion import use_privpip_fish
+
+        use_privpip_fish()
     try:
         cli.main(prog_name="privpip", standalone_mode=False)
     except PrivpipError as exc:
