@@ -111,6 +111,10 @@ def install(session: pipeline.Session, indexes: tuple[str, ...], python: str | N
     \b
       privpip install -r requirements.txt
       privpip install --index corp --python .venv -- corp-lib==1.2
+      privpip install git+https://gitlab.example.com/group/dep.git@v1.2.3
+
+    git+https requirements on a host with a [[git]] table get their token from privpip
+    through git's credential helper protocol, never in the URL (git 2.31+).
     """
     _run_pip(session, indexes, python, ["install", *pip_args])
 

@@ -20,7 +20,8 @@ def script(root: click.Command, shell: str) -> str:
     return cls(root, {}, "privpip", COMPLETE_VAR).source()
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(context_settings={"help_option_names": ["-h", "--help"]},
+               short_help="Print the shell completion script (bash, zsh, fish).")
 @click.argument("shell", type=click.Choice(SHELLS))
 @click.pass_context
 def completion(ctx: click.Context, shell: str) -> None:

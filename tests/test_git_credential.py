@@ -317,3 +317,49 @@ def test_helper_command_survives_hostile_interpreter_path(tmp_path, project):
     result = fill(env, f"protocol=https\nhost={HOST}\n\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.endswith(f"password={TOKEN}\n")
+
+
+# ---------------------------------------------------------------------------
+# when git's version is checked
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["install", "git+https://gitlab.example.com/g/dep.git@v1"], True),
+    (["install", "-e", "git+http://127.0.0.1:9/dep.git#egg=dep"], True),
+    (["install", "dep @ git+https://gitlab.example.com/g/dep.git"], True),
+    (["install", "corp-lib==1.2"], False),
+    (["install", "legit+https://x"], False),
+    (["install", "-r", "reqs.txt"], True),
+    (["install", "-rreqs.txt"], True),
+    (["install", "--requirement=reqs.txt"], True),
+    (["install", "-c", "plain.txt"], False),
+    (["install", "--constraint=reqs.txt"], True),
+    (["install", "-r", "missing.txt"], False),
+])
+def test_mentions_git(tmp_path, argv, expected):
+    (tmp_path / "reqs.txt").write_text("corp-lib\ngit+https://gitlab.example.com/g/dep.git\n")
+    (tmp_path / "plain.txt").write_text("corp-lib==1.0\n")
+    assert gitcreds.mentions_git(argv, tmp_path) is expected
+
+
+def test_helper_command_holds_no_secret_and_no_cwd(project):
+    env = helper_env(project)
+    command = gitcreds.helper_command()
+    assert command.startswith("!")
+    assert TOKEN not in command and all(v not in command for v in env.values() if v != "")
+    assert command.endswith(" git-credential")
+
+
+def test_checkout_cannot_shadow_the_helper(tmp_path, project):
+    """git runs helpers inside checkouts; a planted privpip/ package there must not run."""
+    checkout = tmp_path / "checkout"
+    (checkout / "privpip").mkdir(parents=True)
+    (checkout / "privpip" / "__init__.py").write_text(
+        "open('HIJACKED', 'w').close()\n__version__ = '0'\n")
+    (checkout / "privpip" / "cli.py").write_text("def main():\n    print('password=stolen')\n")
+    env = {**os.environ, **helper_env(project), "PYTHONPATH": ""}
+    command = gitcreds.helper_command()[1:] + " get"
+    result = subprocess.run(["sh", "-c", command], cwd=checkout, env=env, capture_output=True,
+                            text=True, input=f"protocol=https\nhost={HOST}\n\n", timeout=60)
+    assert (result.stdout, result.stderr) == (ANSWER, "")
+    assert not (checkout / "HIJACKED").exists()
