@@ -19,9 +19,8 @@ CONFIG = (
     '[[index]]\nname = "corp-mirror"\nurl = "https://mirror.example.com/simple/"\n'
     '[[index]]\nname = "team"\nurl = "https://team.example.com/simple/"\n'
 )
-REGENERATE = ("regenerate with: for s in bash zsh fish; do PYTHONPATH=$PWD python -m privpip "
-              "completion $s > completions/$(...); done (files: privpip.bash, _privpip, "
-              "privpip.fish)")
+REGENERATE = ("regenerate it from the checkout with `PYTHONPATH=. python -m privpip completion "
+              "SHELL > completions/FILE` (see docs/readme-git-completion.md)")
 
 
 @pytest.mark.parametrize("shell", sorted(FILES))
