@@ -123,6 +123,8 @@ class Config:
 
     def select(self, names: tuple[str, ...] | list[str] = ()) -> tuple[Index, ...]:
         """The indexes to use: all of them, or the named ones in config order."""
+        if not self.indexes and self.git_hosts and not names:
+            return ()  # only git hosts: pip keeps its own index, git gets the credentials
         if not self.indexes:
             raise ConfigError(
                 "",

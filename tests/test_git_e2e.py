@@ -185,3 +185,14 @@ def test_old_git_is_reported(index_server, tmp_path):
     assert result.stderr.startswith(
         "privpip: error: git 2.30 is too old: privpip passes git its credential helper through "
         "GIT_CONFIG_COUNT, which needs git 2.31 or newer")
+
+
+def test_config_with_only_git_hosts(git_server, make_venv, tmp_path):
+    write_config(tmp_path, f'[[git]]\nhost = "{git_server.host}"\nusername = "{GIT_USER}"\n')
+    venv = make_venv()
+    result = privpip("install", "--python", venv_python(venv),
+                     f"git+{git_server.url('dep.git')}", cwd=tmp_path,
+                     env={f"PRIVPIP_GIT_127_0_0_1_{git_server.port}_TOKEN": GIT_TOKEN})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert installed(venv, "corp_gitdep") == "corp-gitdep 2.0"
+    assert_no_token(result.stdout + result.stderr)
