@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from privpip import __version__, shells
+from privpip.completion import complete_index_names
 from privpip.errors import PrivpipError
 from privpip.secret import redact
 
@@ -22,7 +23,7 @@ PASSTHROUGH = {**CONTEXT, "ignore_unknown_options": True, "allow_interspersed_ar
 
 # Commands that live in their own modules, imported only when they run (fast start-up).
 # name: (module:attribute, the one-line help `privpip --help` shows without importing it;
-# tests/test_startup.py checks that it matches the command's own).
+# "" for a hidden command; tests/test_startup.py checks that it matches the command's own).
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "login": ("privpip.cmd_login:login",
               "Check a token for index NAME and store it in the OS keyring."),
@@ -36,6 +37,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
               "Add or remove an index in the project's config file (comments are kept)."),
     "audit": ("privpip.cmd_audit:audit",
               "Report every package an index owns that also exists on the public index."),
+    "completion": ("privpip.cmd_completion:completion", "Print the shell completion script (bash, zsh, fish)."),
+    "git-credential": ("privpip.cmd_git:git_credential", ""),
 }
 
 
@@ -58,7 +61,8 @@ class LazyGroup(click.Group):
         rows = []
         for name in self.list_commands(ctx):
             if name in LAZY_COMMANDS:
-                rows.append((name, LAZY_COMMANDS[name][1]))
+                if LAZY_COMMANDS[name][1]:  # "" marks a hidden command
+                    rows.append((name, LAZY_COMMANDS[name][1]))
                 continue
             command = super().get_command(ctx, name)
             if command is not None and not command.hidden:
@@ -111,6 +115,7 @@ F = TypeVar("F", bound=Callable[..., None])
 def _pip_options(command: F) -> F:
     command = click.option(
         "--index", "-x", "indexes", multiple=True, metavar="NAME",
+        shell_complete=complete_index_names,
         help="Use only this configured index (repeatable). Default: all of them.",
     )(command)
     command = click.option(
@@ -158,10 +163,14 @@ def install(session: pipeline.Session, indexes: tuple[str, ...], python: str | N
     \b
       privpip install -r requirements.txt
       privpip install --index corp --python .venv -- corp-lib==1.2
+      privpip install git+https://gitlab.example.com/group/dep.git@v1.2.3
 
     When a requirement on the command line or in a -r file names a package that an index
     owns (its `packages` key) while a public index is also searched (no default index, or
     --extra-index-url), and the public index has that name, privpip refuses to install.
+
+    git+https requirements on a host with a [[git]] table get their token from privpip
+    through git's credential helper protocol, never in the URL (git 2.31+).
     """
     _run_pip(session, indexes, python, ["install", *pip_args], allow_public)
 
@@ -187,6 +196,7 @@ def pip(session: pipeline.Session, indexes: tuple[str, ...], python: str | None,
 @click.option("--shell", "shell", type=click.Choice(shells.SHELLS), default=None,
               help="Syntax to print. Default: from $SHELL.")
 @click.option("--index", "-x", "indexes", multiple=True, metavar="NAME",
+              shell_complete=complete_index_names,
               help="Only this configured index (repeatable).")
 @click.option("--unset", is_flag=True, help="Print the commands that remove the variables.")
 @click.pass_obj
@@ -238,6 +248,10 @@ def env(session: pipeline.Session, shell: str | None, indexes: tuple[str, ...],
 
 def main() -> None:
     """Console entry point: user errors get a message and an exit code; bugs get exit 70."""
+    if os.environ.get("_PRIVPIP_COMPLETE", "").startswith("fish"):
+        from privpip.completion import use_privpip_fish
+
+        use_privpip_fish()
     try:
         cli.main(prog_name="privpip", standalone_mode=False)
     except PrivpipError as exc:

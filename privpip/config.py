@@ -1,4 +1,4 @@
-"""Finding and parsing privpip's config files into frozen, validated Index specs.
+"""Finding and parsing privpip's config files into frozen, validated Index and GitHost specs.
 
 This is the only module that reads TOML. Files hold names and URLs, never secrets.
 """
@@ -88,6 +88,41 @@ class Index:
         return netloc.split(":")[0] if not netloc.startswith("[") else netloc.split("]")[0] + "]"
 
 
+# Usernames git hosts expect with a token when the [[git]] table sets none (see the README).
+GIT_USERNAMES = {
+    "github.com": "x-access-token",
+    "bitbucket.org": "x-token-auth",
+}
+GIT_DEFAULT_USERNAME = "oauth2"  # GitLab's convention; GitLab and GitHub accept it with a PAT
+
+
+@dataclass(frozen=True)
+class GitHost:
+    """One [[git]] table: a host whose git+https URLs get a credential through privpip."""
+
+    host: str  # lower-case host name, with ":port" when one was written
+    username: str | None = None  # None: the index's username on reuse, else the host's default
+    token_env: tuple[str, ...] = ()
+    origin: str = ""
+
+    @property
+    def hostname(self) -> str:
+        return urlsplit("//" + self.host).hostname or ""
+
+    @property
+    def port(self) -> int | None:
+        return urlsplit("//" + self.host).port
+
+    @property
+    def env_name(self) -> str:
+        """HOST as it appears in PRIVPIP_GIT_<HOST>_TOKEN."""
+        return env_key(self.host)
+
+    @property
+    def default_username(self) -> str:
+        return self.username or GIT_USERNAMES.get(self.hostname, GIT_DEFAULT_USERNAME)
+
+
 @dataclass(frozen=True)
 class Config:
     indexes: tuple[Index, ...]
@@ -95,9 +130,12 @@ class Config:
     notes: tuple[str, ...] = field(default=(), compare=False)
     # The public index that squatters publish to; checked by `install` and `audit`.
     public_index: str = DEFAULT_PUBLIC_INDEX
+    git_hosts: tuple[GitHost, ...] = ()
 
     def select(self, names: tuple[str, ...] | list[str] = ()) -> tuple[Index, ...]:
         """The indexes to use: all of them, or the named ones in config order."""
+        if not self.indexes and self.git_hosts and not names:
+            return ()  # only git hosts: pip keeps its own index, git gets the credentials
         if not self.indexes:
             raise ConfigError(
                 "",
@@ -165,8 +203,13 @@ def user_config_file(env: Mapping[str, str]) -> Path:
     return Path(platformdirs.user_config_dir("privpip", appauthor=False)) / USER_FILE
 
 
-def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None) -> Config:
-    """Load the project file (or ``explicit`` / $PRIVPIP_CONFIG) and the user file."""
+def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None,
+         search: bool = True) -> Config:
+    """Load the project file (or ``explicit`` / $PRIVPIP_CONFIG) and the user file.
+
+    ``search=False`` skips looking for a project file from ``cwd`` upwards (the git
+    credential helper runs in directories git chose, such as a fresh clone).
+    """
     explicit = explicit or env.get("PRIVPIP_CONFIG") or None
     project: Path | None
     if explicit:
@@ -174,22 +217,29 @@ def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None) -> Conf
         if not project.is_file():
             raise ConfigError(explicit, "no such config file")
     else:
-        project = find_project_file(cwd)
+        project = find_project_file(cwd) if search else None
     user = user_config_file(env)
 
     indexes: list[Index] = []
+    gits: list[GitHost] = []
     files: list[Path] = []
     notes: list[str] = []
     settings: dict[str, Any] = {}
     if project is not None:
-        found, settings = _parse_file(project, env)
+        found, settings, gits = _parse_file(project, env)
         indexes += found
         files.append(project)
     if user.is_file() and (project is None or user.resolve() != project.resolve()):
         names = {i.name for i in indexes}
         has_default = any(i.default for i in indexes)
-        found, user_settings = _parse_file(user, env)
+        found, user_settings, user_gits = _parse_file(user, env)
         settings = {**user_settings, **settings}
+        hosts = {g.host for g in gits}
+        for git in user_gits:
+            if git.host in hosts:
+                notes.append(f"{user}: git host {git.host!r} is overridden by {project}")
+                continue
+            gits.append(git)
         for index in found:
             if index.name in names:
                 notes.append(f"{user}: index {index.name!r} is overridden by {project}")
@@ -201,7 +251,8 @@ def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None) -> Conf
             indexes.append(index)
         files.append(user)
     return Config(tuple(indexes), tuple(files), tuple(notes),
-                  public_index=settings.get("public_index", DEFAULT_PUBLIC_INDEX))
+                  public_index=settings.get("public_index", DEFAULT_PUBLIC_INDEX),
+                  git_hosts=tuple(gits))
 
 
 def _replace(index: Index, **changes: Any) -> Index:
@@ -218,7 +269,11 @@ def parse_file(path: Path, env: Mapping[str, str] | None = None) -> list[Index]:
     return _parse_file(path, env or {})[0]
 
 
-def _parse_file(path: Path, env: Mapping[str, str]) -> tuple[list[Index], dict[str, Any]]:
+_Parsed = tuple[list[Index], dict[str, Any], list["GitHost"]]
+
+
+def _parse_file(path: Path, env: Mapping[str, str]) -> _Parsed:
+    """The [[index]] tables, top-level settings and [[git]] tables of one file."""
     label = _label(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -234,9 +289,15 @@ def parse_text(text: str, label: str, pyproject: bool = False,
     return _parse(text, label, pyproject, env or {})[0]
 
 
-def _parse(text: str, label: str, pyproject: bool, env: Mapping[str, str],
-           ) -> tuple[list[Index], dict[str, Any]]:
-    """Indexes and top-level settings (dataclass field -> value) of one file."""
+def parse_text_full(text: str, label: str, pyproject: bool = False,
+                    env: Mapping[str, str] | None = None) -> tuple[list[Index], list[GitHost]]:
+    """The [[index]] and [[git]] tables of one file's text."""
+    indexes, _settings, gits = _parse(text, label, pyproject, env or {})
+    return indexes, gits
+
+
+def _parse(text: str, label: str, pyproject: bool, env: Mapping[str, str]) -> _Parsed:
+    """Indexes, top-level settings (dataclass field -> value) and git hosts of one file."""
     if not pyproject:
         _refuse_literal_tokens_in_text(text, label)
     try:
@@ -247,7 +308,7 @@ def _parse(text: str, label: str, pyproject: bool, env: Mapping[str, str],
     if pyproject:
         table = data.get("tool", {}).get("privpip")
         if table is None:
-            return [], {}
+            return [], {}, []
         prefix = "tool.privpip."
         if not isinstance(table, dict):
             raise ConfigError(label, "tool.privpip: must be a table")
@@ -274,7 +335,20 @@ def _parse(text: str, label: str, pyproject: bool, env: Mapping[str, str],
         raise ConfigError(label, f"{prefix}index: must be an array of tables ([[index]])")
     indexes = [_parse_index(t, label, f"{prefix}index[{n}]", env) for n, t in enumerate(raw)]
     _check_together(indexes, label, prefix)
-    return indexes, settings
+    raw_git = data.get("git", [])
+    if not isinstance(raw_git, list) or not all(isinstance(t, dict) for t in raw_git):
+        raise ConfigError(label, f"{prefix}git: must be an array of tables ([[git]])")
+    gits = [_parse_git(t, label, f"{prefix}git[{n}]") for n, t in enumerate(raw_git)]
+    seen: dict[str, int] = {}
+    for n, git in enumerate(gits):
+        if git.host in seen:
+            raise ConfigError(
+                label,
+                f"{prefix}git[{n}].host: duplicate git host {git.host!r} "
+                f"(also {prefix}git[{seen[git.host]}])",
+            )
+        seen[git.host] = n
+    return indexes, settings, gits
 
 
 def _label(path: Path) -> str:
@@ -488,8 +562,72 @@ _INDEX_KEYS: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
 }
 _TOP_KEYS: dict[str, tuple[str, Callable[[Any, str], Any]] | None] = {
     "index": None,
+    "git": None,
     "public-index": ("public_index", _url),
 }
+def _git_host(value: Any, where: str) -> str:
+    """A host name (or IP address, IPv6 in brackets), optionally with :port; lower-cased."""
+    value = _str(value, where)
+    shape = "must be a host name, optionally with :port (e.g. gitlab.example.com), "
+    if "://" in value or "/" in value:
+        raise ValueError(shape + "not a URL")
+    if "@" in value:
+        raise _CredentialsInUrl()
+    if not re.fullmatch(r"[A-Za-z0-9.:\[\]-]+", value) or ".." in value:
+        raise ValueError(f"{shape}not {value!r}")
+    try:
+        parts = urlsplit("//" + value)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{shape}not {value!r} ({exc})") from None
+    hostname = parts.hostname or ""
+    if not hostname or value.endswith(":") or port == 0:
+        raise ValueError(shape + f"not {value!r}")
+    if ":" in hostname:
+        try:
+            ipaddress.IPv6Address(hostname)
+        except ValueError:
+            raise ValueError(f"{shape}not {value!r}") from None
+        hostname = f"[{hostname}]"
+    elif not re.fullmatch(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?", hostname):
+        raise ValueError(f"{shape}not {value!r}")
+    return hostname if port is None else f"{hostname}:{port}"
+
+
+_GIT_KEYS: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
+    "host": ("host", _git_host),
+    "username": ("username", _username),
+    "token-env": ("token_env", _env_names),
+}
+
+
+def _parse_git(table: dict[str, Any], label: str, where: str) -> GitHost:
+    host = table.get("host")
+    shown = f"{where} ({host!r})" if isinstance(host, str) and "@" not in host else where
+    fields: dict[str, Any] = {"origin": label}
+    for key, value in table.items():
+        if key not in _GIT_KEYS:
+            raise ConfigError(
+                label,
+                f"{shown}.{key}: unknown key{did_you_mean(key, list(_GIT_KEYS))}",
+                "known keys of a git host: " + ", ".join(_GIT_KEYS),
+            )
+        attr, check = _GIT_KEYS[key]
+        try:
+            fields[attr] = check(value, f"{where}.{key}")
+        except _CredentialsInUrl:
+            raise ConfigError(
+                label,
+                f"{where}.host: has credentials written into it (user@ or user:password@); "
+                "config files are committed and must not hold secrets",
+                "write only the host name; put a username in `username = ...` and supply the "
+                "token with PRIVPIP_GIT_<HOST>_TOKEN, token-env or the keyring",
+            ) from None
+        except ValueError as exc:
+            raise ConfigError(label, f"{shown}.{key}: {exc}") from None
+    if "host" not in table:
+        raise ConfigError(label, f"{shown}: missing required key 'host'")
+    return GitHost(**fields)
 
 
 def _parse_index(table: dict[str, Any], label: str, where: str,

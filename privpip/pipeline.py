@@ -77,7 +77,8 @@ def run_with_netrc(
     session: Session, accesses: Sequence[Access], argv: Sequence[str], target: Target | None
 ) -> int:
     """Steps 4-5 for pip and anything reading NETRC: credential-free URLs, a private netrc, run."""
-    from privpip import runner  # subprocess and signal: only commands that run a child need them
+    # subprocess, signal and git: only commands that run a child need them.
+    from privpip import gitcreds, runner
 
     version = None
     if target is not None and delivery.needs_target_version(accesses):
@@ -85,5 +86,6 @@ def run_with_netrc(
         session.note(f"target Python {version[0]}.{version[1]}")
     with runner.private_dir(session.env) as private:
         env = delivery.pip_environment(accesses, session.env, private, version, session.interactive)
+        env.update(gitcreds.git_environment(session, accesses, env, argv))
         session.note("running: " + " ".join(argv))
         return runner.run(argv, env)

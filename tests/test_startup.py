@@ -55,4 +55,7 @@ def test_lazy_command_help_matches_the_commands_own():
     for name, (_, short) in LAZY_COMMANDS.items():
         command = cli.get_command(click.Context(cli), name)
         assert command is not None
-        assert command.get_short_help_str(limit=300) == short, name
+        if command.hidden:
+            assert short == "", name
+        else:
+            assert command.get_short_help_str(limit=300) == short, name

@@ -1,0 +1,103 @@
+"""Shell completion of index names from the config (no credential is ever resolved here).
+
+Use ``type=IndexName()`` for an index NAME argument or option, or pass
+``shell_complete=complete_index_names`` to a parameter of another type.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
+
+def configured_indexes(ctx: click.Context) -> list[tuple[str, str]]:
+    """(name, url) of every configured index; [] when the config is missing or broken.
+
+    Honours the group's ``--config`` / $PRIVPIP_CONFIG. Reads only the config files: no
+    keyring, no environment token, no network. Completion must never print an error.
+    """
+    import os
+    from pathlib import Path
+
+    from privpip import config
+
+    explicit = ctx.find_root().params.get("config_path")
+    try:
+        cfg = config.load(Path.cwd(), os.environ, explicit)
+    except Exception:  # a half-written config while typing: just offer nothing
+        return []
+    return [(index.name, index.url) for index in cfg.indexes]
+
+
+def complete_index_names(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """A click ``shell_complete`` callback: index names starting with ``incomplete``."""
+    from click.shell_completion import CompletionItem
+
+    return [CompletionItem(name, help=url) for name, url in configured_indexes(ctx)
+            if name.startswith(incomplete)]
+
+
+# click >= 8.2 makes ParamType generic for type checkers; 8.1 does not.
+class IndexName(click.ParamType):  # type: ignore[type-arg, unused-ignore]
+    """A configured index's name; completes from the config, validated later by the pipeline."""
+
+    name = "NAME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return value
+
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
+        return complete_index_names(ctx, param, incomplete)
+
+
+# fish: privpip's own script and line format. click 8.4.0's fish template splits on an
+# unquoted \n and cannot work (pallets/click#3502); a fixed, version-independent format
+# also keeps completions/privpip.fish identical whatever click is installed.
+_FISH_SOURCE = r"""function %(complete_func)s;
+    set -l response (env %(complete_var)s=fish_complete COMP_WORDS=(commandline -cp) \
+COMP_CWORD=(commandline -t) %(prog_name)s);
+
+    for completion in $response;
+        set -l metadata (string split -m 2 \t -- $completion);
+
+        if test "$metadata[1]" = "dir";
+            __fish_complete_directories $metadata[2];
+        else if test "$metadata[1]" = "file";
+            __fish_complete_path $metadata[2];
+        else if test "$metadata[1]" = "plain";
+            if test -n "$metadata[3]";
+                printf '%%s\t%%s\n' $metadata[2] $metadata[3];
+            else;
+                printf '%%s\n' $metadata[2];
+            end;
+        end;
+    end;
+end;
+
+complete --no-files --command %(prog_name)s --arguments "(%(complete_func)s)";
+"""
+
+
+def use_privpip_fish() -> None:
+    """Register privpip's fish completion class under the name "fish" (before completing)."""
+    from click.shell_completion import FishComplete, add_completion_class
+
+    class PrivpipFishComplete(FishComplete):
+        source_template = _FISH_SOURCE
+
+        def format_completion(self, item: CompletionItem) -> str:
+            # One line per item: TYPE<TAB>VALUE<TAB>HELP, no tab or line break inside a field.
+            def clean(text: str) -> str:
+                return " ".join(str(text).replace("\t", " ").splitlines())
+
+            return f"{item.type}\t{clean(item.value)}\t{clean(item.help or '')}"
+
+    add_completion_class(PrivpipFishComplete, "fish")
