@@ -61,6 +61,7 @@ class Index:
     default: bool = False
     token_env: tuple[str, ...] = ()
     auth: bool = True
+    upload_url: str | None = None
     origin: str = ""
 
     @property
@@ -84,6 +85,7 @@ class Config:
     indexes: tuple[Index, ...]
     files: tuple[Path, ...] = ()
     notes: tuple[str, ...] = field(default=(), compare=False)
+    installer: str | None = None  # top-level `installer`: "pip" or "uv"; None: not set
 
     def select(self, names: tuple[str, ...] | list[str] = ()) -> tuple[Index, ...]:
         """The indexes to use: all of them, or the named ones in config order."""
@@ -168,13 +170,20 @@ def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None) -> Conf
     indexes: list[Index] = []
     files: list[Path] = []
     notes: list[str] = []
+    settings: dict[str, Any] = {}
     if project is not None:
-        indexes += parse_file(project)
+        found, settings = read_file(project)
+        indexes += found
         files.append(project)
     if user.is_file() and (project is None or user.resolve() != project.resolve()):
         names = {i.name for i in indexes}
         has_default = any(i.default for i in indexes)
-        for index in parse_file(user):
+        user_indexes, user_settings = read_file(user)
+        for key, value in user_settings.items():
+            if key in settings and settings[key] != value:
+                notes.append(f"{user}: {key} = {value!r} is overridden by {project}")
+            settings.setdefault(key, value)
+        for index in user_indexes:
             if index.name in names:
                 notes.append(f"{user}: index {index.name!r} is overridden by {project}")
                 continue
@@ -184,7 +193,7 @@ def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None) -> Conf
                 index = _replace(index, default=False)
             indexes.append(index)
         files.append(user)
-    return Config(tuple(indexes), tuple(files), tuple(notes))
+    return Config(tuple(indexes), tuple(files), tuple(notes), installer=settings.get("installer"))
 
 
 def _replace(index: Index, **changes: Any) -> Index:
@@ -198,6 +207,11 @@ def _replace(index: Index, **changes: Any) -> Index:
 
 
 def parse_file(path: Path) -> list[Index]:
+    return read_file(path)[0]
+
+
+def read_file(path: Path) -> tuple[list[Index], dict[str, Any]]:
+    """The indexes of one file and its validated top-level settings (e.g. ``installer``)."""
     label = _label(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -205,10 +219,16 @@ def parse_file(path: Path) -> list[Index]:
         raise ConfigError(label, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise ConfigError(label, f"cannot read: {exc.strerror}") from None
-    return parse_text(text, label, pyproject=path.name == PYPROJECT_FILE)
+    return parse_document(text, label, pyproject=path.name == PYPROJECT_FILE)
 
 
 def parse_text(text: str, label: str, pyproject: bool = False) -> list[Index]:
+    return parse_document(text, label, pyproject)[0]
+
+
+def parse_document(
+    text: str, label: str, pyproject: bool = False
+) -> tuple[list[Index], dict[str, Any]]:
     if not pyproject:
         _refuse_literal_tokens_in_text(text, label)
     try:
@@ -219,7 +239,7 @@ def parse_text(text: str, label: str, pyproject: bool = False) -> list[Index]:
     if pyproject:
         table = data.get("tool", {}).get("privpip")
         if table is None:
-            return []
+            return [], {}
         prefix = "tool.privpip."
         if not isinstance(table, dict):
             raise ConfigError(label, "tool.privpip: must be a table")
@@ -232,12 +252,19 @@ def parse_text(text: str, label: str, pyproject: bool = False) -> list[Index]:
                 f"{prefix}{key}: unknown key{did_you_mean(key, list(_TOP_KEYS))}",
                 "known top-level keys: " + ", ".join(_TOP_KEYS),
             )
+    settings: dict[str, Any] = {}
+    for key, check in _TOP_KEYS.items():
+        if check is not None and key in data:
+            try:
+                settings[key] = check(data[key], f"{prefix}{key}")
+            except ValueError as exc:
+                raise ConfigError(label, f"{prefix}{key}: {exc}") from None
     raw = data.get("index", [])
     if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
         raise ConfigError(label, f"{prefix}index: must be an array of tables ([[index]])")
     indexes = [_parse_index(t, label, f"{prefix}index[{n}]") for n, t in enumerate(raw)]
     _check_together(indexes, label, prefix)
-    return indexes
+    return indexes, settings
 
 
 def _label(path: Path) -> str:
@@ -328,7 +355,8 @@ def _env_names(value: Any, where: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _url(value: Any, where: str) -> str:
+def _url(value: Any, where: str, what: str = "a PEP 503 simple index, e.g. https://host/simple/"
+         ) -> str:
     value = _str(value, where)
     try:
         parts = urlsplit(value)
@@ -338,9 +366,7 @@ def _url(value: Any, where: str) -> str:
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise _CredentialsInUrl()
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError(
-            "must be an http(s) URL of a PEP 503 simple index, e.g. https://host/simple/"
-        )
+        raise ValueError(f"must be an http(s) URL of {what}")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ValueError(
             f"uses http:// to {parts.hostname}, so the token would travel in clear text; "
@@ -349,6 +375,20 @@ def _url(value: Any, where: str) -> str:
     if parts.query or parts.fragment:
         raise ValueError("must not have a query string or fragment")
     return value
+
+
+def _upload_url(value: Any, where: str) -> str:
+    return _url(value, where, "an upload endpoint, e.g. "
+                "https://gitlab.example.com/api/v4/projects/42/packages/pypi")
+
+
+INSTALLERS = ("pip", "uv")
+
+
+def _installer(value: Any, where: str) -> str:
+    if value not in INSTALLERS:
+        raise ValueError(f"must be one of {', '.join(map(repr, INSTALLERS))}, not {value!r}")
+    return str(value)
 
 
 class _CredentialsInUrl(ValueError):
@@ -372,8 +412,10 @@ _INDEX_KEYS: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
     "default": ("default", _bool),
     "token-env": ("token_env", _env_names),
     "auth": ("auth", _bool),
+    "upload-url": ("upload_url", _upload_url),
 }
-_TOP_KEYS = {"index": None}
+# Top-level keys: validator, or None for a key parsed on its own (index).
+_TOP_KEYS: dict[str, Callable[[Any, str], Any] | None] = {"index": None, "installer": _installer}
 
 
 def _parse_index(table: dict[str, Any], label: str, where: str) -> Index:
@@ -393,7 +435,7 @@ def _parse_index(table: dict[str, Any], label: str, where: str) -> Index:
         except _CredentialsInUrl:
             raise ConfigError(
                 label,
-                f"{shown}.url: has credentials written into it (user:password@); "
+                f"{shown}.{key}: has credentials written into it (user:password@); "
                 "config files are committed and must not hold secrets",
                 "write the URL without them; put a username in `username = ...` and supply "
                 "the token with PRIVPIP_INDEX_<NAME>_TOKEN or `privpip login NAME`",
