@@ -38,9 +38,11 @@ class Session:
         return cfg
 
 
-def resolve_accesses(session: Session, names: Sequence[str] = ()) -> list[Access]:
+def resolve_accesses(
+    session: Session, names: Sequence[str] = (), cfg: config_mod.Config | None = None
+) -> list[Access]:
     """Steps 1-3: config, the selected indexes, and one credential for each (with its source)."""
-    indexes = session.load_config().select(tuple(names))
+    indexes = (cfg or session.load_config()).select(tuple(names))
     store = KeyringStore.from_env(session.env)
     prompt = credentials.prompt_on_terminal if session.interactive else None
     reason = "--no-input was given or stdin is not a terminal"
@@ -56,14 +58,36 @@ def resolve_accesses(session: Session, names: Sequence[str] = ()) -> list[Access
 
 
 def run_with_netrc(
-    session: Session, accesses: Sequence[Access], argv: Sequence[str], target: Target | None
+    session: Session,
+    accesses: Sequence[Access],
+    argv: Sequence[str],
+    target: Target | None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> int:
-    """Steps 4-5 for pip and anything reading NETRC: credential-free URLs, a private netrc, run."""
+    """Steps 4-5 for pip and anything reading NETRC: credential-free URLs, a private netrc, run.
+
+    ``target`` is the Python whose netrc parser will read the file (None: unknown, so values
+    that need it are written in the Python 3.11+ form). ``extra_env`` adds variables for other
+    tools (``privpip run`` adds uv's).
+    """
     version = None
     if target is not None and delivery.needs_target_version(accesses):
         version = target.version()
         session.note(f"target Python {version[0]}.{version[1]}")
     with runner.private_dir(session.env) as private:
         env = delivery.pip_environment(accesses, session.env, private, version, session.interactive)
+        env.update(extra_env or {})
         session.note("running: " + " ".join(argv))
         return runner.run(argv, env)
+
+
+def run_with_uv_variables(session: Session, accesses: Sequence[Access], argv: Sequence[str]) -> int:
+    """Steps 4-5 for uv: UV_DEFAULT_INDEX / UV_INDEX plus per-index credential variables, run.
+
+    uv reads each index's credentials from UV_INDEX_<NAME>_USERNAME / _PASSWORD and builds
+    sdists with its own resolver (no child pip), so no file is written at all.
+    """
+    env = dict(session.env)
+    env.update(delivery.uv_variables(accesses, with_credentials=True))
+    session.note("running: " + " ".join(argv))
+    return runner.run(argv, env)
