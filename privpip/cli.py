@@ -17,6 +17,8 @@ PASSTHROUGH = {**CONTEXT, "ignore_unknown_options": True, "allow_interspersed_ar
 
 # Commands that live in their own modules, imported only when they run (fast start-up).
 LAZY_COMMANDS: dict[str, str] = {
+    "run": "privpip.cmd_run:run",
+    "upload": "privpip.cmd_upload:upload",
 }
 
 
@@ -83,32 +85,46 @@ def _pip_options(command):  # type: ignore[no-untyped-def]
 
 
 def _run_pip(session: pipeline.Session, indexes: tuple[str, ...], python: str | None,
-             pip_args: list[str]) -> None:
+             pip_args: list[str], installer: str | None = None) -> None:
     from privpip import target as target_mod
 
-    accesses = pipeline.resolve_accesses(session, indexes)
+    cfg = session.load_config()
+    accesses = pipeline.resolve_accesses(session, indexes, cfg)
     target = target_mod.find(python, session.env)
     session.note(f"target: {target.python} (from {target.why})")
-    status = pipeline.run_with_netrc(session, accesses, [target.python, "-m", "pip", *pip_args],
-                                     target)
+    if installer is None:
+        installer = cfg.installer or "pip"
+        session.note(f"installer: {installer} (from {'config' if cfg.installer else 'default'})")
+    if installer == "uv":
+        from privpip import cmd_run
+
+        status = cmd_run.install_with_uv(session, accesses, target, pip_args[1:])
+    else:
+        status = pipeline.run_with_netrc(
+            session, accesses, [target.python, "-m", "pip", *pip_args], target)
     runner.exit_with(status)
 
 
 @cli.command(context_settings=PASSTHROUGH)
 @_pip_options
+@click.option("--installer", type=click.Choice(["pip", "uv"]), default=None,
+              envvar="PRIVPIP_INSTALLER",
+              help="Install with `pip install` or `uv pip install --python TARGET`. Default: "
+              "the config's `installer` key, else pip.  [env: PRIVPIP_INSTALLER]")
 @click.argument("pip_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj
 def install(session: pipeline.Session, indexes: tuple[str, ...], python: str | None,
-            pip_args: tuple[str, ...]) -> None:
+            installer: str | None, pip_args: tuple[str, ...]) -> None:
     """Run `pip install PIP_ARGS...` with the private indexes and their credentials.
 
-    privpip's own options come first; everything after them goes to pip unchanged:
+    privpip's own options come first; everything after them goes to the installer unchanged:
 
     \b
       privpip install -r requirements.txt
       privpip install --index corp --python .venv -- corp-lib==1.2
+      privpip install --installer uv -r requirements.txt
     """
-    _run_pip(session, indexes, python, ["install", *pip_args])
+    _run_pip(session, indexes, python, ["install", *pip_args], installer)
 
 
 @cli.command(context_settings=PASSTHROUGH)
