@@ -16,12 +16,10 @@ from privpip.secret import redact
 @click.option("--python", metavar="PATH",
               help="Run the twine of this interpreter or environment. Default: the active "
               "environment's (else python3 on PATH) when it has twine, else privpip's own.")
-@click.option("--skip-existing", is_flag=True,
-              help="Skip files that are already on the index instead of failing (twine's option).")
 @click.argument("dists", nargs=-1, required=True, metavar="DIST...")
 @click.pass_obj
 def upload(session: pipeline.Session, index_name: str | None, python: str | None,
-           skip_existing: bool, dists: tuple[str, ...]) -> None:
+           dists: tuple[str, ...]) -> None:
     """Upload wheels and sdists to a private index with twine (`python -m twine upload`).
 
     The upload URL is the index's `upload-url`, else derived from its url (GitLab project
@@ -59,8 +57,6 @@ def upload(session: pipeline.Session, index_name: str | None, python: str | None
     env.pop("TWINE_REPOSITORY", None)  # a .pypirc section name would compete with the URL
     env.update(delivery.twine_variables(access, url))
     argv = [twine_python, "-m", "twine", "upload", "--verbose", "--disable-progress-bar"]
-    if skip_existing:
-        argv.append("--skip-existing")
     argv += ["--", *(str(d.path) for d in files)]
     output = publish.TwineOutput(lambda line: click.echo(redact(line), nl=False, err=True),
                                  session.verbose)

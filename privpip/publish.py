@@ -152,6 +152,7 @@ _REFUSED = re.compile(
     r"409 Conflict|already exists|already been taken|already been used|file-name-reuse",
     re.IGNORECASE,
 )
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # twine's rich colours its log levels
 _UPLOADING = re.compile(r"^Uploading (\S+\.(?:whl|tar\.gz|zip))\b")
 
 
@@ -167,8 +168,8 @@ class TwineOutput:
     _hiding: bool = False
 
     def __call__(self, line: str) -> None:
-        self.lines.append(line)
-        stripped = line.rstrip("\n")
+        stripped = _ANSI.sub("", line).rstrip("\n")
+        self.lines.append(stripped)
         match = _UPLOADING.match(stripped)
         if match:
             self.current = match.group(1)
@@ -189,8 +190,8 @@ def already_exists(dist: Dist | None, filename: str | None, index: Index) -> Pri
         what = filename or "a file"
     return PrivpipError(
         f"{what} already exists on index {index.name!r}; registries refuse re-uploads",
-        "build it with a new version number; or pass --skip-existing to upload only the "
-        "files that are not there yet",
+        "build it with a new version number; twine stops at the first refused file, so "
+        "the files named before it were uploaded and the ones after it were not",
     )
 
 
