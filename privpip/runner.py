@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 from privpip.errors import PrivpipError
 
@@ -45,6 +46,7 @@ def run(
     already reached the child, and a second one would interrupt its clean-up.
     """
     try:
+        child: subprocess.Popen[Any]
         if on_output is None:
             child = subprocess.Popen(list(argv), env=dict(env))
         else:
@@ -71,7 +73,7 @@ def run(
         if on_output is not None and child.stdout is not None:
             with child.stdout:
                 for line in child.stdout:
-                    on_output(line)
+                    on_output(cast(str, line))
         while True:
             try:
                 return child.wait()
