@@ -41,7 +41,6 @@ def upload(session: pipeline.Session, index_name: str | None, python: str | None
             )
         index_name = cfg.select()[0].name
     url = publish.upload_url(cfg.get(index_name))
-    (access,) = pipeline.resolve_accesses(session, [index_name], cfg)
     session.note(f"upload URL: {redact(url)}")
 
     try:
@@ -52,6 +51,7 @@ def upload(session: pipeline.Session, index_name: str | None, python: str | None
         target_python = None
     twine_python = publish.find_twine(target_python)
     session.note(f"twine: {twine_python} -m twine")
+    (access,) = pipeline.resolve_accesses(session, [index_name], cfg)  # last: it may prompt
 
     env = dict(session.env)
     env.pop("TWINE_REPOSITORY", None)  # a .pypirc section name would compete with the URL
