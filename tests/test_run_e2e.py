@@ -76,6 +76,34 @@ def test_run_dies_of_the_childs_signal(index_server, tmp_path):
     assert result.returncode == -15, result.stderr
 
 
+def test_run_forwards_sigterm_and_cleans_up(index_server, tmp_path):
+    """SIGTERM sent to privpip reaches COMMAND; COMMAND's exit status is privpip's; the
+    netrc is gone afterwards."""
+    import signal
+    import time
+
+    write_config(tmp_path, index_server.config())
+    code = (
+        "import os, signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(7))\n"
+        "print(os.environ['NETRC'], flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "privpip", "run", "--", sys.executable, "-c", code],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(TESTS.parent),
+             "PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN},
+    )
+    netrc = Path(process.stdout.readline().strip())
+    assert netrc.is_file()
+    time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 7, process.stderr.read()
+    assert not netrc.exists() and not netrc.parent.exists()
+
+
 def test_run_environment_and_clean_up(index_server, tmp_path):
     """The child sees credential-free pip URLs, uv's variables and a private netrc, which is
     removed afterwards."""
