@@ -139,7 +139,7 @@ def pip(session: pipeline.Session, indexes: tuple[str, ...], python: str | None,
       privpip pip download corp-lib -d dist/
       privpip pip index versions corp-lib
     """
-    _run_pip(session, indexes, python, list(pip_args))
+    _run_pip(session, indexes, python, list(pip_args), installer="pip")
 
 
 @cli.command(context_settings=CONTEXT)

@@ -288,6 +288,16 @@ def test_installer_from_config(index_server, tmp_path, make_venv):
     assert installed(venv2, "corp_dep") == "corp-dep 1.0"
 
 
+def test_installer_key_does_not_change_privpip_pip(index_server, tmp_path):
+    """`installer = "uv"` is about `privpip install`; `privpip pip ...` stays pip."""
+    write_config(tmp_path, 'installer = "uv"\n' + index_server.config())
+    result = privpip("-v", "pip", "download", "--no-deps", "-d", str(tmp_path / "dl"),
+                     "corp-dep", cwd=tmp_path, env={"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN})
+    assert result.returncode == 0, result.stderr
+    assert "-m pip download" in result.stderr
+    assert (tmp_path / "dl" / "corp_dep-1.0-py3-none-any.whl").is_file()
+
+
 @needs_uv
 def test_install_with_uv_passes_exit_status(index_server, tmp_path, make_venv):
     write_config(tmp_path, index_server.config())
