@@ -37,7 +37,12 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
               "Add or remove an index in the project's config file (comments are kept)."),
     "audit": ("privpip.cmd_audit:audit",
               "Report every package an index owns that also exists on the public index."),
-    "completion": ("privpip.cmd_completion:completion", "Print the shell completion script (bash, zsh, fish)."),
+    "run": ("privpip.cmd_run:run",
+            "Run COMMAND with the private indexes and their credentials in its environment."),
+    "upload": ("privpip.cmd_upload:upload",
+               "Upload wheels and sdists to a private index with twine (`python -m twine upload`)."),
+    "completion": ("privpip.cmd_completion:completion",
+                   "Print the shell completion script (bash, zsh, fish)."),
     "git-credential": ("privpip.cmd_git:git_credential", ""),
 }
 
@@ -132,38 +137,54 @@ def _pip_options(command: F) -> F:
 
 
 def _run_pip(session: pipeline.Session, indexes: tuple[str, ...], python: str | None,
-             pip_args: list[str], allow_public: tuple[str, ...] = ()) -> None:
+             pip_args: list[str], allow_public: tuple[str, ...] = (),
+             installer: str | None = None) -> None:
     from privpip import pipeline, runner
     from privpip import target as target_mod
 
+    cfg = session.load_config()
     # `pip install ...`, also after pip's own flags (`pip -q install ...`).
     command_at = next((n for n, arg in enumerate(pip_args) if not arg.startswith("-")), None)
     if command_at is not None and pip_args[command_at] == "install":
         pipeline.check_dependency_confusion(session, indexes, pip_args[command_at + 1:],
                                             allow_public)
-    accesses = pipeline.resolve_accesses(session, indexes)
+    accesses = pipeline.resolve_accesses(session, indexes, cfg)
     target = target_mod.find(python, session.env)
     session.note(f"target: {target.python} (from {target.why})")
-    status = pipeline.run_with_netrc(session, accesses, [target.python, "-m", "pip", *pip_args],
-                                     target)
+    if installer is None:
+        installer = cfg.installer or "pip"
+        session.note(f"installer: {installer} (from {'config' if cfg.installer else 'default'})")
+    if installer == "uv":
+        from privpip import cmd_run
+
+        status = cmd_run.install_with_uv(session, accesses, target, pip_args[1:])
+    else:
+        status = pipeline.run_with_netrc(
+            session, accesses, [target.python, "-m", "pip", *pip_args], target)
     runner.exit_with(status)
 
 
 @cli.command(context_settings=PASSTHROUGH,
              short_help="pip install, with the private indexes and their credentials.")
 @_pip_options
+@click.option("--installer", type=click.Choice(["pip", "uv"]), default=None,
+              envvar="PRIVPIP_INSTALLER",
+              help="Install with `pip install` or `uv pip install --python TARGET`. Default: "
+              "the config's `installer` key, else pip.  [env: PRIVPIP_INSTALLER]")
 @click.argument("pip_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj
 def install(session: pipeline.Session, indexes: tuple[str, ...], python: str | None,
-            allow_public: tuple[str, ...], pip_args: tuple[str, ...]) -> None:
+            allow_public: tuple[str, ...], installer: str | None,
+            pip_args: tuple[str, ...]) -> None:
     """Run `pip install PIP_ARGS...` with the private indexes and their credentials.
 
-    privpip's own options come first; everything after them goes to pip unchanged:
+    privpip's own options come first; everything after them goes to the installer unchanged:
 
     \b
       privpip install -r requirements.txt
       privpip install --index corp --python .venv -- corp-lib==1.2
       privpip install git+https://gitlab.example.com/group/dep.git@v1.2.3
+      privpip install --installer uv -r requirements.txt
 
     When a requirement on the command line or in a -r file names a package that an index
     owns (its `packages` key) while a public index is also searched (no default index, or
@@ -172,7 +193,7 @@ def install(session: pipeline.Session, indexes: tuple[str, ...], python: str | N
     git+https requirements on a host with a [[git]] table get their token from privpip
     through git's credential helper protocol, never in the URL (git 2.31+).
     """
-    _run_pip(session, indexes, python, ["install", *pip_args], allow_public)
+    _run_pip(session, indexes, python, ["install", *pip_args], allow_public, installer)
 
 
 @cli.command(context_settings=PASSTHROUGH,
@@ -188,7 +209,7 @@ def pip(session: pipeline.Session, indexes: tuple[str, ...], python: str | None,
       privpip pip download corp-lib -d dist/
       privpip pip index versions corp-lib
     """
-    _run_pip(session, indexes, python, list(pip_args), allow_public)
+    _run_pip(session, indexes, python, list(pip_args), allow_public, installer="pip")
 
 
 @cli.command(context_settings=CONTEXT,

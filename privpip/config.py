@@ -63,6 +63,7 @@ class Index:
     default: bool = False
     token_env: tuple[str, ...] = ()
     auth: bool = True
+    upload_url: str | None = None
     origin: str = ""
     provider: str = "generic"
     # The command whose stdout is the token: the index's token-command, else the provider's.
@@ -131,6 +132,7 @@ class Config:
     # The public index that squatters publish to; checked by `install` and `audit`.
     public_index: str = DEFAULT_PUBLIC_INDEX
     git_hosts: tuple[GitHost, ...] = ()
+    installer: str | None = None  # top-level `installer`: "pip" or "uv"; None: not set
 
     def select(self, names: tuple[str, ...] | list[str] = ()) -> tuple[Index, ...]:
         """The indexes to use: all of them, or the named ones in config order."""
@@ -233,7 +235,10 @@ def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None,
         names = {i.name for i in indexes}
         has_default = any(i.default for i in indexes)
         found, user_settings, user_gits = _parse_file(user, env)
-        settings = {**user_settings, **settings}
+        for key, value in user_settings.items():
+            if key in settings and settings[key] != value:
+                notes.append(f"{user}: {key} = {value!r} is overridden by {project}")
+            settings.setdefault(key, value)
         hosts = {g.host for g in gits}
         for git in user_gits:
             if git.host in hosts:
@@ -252,7 +257,7 @@ def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None,
         files.append(user)
     return Config(tuple(indexes), tuple(files), tuple(notes),
                   public_index=settings.get("public_index", DEFAULT_PUBLIC_INDEX),
-                  git_hosts=tuple(gits))
+                  git_hosts=tuple(gits), installer=settings.get("installer"))
 
 
 def _replace(index: Index, **changes: Any) -> Index:
@@ -294,6 +299,13 @@ def parse_text_full(text: str, label: str, pyproject: bool = False,
     """The [[index]] and [[git]] tables of one file's text."""
     indexes, _settings, gits = _parse(text, label, pyproject, env or {})
     return indexes, gits
+
+
+def parse_document(text: str, label: str, pyproject: bool = False,
+                   env: Mapping[str, str] | None = None) -> tuple[list[Index], dict[str, Any]]:
+    """The [[index]] tables and the validated top-level settings (e.g. ``installer``)."""
+    indexes, settings, _gits = _parse(text, label, pyproject, env or {})
+    return indexes, settings
 
 
 def _parse(text: str, label: str, pyproject: bool, env: Mapping[str, str]) -> _Parsed:
@@ -439,7 +451,8 @@ def _env_names(value: Any, where: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _url(raw: Any, where: str) -> str:
+def _url(raw: Any, where: str, what: str = "a PEP 503 simple index, e.g. https://host/simple/"
+         ) -> str:
     value = _str(raw, where)
     try:
         parts = urlsplit(value)
@@ -449,9 +462,7 @@ def _url(raw: Any, where: str) -> str:
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise _CredentialsInUrl("must not have credentials (user:password@) in it")
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError(
-            "must be an http(s) URL of a PEP 503 simple index, e.g. https://host/simple/"
-        )
+        raise ValueError(f"must be an http(s) URL of {what}")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ValueError(
             f"uses http:// to {parts.hostname}, so the token would travel in clear text; "
@@ -460,6 +471,20 @@ def _url(raw: Any, where: str) -> str:
     if parts.query or parts.fragment:
         raise ValueError("must not have a query string or fragment")
     return value
+
+
+def _upload_url(value: Any, where: str) -> str:
+    return _url(value, where, "an upload endpoint, e.g. "
+                "https://gitlab.example.com/api/v4/projects/42/packages/pypi")
+
+
+INSTALLERS = ("pip", "uv")
+
+
+def _installer(value: Any, where: str) -> str:
+    if value not in INSTALLERS:
+        raise ValueError(f"must be one of {', '.join(map(repr, INSTALLERS))}, not {value!r}")
+    return str(value)
 
 
 class _CredentialsInUrl(ValueError):
@@ -559,12 +584,17 @@ _INDEX_KEYS: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
     "packages": ("packages", _packages),
     # Shorthand keys: turned into `url` by providers.expand.
     **{key: (_SHORTHAND_FIELD + key, _shorthand) for key in providers.SHORTHAND_KEYS},
+    "upload-url": ("upload_url", _upload_url),
 }
+# Top-level keys: (dataclass field, validator), or None for tables parsed on their own.
 _TOP_KEYS: dict[str, tuple[str, Callable[[Any, str], Any]] | None] = {
     "index": None,
     "git": None,
     "public-index": ("public_index", _url),
+    "installer": ("installer", _installer),
 }
+
+
 def _git_host(value: Any, where: str) -> str:
     """A host name (or IP address, IPv6 in brackets), optionally with :port; lower-cased."""
     value = _str(value, where)
@@ -648,7 +678,7 @@ def _parse_index(table: dict[str, Any], label: str, where: str,
         except _CredentialsInUrl:
             raise ConfigError(
                 label,
-                f"{shown}.url: has credentials written into it (user:password@); "
+                f"{shown}.{key}: has credentials written into it (user:password@); "
                 "config files are committed and must not hold secrets",
                 "write the URL without them; put a username in `username = ...` and supply "
                 "the token with PRIVPIP_INDEX_<NAME>_TOKEN or `privpip login NAME`",

@@ -209,3 +209,16 @@ def pip_environment(
         # pip asks "User for host:" on a 401 and dies with EOFError without a terminal.
         child.setdefault("PIP_NO_INPUT", "1")
     return child
+
+
+# ---------------------------------------------------------------------------
+# twine
+
+
+def twine_variables(access: Access, repository_url: str) -> dict[str, str]:
+    """TWINE_REPOSITORY_URL / _USERNAME / _PASSWORD: twine reads them, so argv stays clean."""
+    out = {"TWINE_REPOSITORY_URL": repository_url, "TWINE_NON_INTERACTIVE": "1"}
+    if access.credential is not None:
+        out["TWINE_USERNAME"] = access.credential.username
+        out["TWINE_PASSWORD"] = access.credential.token.reveal()
+    return out

@@ -41,9 +41,11 @@ class Session:
         return cfg
 
 
-def resolve_accesses(session: Session, names: Sequence[str] = ()) -> list[Access]:
+def resolve_accesses(
+    session: Session, names: Sequence[str] = (), cfg: config_mod.Config | None = None
+) -> list[Access]:
     """Steps 1-3: config, the selected indexes, and one credential for each (with its source)."""
-    indexes = session.load_config().select(tuple(names))
+    indexes = (cfg or session.load_config()).select(tuple(names))
     store = KeyringStore.from_env(session.env)
     prompt = credentials.prompt_on_terminal if session.interactive else None
     reason = "--no-input was given or stdin is not a terminal"
@@ -74,9 +76,18 @@ def check_dependency_confusion(session: Session, names: Sequence[str], pip_args:
 
 
 def run_with_netrc(
-    session: Session, accesses: Sequence[Access], argv: Sequence[str], target: Target | None
+    session: Session,
+    accesses: Sequence[Access],
+    argv: Sequence[str],
+    target: Target | None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> int:
-    """Steps 4-5 for pip and anything reading NETRC: credential-free URLs, a private netrc, run."""
+    """Steps 4-5 for pip and anything reading NETRC: credential-free URLs, a private netrc, run.
+
+    ``target`` is the Python whose netrc parser will read the file (None: unknown, so values
+    that need it are written in the Python 3.11+ form). ``extra_env`` adds variables for other
+    tools (``privpip run`` adds uv's). git gets privpip as its credential helper for [[git]] hosts.
+    """
     # subprocess, signal and git: only commands that run a child need them.
     from privpip import gitcreds, runner
 
@@ -86,6 +97,22 @@ def run_with_netrc(
         session.note(f"target Python {version[0]}.{version[1]}")
     with runner.private_dir(session.env) as private:
         env = delivery.pip_environment(accesses, session.env, private, version, session.interactive)
+        env.update(extra_env or {})
         env.update(gitcreds.git_environment(session, accesses, env, argv))
         session.note("running: " + " ".join(argv))
         return runner.run(argv, env)
+
+
+def run_with_uv_variables(session: Session, accesses: Sequence[Access], argv: Sequence[str]) -> int:
+    """Steps 4-5 for uv: UV_DEFAULT_INDEX / UV_INDEX plus per-index credential variables, run.
+
+    uv reads each index's credentials from UV_INDEX_<NAME>_USERNAME / _PASSWORD and builds
+    sdists with its own resolver (no child pip), so no file is written at all.
+    """
+    from privpip import gitcreds, runner
+
+    env = dict(session.env)
+    env.update(delivery.uv_variables(accesses, with_credentials=True))
+    env.update(gitcreds.git_environment(session, accesses, env, argv))
+    session.note("running: " + " ".join(argv))
+    return runner.run(argv, env)

@@ -8,9 +8,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 from privpip.errors import PrivpipError
 
@@ -30,15 +31,29 @@ def private_dir(env: Mapping[str, str]) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def run(argv: Sequence[str], env: Mapping[str, str]) -> int:
+def run(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    on_output: Callable[[str], None] | None = None,
+) -> int:
     """Run ``argv`` and return its exit status; a child killed by signal N gives -N.
+
+    With ``on_output``, the child's stdout and stderr (merged) are read line by line and
+    handed to it instead of going to the terminal, so a caller can show and inspect them.
 
     SIGTERM, SIGHUP and SIGQUIT sent to privpip are passed on. SIGINT is passed on only when
     privpip is not in the terminal's foreground process group: a Ctrl-C at the terminal
     already reached the child, and a second one would interrupt its clean-up.
     """
     try:
-        child = subprocess.Popen(list(argv), env=dict(env))
+        child: subprocess.Popen[Any]
+        if on_output is None:
+            child = subprocess.Popen(list(argv), env=dict(env))
+        else:
+            child = subprocess.Popen(
+                list(argv), env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                text=True, errors="replace", bufsize=1,
+            )
     except OSError as exc:
         raise PrivpipError(f"cannot run {argv[0]}: {exc.strerror}") from None
 
@@ -55,6 +70,10 @@ def run(argv: Sequence[str], env: Mapping[str, str]) -> int:
         signum = getattr(signal, name)
         previous[signum] = signal.signal(signum, forward)
     try:
+        if on_output is not None and child.stdout is not None:
+            with child.stdout:
+                for line in child.stdout:
+                    on_output(cast(str, line))
         while True:
             try:
                 return child.wait()
