@@ -54,7 +54,9 @@ def complete(words: str, cwd: Path, protocol: str = "bash_complete",
     ("privpip pip --index ", "plain,corp\nplain,corp-mirror\nplain,team\n"),
     ("privpip env -x corp-", "plain,corp-mirror\n"),
     ("privpip install --index zzz", "\n"),
-    ("privpip ", "plain,completion\nplain,env\nplain,install\nplain,pip\n"),
+    ("privpip ", "".join(f"plain,{name}\n" for name in [
+        "audit", "completion", "env", "index", "init", "install", "login", "logout", "pip",
+        "run", "status", "upload"])),
 ])
 def test_index_names_complete(tmp_path, words, expected):
     write_config(tmp_path, CONFIG)
