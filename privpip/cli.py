@@ -39,8 +39,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
               "Report every package an index owns that also exists on the public index."),
     "run": ("privpip.cmd_run:run",
             "Run COMMAND with the private indexes and their credentials in its environment."),
-    "upload": ("privpip.cmd_upload:upload",
-               "Upload wheels and sdists to a private index with twine (`python -m twine upload`)."),
+    "upload": (
+        "privpip.cmd_upload:upload",
+        "Upload wheels and sdists to a private index with twine (`python -m twine upload`).",
+    ),
     "completion": ("privpip.cmd_completion:completion",
                    "Print the shell completion script (bash, zsh, fish)."),
     "git-credential": ("privpip.cmd_git:git_credential", ""),

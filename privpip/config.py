@@ -614,6 +614,8 @@ def _git_host(value: Any, where: str) -> str:
     if not hostname or value.endswith(":") or port == 0:
         raise ValueError(shape + f"not {value!r}")
     if ":" in hostname:
+        import ipaddress
+
         try:
             ipaddress.IPv6Address(hostname)
         except ValueError:

@@ -114,3 +114,9 @@ def test_cli_reports_bad_git_table(tmp_path):
         "privpip: error: privpip.toml: git[0] ('https://gitlab.example.com').host: must be a "
         "host name")
     assert "Traceback" not in result.stderr
+
+
+def test_ipv6_git_host_with_port():
+    from privpip import config
+
+    assert config.parse_text_full('[[git]]\nhost = "[::1]:8080"\n', "f")[1][0].host == "[::1]:8080"
