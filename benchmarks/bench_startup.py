@@ -68,6 +68,11 @@ def main() -> int:
                         help="rounds for install (default 10)")
     args = parser.parse_args()
 
+    # An installed privpip has bytecode (pip compiles on install) like click has; a checkout
+    # run with PYTHONDONTWRITEBYTECODE=1 would recompile every module on every start.
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "privpip"), quiet=1)
     work = Path(tempfile.mkdtemp(prefix="privpip-bench-"))
     rows = []
     server = None
