@@ -5,10 +5,12 @@ from __future__ import annotations
 import click
 
 from privpip import pipeline
+from privpip.completion import complete_index_names
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--index", "-x", "indexes", multiple=True, metavar="NAME",
+              shell_complete=complete_index_names,
               help="Audit only this configured index (repeatable). Default: all of them.")
 @click.option("--public-index", metavar="URL", default=None,
               help="The public index to ask. Default: the config's public-index, else "

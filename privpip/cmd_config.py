@@ -8,6 +8,7 @@ import click
 
 from privpip import config, config_edit
 from privpip.cli import CONTEXT
+from privpip.completion import complete_index_names
 from privpip.errors import ConfigError, UsageError
 from privpip.pipeline import Session
 
@@ -113,7 +114,7 @@ def index_add(session: Session, name: str, url: str, is_default: bool, username:
 
 
 @index.command("remove", context_settings=CONTEXT)
-@click.argument("name")
+@click.argument("name", shell_complete=complete_index_names)
 @click.pass_obj
 def index_remove(session: Session, name: str) -> None:
     """Remove the [[index]] table named NAME from the config file.

@@ -8,6 +8,7 @@ import click
 
 from privpip import check, credentials
 from privpip.cli import CONTEXT
+from privpip.completion import complete_index_names
 from privpip.config import Index
 from privpip.credentials import Credential
 from privpip.errors import KeyringUnavailable, PrivpipError, UsageError
@@ -20,7 +21,7 @@ _USERNAME_HELP = ("Username to store the token under. Default: the index's `user
 
 
 @click.command(context_settings=CONTEXT)
-@click.argument("name")
+@click.argument("name", shell_complete=complete_index_names)
 @click.option("--username", "-u", metavar="USER", help=_USERNAME_HELP)
 @click.option("--no-verify", is_flag=True,
               help="Store the token without first checking it against the index "
@@ -83,7 +84,7 @@ def login(session: Session, name: str, username: str | None, no_verify: bool,
 
 
 @click.command(context_settings=CONTEXT)
-@click.argument("name")
+@click.argument("name", shell_complete=complete_index_names)
 @click.option("--username", "-u", metavar="USER", help=_USERNAME_HELP)
 @click.pass_obj
 def logout(session: Session, name: str, username: str | None) -> None:

@@ -12,6 +12,7 @@ import click
 
 from privpip import delivery, pipeline, runner
 from privpip import target as target_mod
+from privpip.completion import complete_index_names
 from privpip.errors import UsageError
 from privpip.target import Target
 
@@ -23,6 +24,7 @@ _PYTHON_NAME = re.compile(r"^python(?:\d+(?:\.\d+)?)?(?:\.exe)?$")
                       "ignore_unknown_options": True, "allow_interspersed_args": False},
 )
 @click.option("--index", "-x", "indexes", multiple=True, metavar="NAME",
+              shell_complete=complete_index_names,
               help="Use only this configured index (repeatable). Default: all of them.")
 @click.option("--python", metavar="PATH",
               help="The Python whose netrc parser reads the credentials (only matters for "

@@ -6,12 +6,13 @@ import click
 
 from privpip import delivery, pipeline, publish, runner
 from privpip import target as target_mod
+from privpip.completion import complete_index_names
 from privpip.errors import UsageError
 from privpip.secret import redact
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--index", "-x", "index_name", metavar="NAME",
+@click.option("--index", "-x", "index_name", shell_complete=complete_index_names, metavar="NAME",
               help="The configured index to upload to. Required when there is more than one.")
 @click.option("--python", metavar="PATH",
               help="Run the twine of this interpreter or environment. Default: the active "
