@@ -8,9 +8,8 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from privpip import providers
@@ -53,8 +52,7 @@ _TOKEN_RE = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Index:
+class Index(NamedTuple):
     """One named private index, as written in a config file (credential-free)."""
 
     name: str
@@ -97,8 +95,7 @@ GIT_USERNAMES = {
 GIT_DEFAULT_USERNAME = "oauth2"  # GitLab's convention; GitLab and GitHub accept it with a PAT
 
 
-@dataclass(frozen=True)
-class GitHost:
+class GitHost(NamedTuple):
     """One [[git]] table: a host whose git+https URLs get a credential through privpip."""
 
     host: str  # lower-case host name, with ":port" when one was written
@@ -124,11 +121,10 @@ class GitHost:
         return self.username or GIT_USERNAMES.get(self.hostname, GIT_DEFAULT_USERNAME)
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     indexes: tuple[Index, ...]
     files: tuple[Path, ...] = ()
-    notes: tuple[str, ...] = field(default=(), compare=False)
+    notes: tuple[str, ...] = ()
     # The public index that squatters publish to; checked by `install` and `audit`.
     public_index: str = DEFAULT_PUBLIC_INDEX
     git_hosts: tuple[GitHost, ...] = ()
@@ -261,9 +257,7 @@ def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None,
 
 
 def _replace(index: Index, **changes: Any) -> Index:
-    import dataclasses
-
-    return dataclasses.replace(index, **changes)
+    return index._replace(**changes)
 
 
 # ---------------------------------------------------------------------------

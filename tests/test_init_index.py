@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import stat
 from pathlib import Path
@@ -32,7 +31,7 @@ def load(directory: Path) -> list[Index]:
     """What privpip.config reads, without the origin label."""
     env = {"PRIVPIP_USER_CONFIG": str(directory / "no-user-config.toml")}
     cfg = config.load(directory, env)
-    return [dataclasses.replace(i, origin="") for i in cfg.indexes]
+    return [i._replace(origin="") for i in cfg.indexes]
 
 
 def comment_lines(text: str) -> list[str]:
