@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import click
@@ -105,6 +104,8 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, no_input: bo
       privpip pip download foo      any pip command
       eval "$(privpip env)"         export PIP_*/UV_* variables into a shell
     """
+    from pathlib import Path
+
     from privpip.pipeline import Session  # not needed for --help: keep it off that path
 
     ctx.obj = Session(

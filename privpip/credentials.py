@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, NamedTuple
 
 from privpip import providers
 from privpip.config import Index
@@ -12,15 +11,17 @@ from privpip.errors import CredentialNotFound, KeyringUnavailable, TokenCommandF
 from privpip.secret import Secret, redact
 
 
-@dataclass(frozen=True)
-class Credential:
+class Credential(NamedTuple):
     username: str
     token: Secret
     source: str  # e.g. "env:PRIVPIP_INDEX_CORP_TOKEN", "keyring", "command:aws", "prompt"
 
 
-class Store(Protocol):
-    def get(self, service: str, username: str) -> str | None: ...
+if TYPE_CHECKING:  # only for the type checker: defining a Protocol costs start-up time
+    from typing import Protocol
+
+    class Store(Protocol):
+        def get(self, service: str, username: str) -> str | None: ...
 
 
 Prompt = Callable[[Index, str], str]

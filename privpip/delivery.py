@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -19,12 +18,29 @@ from privpip.credentials import Credential
 from privpip.errors import UnsafeCredential
 
 
-@dataclass(frozen=True)
 class Access:
-    """One index together with the credential resolved for it (None: no auth)."""
+    """One index together with the credential resolved for it (None: no auth). Read-only."""
 
+    __slots__ = ("index", "credential")
     index: Index
     credential: Credential | None
+
+    def __init__(self, index: Index, credential: Credential | None) -> None:
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "credential", credential)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Access is read-only")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Access) and (other.index, other.credential) == (
+            self.index, self.credential)
+
+    def __hash__(self) -> int:
+        return hash((self.index, self.credential))
+
+    def __repr__(self) -> str:
+        return f"Access(index={self.index.name!r}, credential={self.credential!r})"
 
 
 def url_with_credentials(access: Access) -> str:

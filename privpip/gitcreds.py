@@ -23,11 +23,12 @@ from typing import IO, TYPE_CHECKING
 
 from privpip import config as config_mod
 from privpip.config import Config, GitHost
-from privpip.credentials import Credential, Store
+from privpip.credentials import Credential
 from privpip.errors import CredentialNotFound, KeyringUnavailable, PrivpipError, UsageError
 from privpip.secret import Secret, redact
 
 if TYPE_CHECKING:
+    from privpip.credentials import Store
     from privpip.delivery import Access
     from privpip.pipeline import Session
 

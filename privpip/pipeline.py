@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from privpip import config as config_mod
 from privpip import credentials, delivery
@@ -17,8 +16,7 @@ if TYPE_CHECKING:
     from privpip.target import Target
 
 
-@dataclass(frozen=True)
-class Session:
+class Session(NamedTuple):
     """What every command starts from: the environment, the directory and the global options."""
 
     env: Mapping[str, str]

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote, unquote, urlsplit
 
 PROVIDERS = ("gitlab", "codeartifact", "google", "azure", "generic")
@@ -76,8 +75,7 @@ _GITLAB_GROUP = re.compile(r"^(?P<prefix>.*?)/api/v4/groups/(?P<group>[^/]+)"
                            r"/-/packages/pypi/simple/?$")
 
 
-@dataclass(frozen=True)
-class Parsed:
+class Parsed(NamedTuple):
     """What a provider URL says: the provider and the parts its shorthand names."""
 
     provider: str
@@ -251,11 +249,14 @@ def gitlab_ci_job_token(url: str, env: Mapping[str, str]) -> tuple[str, str] | N
     return GITLAB_CI_USERNAME, token
 
 
-class _HasUrl(Protocol):
-    @property
-    def provider(self) -> str: ...
-    @property
-    def url(self) -> str: ...
+if TYPE_CHECKING:  # only for the type checker: defining a Protocol costs start-up time
+    from typing import Protocol
+
+    class _HasUrl(Protocol):
+        @property
+        def provider(self) -> str: ...
+        @property
+        def url(self) -> str: ...
 
 
 def upload_url(index: _HasUrl) -> str | None:
