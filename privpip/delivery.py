@@ -186,6 +186,17 @@ def write_private(directory: Path, name: str, text: str) -> Path:
     return path
 
 
+def without_token_variables(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without privpip's own PRIVPIP_INDEX_<NAME>_TOKEN variables.
+
+    pip reads the token from the netrc; nothing it runs (build backends, setup.py) needs the
+    variable, and a backend that prints its environment would print the token. Variables named
+    by ``token-env`` stay: they belong to the user or the CI system, which may rely on them.
+    """
+    return {k: v for k, v in env.items()
+            if not (k.startswith("PRIVPIP_INDEX_") and k.endswith("_TOKEN"))}
+
+
 def pip_environment(
     accesses: Sequence[Access],
     env: Mapping[str, str],
@@ -194,7 +205,7 @@ def pip_environment(
     interactive: bool,
 ) -> dict[str, str]:
     """The environment for a pip (or anything reading NETRC) child: credential-free URLs + netrc."""
-    child = dict(env)
+    child = without_token_variables(env)
     child.update(pip_variables(accesses, with_credentials=False))
     if any(a.credential is not None for a in accesses):
         text = netrc_text(accesses, target_version, users_netrc(env))

@@ -115,3 +115,19 @@ def test_netrc_reads_back_exactly_in_each_target_python(version, tmp_path):
 def test_portable_tokens_need_no_version():
     text = netrc_text([access("a", "https://h.example/s/", "__token__", "glpat-abc_DEF.123")], None)
     assert "password glpat-abc_DEF.123" in text
+
+
+def test_pip_child_environment_drops_privpip_token_variables(tmp_path):
+    from privpip.delivery import pip_environment
+
+    env = {"PRIVPIP_INDEX_CORP_TOKEN": "t0ken-a", "PRIVPIP_INDEX_OTHER_TOKEN": "t0ken-b",
+           "PRIVPIP_INDEX_CORP_USERNAME": "bot", "CI_JOB_TOKEN": "ci-token", "PATH": "/bin",
+           "HOME": str(tmp_path)}
+    child = pip_environment([access("corp", "https://h.example/simple/", "bot", "t0ken-a",
+                                    default=True)], env, tmp_path, None, interactive=False)
+    assert "PRIVPIP_INDEX_CORP_TOKEN" not in child
+    assert "PRIVPIP_INDEX_OTHER_TOKEN" not in child
+    # Not privpip's token variables: left alone (a token-env variable belongs to the user).
+    assert child["PRIVPIP_INDEX_CORP_USERNAME"] == "bot" and child["CI_JOB_TOKEN"] == "ci-token"
+    assert child["PIP_INDEX_URL"] == "https://h.example/simple/"
+    assert "t0ken-a" in (tmp_path / "netrc").read_text()
