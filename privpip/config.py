@@ -217,7 +217,10 @@ def parse_text(text: str, label: str, pyproject: bool = False) -> list[Index]:
         raise ConfigError(label, f"invalid TOML: {_toml_message(exc)}") from None
     prefix = ""
     if pyproject:
-        table = data.get("tool", {}).get("privpip")
+        tool = data.get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(label, "tool: must be a table ([tool.privpip] lives inside it)")
+        table = tool.get("privpip")
         if table is None:
             return []
         prefix = "tool.privpip."
