@@ -230,14 +230,19 @@ def scenario_env(root: Path) -> dict[str, str]:
 
 
 def _privpip_pid(tracer: int, deadline: float) -> int:
-    """privpip's pid: the child strace started."""
+    """privpip's pid: the child of strace running ``-m privpip`` (strace also forks probes)."""
     while time.monotonic() < deadline:
         try:
             children = Path(f"/proc/{tracer}/task/{tracer}/children").read_text().split()
         except OSError:
             children = []
-        if children:
-            return int(children[0])
+        for child in children:
+            try:
+                argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if argv[1:3] == [b"-m", b"privpip"]:  # not a probe: those are copies of strace
+                return int(child)
         time.sleep(0.05)
     raise AssertionError("privpip never started under strace")
 
