@@ -2,7 +2,16 @@
 
 To cover a new command, append a Scenario to SCENARIOS: a name, privpip's argv, environment
 additions, a setup callable, the expected exit status and the channels allowed to hold the
-token. See tests/security/leakscan.py for the channels and the placeholders.
+token. See tests/security/leakscan.py for the channels and the placeholders. For example:
+
+    Scenario("login-from-stdin", ("login", "corp", "--stdin"), stdin="{token}\\n",
+             setup=keyring_backend_only, pip_artifacts=False),
+    Scenario("git-credential-get", ("git-credential", "get"), stdin="protocol=https\\n...",
+             env=ENV_TOKEN, allowed=STDOUT, required=STDOUT, pip_artifacts=False),
+
+A store privpip writes on purpose (a keyring file, an opt-in credential file) goes into
+``ctx.secret_stores`` in the setup: excluded from the file scan, and worth checking that it
+does hold the token (see keyring_store_holds_token).
 """
 
 from __future__ import annotations

@@ -6,12 +6,14 @@ host, port, path, username and token; pip's redaction of the URL holds no part o
 
 from __future__ import annotations
 
+from unittest import mock
 from urllib.parse import quote, unquote, urlsplit
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pip._internal.utils.misc import redact_auth_from_url, split_auth_from_netloc
 
+from privpip import secret
 from privpip.config import Index
 from privpip.credentials import Credential
 from privpip.delivery import Access, url_with_credentials
@@ -60,8 +62,12 @@ def test_url_parses_back_exactly(host, user, token):
     redacted = redact_auth_from_url(url)
     assert redacted == url_in.replace("://", f"://{quote(user)}:****@", 1)
 
-    # privpip's own redactor removes the whole userinfo. (It also scrubs every token seen in
-    # this process, earlier examples' included, so compare only what must hold.)
-    scrubbed = redact(f"GET {url} failed")
-    assert scrubbed.startswith("GET ") and scrubbed.split("://", 1)[1].split("@", 1)[0] == "****"
-    assert scrubbed.count("@") == 1
+    # privpip's own redactor removes the whole userinfo. It also scrubs every token this
+    # process has seen (earlier examples' and other tests' included), so give it a fresh
+    # memory, and skip the exact comparison when the token happens to spell part of the URL.
+    with mock.patch.object(secret, "_SEEN", set()):
+        Secret(token)
+        scrubbed = redact(f"GET {url} failed")
+    base = "GET " + url_in.replace("://", "://****@", 1) + " failed"
+    if not any(form in base for form in (token, quote(token, safe=""), quote(token))):
+        assert scrubbed == base
