@@ -267,7 +267,9 @@ def env(session: pipeline.Session, shell: str | None, indexes: tuple[str, ...],
     if sys.stdout.isatty():
         click.echo("privpip: this output holds tokens; use it as eval \"$(privpip env)\"",
                    err=True)
-    click.echo(text, nl=False)
+    # color=True: click.echo otherwise strips ANSI escape sequences when stdout is not a
+    # terminal, silently cutting "\x1b[..m" out of a token (found by the shell fuzzer).
+    click.echo(text, nl=False, color=True)
 
 
 def main() -> None:

@@ -312,7 +312,10 @@ def _parse(text: str, label: str, pyproject: bool, env: Mapping[str, str]) -> _P
         raise ConfigError(label, f"invalid TOML: {_toml_message(exc)}") from None
     prefix = ""
     if pyproject:
-        table = data.get("tool", {}).get("privpip")
+        tool = data.get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(label, "tool: must be a table ([tool.privpip] lives inside it)")
+        table = tool.get("privpip")
         if table is None:
             return [], {}, []
         prefix = "tool.privpip."
@@ -747,3 +750,42 @@ def _check_together(indexes: list[Index], label: str, prefix: str) -> None:
             "more than one index sets default = true: " + ", ".join(defaults),
             "the default index replaces PyPI; only one can; make the others extra indexes",
         )
+
+
+# ---------------------------------------------------------------------------
+# writing
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text``: a reader sees the old file or the new one, never a mix.
+
+    The text goes to a new temporary file in the same directory (same file system), is
+    flushed to disk, gets the old file's permissions, and is renamed over ``path`` in one
+    step (``os.replace``). A symlinked config file is written through to its target. Two
+    writers at once: the last rename wins, and each file read is still whole.
+    """
+    import os
+    import secrets
+    import stat
+
+    target = Path(os.path.realpath(path))
+    temp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    # 0o666 minus the umask for a new file, exactly as open() would create the real one.
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.chmod(temp, stat.S_IMODE(os.stat(target).st_mode))
+        except FileNotFoundError:
+            pass
+        os.replace(temp, target)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except FileNotFoundError:
+            pass
+        raise

@@ -7,7 +7,12 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from privpip import providers
 from privpip.config import Index
-from privpip.errors import CredentialNotFound, KeyringUnavailable, TokenCommandFailed
+from privpip.errors import (
+    CredentialNotFound,
+    KeyringUnavailable,
+    TokenCommandFailed,
+    UnsafeCredential,
+)
 from privpip.secret import Secret, redact
 
 
@@ -70,7 +75,7 @@ def resolve(
     for var in (token_var(index), *index.token_env):
         value = env.get(var)
         if value:
-            return Credential(username, Secret(value), f"env:{var}")
+            return _credential(index, username, value, f"env:{var}")
         tried.append((f"env:{var}", "set but empty" if value == "" else "not set"))
 
     if store is None:
@@ -82,7 +87,7 @@ def resolve(
             tried.append(("keyring", exc.message))
         else:
             if value:
-                return Credential(username, Secret(value), "keyring")
+                return _credential(index, username, value, "keyring")
             tried.append(("keyring", f"no entry for {redact(index.url)} and user {username!r}"))
 
     if index.token_command:
@@ -109,7 +114,7 @@ def resolve(
     if prompt is not None:
         value = prompt(index, username)
         if value:
-            return Credential(username, Secret(value), "prompt")
+            return _credential(index, username, value, "prompt")
         tried.append(("prompt", "nothing entered"))
     else:
         tried.append(("prompt", no_prompt_reason))
@@ -119,6 +124,20 @@ def resolve(
         tried,
         f"run `privpip login {index.name}`, or set {token_var(index)}",
     )
+
+
+def _credential(index: Index, username: str, value: str, source: str) -> Credential:
+    """A Credential, unless a value is not text: undecodable bytes in an environment variable
+    arrive as lone surrogates, which no URL, netrc or shell output can carry."""
+    for what, text in (("username", username), (f"token (from {source})", value)):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UnsafeCredential(
+                f"the {what} for index {index.name!r} is not valid UTF-8 text",
+                "tokens are printable ASCII; check how the value was set",
+            ) from None
+    return Credential(username, Secret(value), source)
 
 
 def prompt_on_terminal(index: Index, username: str) -> str:

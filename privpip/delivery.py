@@ -202,6 +202,17 @@ def write_private(directory: Path, name: str, text: str) -> Path:
     return path
 
 
+def without_token_variables(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without privpip's own PRIVPIP_INDEX_<NAME>_TOKEN variables.
+
+    pip reads the token from the netrc; nothing it runs (build backends, setup.py) needs the
+    variable, and a backend that prints its environment would print the token. Variables named
+    by ``token-env`` stay: they belong to the user or the CI system, which may rely on them.
+    """
+    return {k: v for k, v in env.items()
+            if not (k.startswith("PRIVPIP_INDEX_") and k.endswith("_TOKEN"))}
+
+
 def pip_environment(
     accesses: Sequence[Access],
     env: Mapping[str, str],
@@ -210,7 +221,7 @@ def pip_environment(
     interactive: bool,
 ) -> dict[str, str]:
     """The environment for a pip (or anything reading NETRC) child: credential-free URLs + netrc."""
-    child = dict(env)
+    child = without_token_variables(env)
     ours = pip_variables(accesses, with_credentials=False)
     if "PIP_EXTRA_INDEX_URL" in ours and env.get("PIP_EXTRA_INDEX_URL"):
         # Keep extra indexes the user set in the environment, after ours.
@@ -221,6 +232,7 @@ def pip_environment(
     if any(a.credential is not None for a in accesses):
         text = netrc_text(accesses, target_version, users_netrc(env))
         child["NETRC"] = str(write_private(private_dir, "netrc", text))
+        child["PRIVPIP_NETRC"] = child["NETRC"]  # for privpip's git credential helper
     if not interactive:
         # pip asks "User for host:" on a 401 and dies with EOFError without a terminal.
         child.setdefault("PIP_NO_INPUT", "1")

@@ -102,6 +102,12 @@ def resolve(git: GitHost, cfg: Config, env: Mapping[str, str], store: Store | No
     if index is None:
         tried.append(("index on the same host", "none configured"))
     else:
+        from_netrc = _from_privpips_netrc(index, env)
+        if from_netrc is not None:
+            user = from_netrc.username
+            if user == config_mod.DEFAULT_USERNAME:
+                user = git.default_username
+            return Credential(explicit_user or user, from_netrc.token, from_netrc.source)
         try:
             cred = credentials.resolve(index, env, store, None, "git's helper cannot ask")
         except CredentialNotFound as exc:
@@ -120,6 +126,27 @@ def resolve(git: GitHost, cfg: Config, env: Mapping[str, str], store: Store | No
         f"set {token_var(git)}, or store a token with "
         f"`keyring set {keyring_service(git)} {username}`",
     )
+
+
+def _from_privpips_netrc(index: config_mod.Index, env: Mapping[str, str]) -> Credential | None:
+    """The index's credential from the private netrc privpip wrote for this run, if any.
+
+    pip's environment does not carry PRIVPIP_INDEX_<NAME>_TOKEN (a build backend could print
+    it), so a helper started by git under pip finds the index's token where pip does.
+    """
+    path = env.get("PRIVPIP_NETRC")
+    if not path:
+        return None
+    import netrc
+
+    try:
+        entry = netrc.netrc(path).authenticators(index.netrc_host)
+    except (OSError, netrc.NetrcParseError):
+        return None
+    if not entry or not entry[2]:
+        return None
+    return Credential(entry[0] or index.username, Secret(entry[2]),
+                      f"index {index.name} (privpip's netrc)")
 
 
 # ---------------------------------------------------------------------------

@@ -50,6 +50,9 @@ def redact(text: str) -> str:
     for value in sorted(_SEEN, key=len, reverse=True):
         if len(value) < 4:  # too short to scrub without garbling the message
             continue
-        for form in {value, quote(value, safe=""), quote(value)}:
+        # surrogateescape: a value read from undecodable environment bytes must not crash here.
+        forms = {value, quote(value, safe="", errors="surrogateescape"),
+                 quote(value, errors="surrogateescape")}
+        for form in forms:
             text = text.replace(form, "****")
     return text

@@ -121,8 +121,13 @@ def app_source_files(name: str, version: str, module: str) -> dict[str, str]:
 
 
 def write_sdist(directory: Path, name: str, version: str, module: str) -> Path:
+    return write_sdist_files(directory, name, version, app_source_files(name, version, module))
+
+
+def write_sdist_files(directory: Path, name: str, version: str, files: dict[str, str]) -> Path:
+    """An sdist holding ``files`` (relative paths -> text) plus PKG-INFO."""
     base = f"{name.replace('-', '_')}-{version}"
-    files = app_source_files(name, version, module)
+    files = dict(files)
     files["PKG-INFO"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
     path = directory / f"{base}.tar.gz"
     with tarfile.open(path, "w:gz") as archive:

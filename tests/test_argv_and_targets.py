@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import os
-import re
 import shutil
 import subprocess
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -23,28 +20,12 @@ from tests.conftest import (
     venv_python,
     write_config,
 )
-
-_STRING = re.compile(r'"((?:\\x[0-9a-f]{2})*)"')
+from tests.security import leakscan
+from tests.security.leakscan import execve_argvs
 
 
 def secret_forms(user: str, token: str) -> list[bytes]:
-    return [
-        token.encode(),
-        quote(token, safe="").encode(),
-        quote(token).encode(),
-        base64.b64encode(f"{user}:{token}".encode()),
-    ]
-
-
-def execve_argvs(trace: Path) -> list[list[bytes]]:
-    """Every argv of every execve in an `strace -f -xx` log (the environment is not printed)."""
-    argvs = []
-    for line in trace.read_text().splitlines():
-        if "execve(" not in line or "[" not in line:
-            continue
-        inner = line[line.index("[") + 1 : line.index("]", line.index("["))]
-        argvs.append([bytes.fromhex(s.replace("\\x", "")) for s in _STRING.findall(inner)])
-    return argvs
+    return list(leakscan.secret_forms(user, token).values())
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")

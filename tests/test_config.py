@@ -156,3 +156,11 @@ def test_loopback_http_allowed():
 
 def test_env_key_follows_uvs_rule():
     assert config.env_key("corp.pkgs-2") == "CORP_PKGS_2"
+
+
+def test_pyproject_whose_tool_is_not_a_table(tmp_path):
+    """Found by the config fuzzer: `tool = "..."` crashed with AttributeError."""
+    (tmp_path / "pyproject.toml").write_text('tool = "see tool.privpip"\n')
+    result = privpip("--no-input", "env", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "tool: must be a table" in result.stderr and "Traceback" not in result.stderr

@@ -118,3 +118,26 @@ def test_real_file_keyring_roundtrip(tmp_path):
     assert str(Path(os.environ["HOME"])) in subprocess.run(
         [sys.executable, "-c", "import keyring; print(keyring.get_keyring().file_path)"],
         env=env, capture_output=True, text=True).stdout
+
+
+@pytest.mark.parametrize("command", [["env", "--shell", "bash"], ["install", "x"]])
+@pytest.mark.parametrize("variable", ["PRIVPIP_INDEX_CORP_TOKEN", "PRIVPIP_INDEX_CORP_USERNAME"])
+def test_undecodable_environment_bytes_are_refused_not_a_crash(command, variable, tmp_path):
+    """Found while fuzzing URL building: bytes that are not UTF-8 in a token variable arrive as
+    lone surrogates and crashed quote() (and then the redactor) with a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import TESTS
+
+    (tmp_path / "privpip.toml").write_text(
+        '[[index]]\nname = "corp"\nurl = "https://h.example/simple/"\n')
+    env = {k.encode(): v.encode() for k, v in os.environ.items()}
+    env.update({b"PYTHONPATH": str(TESTS.parent).encode(), b"PRIVPIP_INDEX_CORP_TOKEN": b"t0k3n"})
+    env[variable.encode()] = b"ab\xffcd"
+    result = subprocess.run([sys.executable, "-m", "privpip", "--no-input", *command],
+                            cwd=tmp_path, env=env, capture_output=True, stdin=subprocess.DEVNULL)
+    assert result.returncode == 1, result.stderr
+    assert b"is not valid UTF-8 text" in result.stderr
+    assert b"Traceback" not in result.stderr and result.stdout == b""

@@ -126,3 +126,19 @@ def test_users_own_extra_index_urls_are_kept(tmp_path):
     assert env["PIP_EXTRA_INDEX_URL"] == "https://a.example/s/ https://mine.example/s/"
     assert env["PIP_NO_INPUT"] == "1"
     assert "password t1" in (tmp_path / "netrc").read_text()
+
+
+def test_pip_child_environment_drops_privpip_token_variables(tmp_path):
+    from privpip.delivery import pip_environment
+
+    env = {"PRIVPIP_INDEX_CORP_TOKEN": "t0ken-a", "PRIVPIP_INDEX_OTHER_TOKEN": "t0ken-b",
+           "PRIVPIP_INDEX_CORP_USERNAME": "bot", "CI_JOB_TOKEN": "ci-token", "PATH": "/bin",
+           "HOME": str(tmp_path)}
+    child = pip_environment([access("corp", "https://h.example/simple/", "bot", "t0ken-a",
+                                    default=True)], env, tmp_path, None, interactive=False)
+    assert "PRIVPIP_INDEX_CORP_TOKEN" not in child
+    assert "PRIVPIP_INDEX_OTHER_TOKEN" not in child
+    # Not privpip's token variables: left alone (a token-env variable belongs to the user).
+    assert child["PRIVPIP_INDEX_CORP_USERNAME"] == "bot" and child["CI_JOB_TOKEN"] == "ci-token"
+    assert child["PIP_INDEX_URL"] == "https://h.example/simple/"
+    assert "t0ken-a" in (tmp_path / "netrc").read_text()

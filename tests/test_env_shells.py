@@ -24,6 +24,7 @@ TOKENS = [
     "\\",
     "'",
     "end with backslash\\",
+    "\x1b[31mred\x1b[0m \x7f\x01",  # click.echo used to strip ANSI sequences
 ]
 URL = "https://pkgs.example.com/simple/"
 DUMP = (f"{sys.executable} -c 'import os, json; print(json.dumps("

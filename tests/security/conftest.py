@@ -1,0 +1,88 @@
+"""Fixtures of the security suite: a pypiserver that accepts the canary, hypothesis profiles,
+and the one-line leak summary printed at the end of every pytest run that ran scenarios.
+
+Hypothesis profiles: "ci" (the default; bounded so the suite stays within minutes on two
+shared cores) and "long" for local runs: ``HYPOTHESIS_PROFILE=long python -m pytest tests/security``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from tests import packaging_fixtures
+from tests.conftest import IndexServer, start_pypiserver
+from tests.security import leakscan
+
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, database=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long", max_examples=3000, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+settings.load_profile(PROFILE)
+
+
+def budget(ci: int, long: int) -> int:
+    """max_examples for one fuzzer under the active profile (slow fuzzers get fewer)."""
+    return long if PROFILE == "long" else ci
+
+
+ENVDUMP_BACKEND = '''
+"""A build backend that prints its whole environment (as a CI debug step might) and fails."""
+import os, sys
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    for key, value in sorted(os.environ.items()):
+        print("envdump: %s=%s" % (key, value))
+    sys.stdout.flush()
+    raise RuntimeError("corp-envdump: this backend always fails")
+
+
+build_wheel = get_requires_for_build_wheel
+'''
+
+
+@pytest.fixture(scope="session")
+def canary_index(tmp_path_factory: pytest.TempPathFactory) -> IndexServer:
+    """A real pypiserver whose one user authenticates with the ASCII canary."""
+    from passlib.apache import HtpasswdFile
+
+    base = tmp_path_factory.mktemp("canary-index")
+    packages = base / "packages"
+    packaging_fixtures.populate(packages)
+    packaging_fixtures.write_sdist_files(packages, "corp-envdump", "1.0", {
+        "pyproject.toml": ('[build-system]\nrequires = ["corp-build-helper"]\n'
+                           'build-backend = "envdump_backend"\nbackend-path = ["."]\n'),
+        "envdump_backend.py": ENVDUMP_BACKEND,
+    })
+    users = {leakscan.CANARY_USER: leakscan.CANARY_ASCII, "other-user": "other-password-123"}
+    htpasswd = HtpasswdFile(str(base / "htpasswd"), new=True)
+    for user, password in users.items():
+        htpasswd.set_password(user, password)
+    htpasswd.save()
+    process, root = start_pypiserver(packages, base / "htpasswd", "download,list,update",
+                                     base / "server.log")
+    yield IndexServer(root, packages, users, process)
+    process.terminate()
+    process.wait(10)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001
+    results = leakscan.RESULTS
+    if not results:
+        return
+    leaks = sum(len(r.leaks) for r in results)
+    names = {r.scenario for r in results}
+    terminalreporter.write_line(
+        f"leak scan: {len(names)} scenarios, {len(leakscan.CHANNELS)} channels, {leaks} leaks"
+    )
+    for result in results:
+        for leak in result.leaks:
+            terminalreporter.write_line(f"  leak in {result.scenario}: {leak}")
