@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 
 # Every secret privpip has held in this process, so that redact() can scrub any message.
 _SEEN: set[str] = set()
@@ -46,6 +45,8 @@ _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/?
 
 def redact(text: str) -> str:
     """Remove URL userinfo and every form of every secret this process has seen from ``text``."""
+    from urllib.parse import quote  # not at import time: `privpip --help` needs none of it
+
     text = _USERINFO.sub(lambda m: m.group("scheme") + "****@", text)
     for value in sorted(_SEEN, key=len, reverse=True):
         if len(value) < 4:  # too short to scrub without garbling the message
