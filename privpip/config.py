@@ -630,30 +630,40 @@ _GIT_KEYS: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
 }
 
 
-def _parse_git(table: dict[str, Any], label: str, where: str) -> GitHost:
-    host = table.get("host")
-    shown = f"{where} ({host!r})" if isinstance(host, str) and "@" not in host else where
+def _check_keys(table: dict[str, Any], keys: dict[str, tuple[str, Callable[[Any, str], Any]]],
+                label: str, where: str, shown: str, what: str, fix: str) -> dict[str, Any]:
+    """Validate every key of one table: {dataclass field: value}, or one clear ConfigError."""
     fields: dict[str, Any] = {"origin": label}
     for key, value in table.items():
-        if key not in _GIT_KEYS:
+        if key not in keys:
             raise ConfigError(
                 label,
-                f"{shown}.{key}: unknown key{did_you_mean(key, list(_GIT_KEYS))}",
-                "known keys of a git host: " + ", ".join(_GIT_KEYS),
+                f"{shown}.{key}: unknown key{did_you_mean(key, list(keys))}",
+                f"known keys of {what}: " + ", ".join(keys),
             )
-        attr, check = _GIT_KEYS[key]
+        attr, check = keys[key]
         try:
             fields[attr] = check(value, f"{where}.{key}")
         except _CredentialsInUrl:
             raise ConfigError(
                 label,
-                f"{where}.host: has credentials written into it (user@ or user:password@); "
+                f"{shown}.{key}: has credentials written into it (user@ or user:password@); "
                 "config files are committed and must not hold secrets",
-                "write only the host name; put a username in `username = ...` and supply the "
-                "token with PRIVPIP_GIT_<HOST>_TOKEN, token-env or the keyring",
+                fix,
             ) from None
         except ValueError as exc:
             raise ConfigError(label, f"{shown}.{key}: {exc}") from None
+    return fields
+
+
+def _parse_git(table: dict[str, Any], label: str, where: str) -> GitHost:
+    host = table.get("host")
+    shown = f"{where} ({host!r})" if isinstance(host, str) and "@" not in host else where
+    fields = _check_keys(
+        table, _GIT_KEYS, label, where, shown, "a git host",
+        "write only the host name; put a username in `username = ...` and supply the "
+        "token with PRIVPIP_GIT_<HOST>_TOKEN, token-env or the keyring",
+    )
     if "host" not in table:
         raise ConfigError(label, f"{shown}: missing required key 'host'")
     return GitHost(**fields)
@@ -663,27 +673,11 @@ def _parse_index(table: dict[str, Any], label: str, where: str,
                  env: Mapping[str, str] | None = None) -> Index:
     name = table.get("name")
     shown = f"{where} ({name!r})" if isinstance(name, str) else where
-    fields: dict[str, Any] = {"origin": label}
-    for key, value in table.items():
-        if key not in _INDEX_KEYS:
-            raise ConfigError(
-                label,
-                f"{shown}.{key}: unknown key{did_you_mean(key, list(_INDEX_KEYS))}",
-                "known keys of an index: " + ", ".join(_INDEX_KEYS),
-            )
-        attr, check = _INDEX_KEYS[key]
-        try:
-            fields[attr] = check(value, f"{where}.{key}")
-        except _CredentialsInUrl:
-            raise ConfigError(
-                label,
-                f"{shown}.{key}: has credentials written into it (user:password@); "
-                "config files are committed and must not hold secrets",
-                "write the URL without them; put a username in `username = ...` and supply "
-                "the token with PRIVPIP_INDEX_<NAME>_TOKEN or `privpip login NAME`",
-            ) from None
-        except ValueError as exc:
-            raise ConfigError(label, f"{shown}.{key}: {exc}") from None
+    fields = _check_keys(
+        table, _INDEX_KEYS, label, where, shown, "an index",
+        "write the URL without them; put a username in `username = ...` and supply "
+        "the token with PRIVPIP_INDEX_<NAME>_TOKEN or `privpip login NAME`",
+    )
     if "name" not in table:
         raise ConfigError(label, f"{shown}: missing required key 'name'")
     shorthand = {k[len(_SHORTHAND_FIELD):]: fields.pop(k) for k in list(fields)
