@@ -458,6 +458,14 @@ SCENARIOS = [
     Scenario("index-add", ("index", "add", "other", "https://other.example.com/simple/",
                            "--token-env", "OTHER_TOKEN"), env=ENV_TOKEN,
              check=file_says("privpip.toml", 'name = "other"'), pip_artifacts=False),
+    # ---- install --installer uv: uv reads UV_INDEX_<NAME>_PASSWORD; nothing else may hold it
+    Scenario("install-uv", ("-v", "--no-input", "install", "--installer", "uv", "--python",
+                            "{python}", "-v", "corp-dep"), env=ENV_TOKEN,
+             check=has_installed("corp_dep", "corp-dep 1.0")),
+    Scenario("install-uv-build-backend-prints-environment",
+             ("-v", "--no-input", "install", "--installer", "uv", "--python", "{python}", "-v",
+              "corp-envdump"), env=ENV_TOKEN, expect=(1, 2),
+             check=says("envdump: NETRC=", "this backend always fails")),
     Scenario("completion-bash", ("completion", "bash"), env=ENV_TOKEN, pip_artifacts=False),
 ]
 
