@@ -130,6 +130,6 @@ def find_uv(env: Mapping[str, str]) -> str:
 
 def install_with_uv(session: pipeline.Session, accesses: Sequence[delivery.Access],
                     target: Target, args: Sequence[str]) -> int:
-    """`uv pip install --python TARGET ARGS...` with the credentials in uv's variables."""
+    """`uv pip install --python TARGET ARGS...`: uv's index variables, the token in a netrc."""
     argv = [find_uv(session.env), "pip", "install", "--python", target.python, *args]
-    return pipeline.run_with_uv_variables(session, accesses, argv)
+    return pipeline.run_uv(session, accesses, argv)

@@ -101,16 +101,23 @@ def run_with_netrc(
         return runner.run(argv, env)
 
 
-def run_with_uv_variables(session: Session, accesses: Sequence[Access], argv: Sequence[str]) -> int:
-    """Steps 4-5 for uv: UV_DEFAULT_INDEX / UV_INDEX plus per-index credential variables, run.
+def run_uv(session: Session, accesses: Sequence[Access], argv: Sequence[str]) -> int:
+    """Steps 4-5 for uv: UV_DEFAULT_INDEX / UV_INDEX without credentials, plus a private netrc.
 
-    uv reads each index's credentials from UV_INDEX_<NAME>_USERNAME / _PASSWORD and builds
-    sdists with its own resolver (no child pip), so no file is written at all.
+    uv reads NETRC, quoted values with backslash escapes included (the Python 3.11+ form),
+    so it gets the token the way pip does. Not UV_INDEX_<NAME>_PASSWORD, nor privpip's own
+    PRIVPIP_INDEX_<NAME>_TOKEN: uv passes its environment on to the build backends it runs,
+    and a backend that printed its environment printed the token (canary suite).
     """
     from privpip import gitcreds, runner
 
-    env = dict(session.env)
-    env.update(delivery.uv_variables(accesses, with_credentials=True))
-    env.update(gitcreds.git_environment(session, accesses, env, argv))
-    session.note("running: " + " ".join(argv))
-    return runner.run(argv, env)
+    with runner.private_dir(session.env) as private:
+        env = delivery.without_token_variables(session.env)
+        env.update(delivery.uv_variables(accesses, with_credentials=False))
+        if any(a.credential is not None for a in accesses):
+            text = delivery.netrc_text(accesses, None, delivery.users_netrc(session.env))
+            env["NETRC"] = str(delivery.write_private(private, "netrc", text))
+            env["PRIVPIP_NETRC"] = env["NETRC"]  # for privpip's git credential helper
+        env.update(gitcreds.git_environment(session, accesses, env, argv))
+        session.note("running: " + " ".join(argv))
+        return runner.run(argv, env)

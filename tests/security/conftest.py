@@ -74,6 +74,20 @@ def canary_index(tmp_path_factory: pytest.TempPathFactory) -> IndexServer:
     process.wait(10)
 
 
+@pytest.fixture(scope="session")
+def public_index(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An unauthenticated loopback pypiserver standing in for PyPI: someone squats corp-dep."""
+    base = tmp_path_factory.mktemp("public-index")
+    packages = base / "packages"
+    packages.mkdir()
+    packaging_fixtures.write_wheel(packages, "corp-dep", "99.0", {
+        "corp_dep/__init__.py": "VALUE = 'squatter 99.0'\n"})
+    process, root = start_pypiserver(packages, None, ".", base / "server.log")
+    yield f"{root}/simple/"
+    process.terminate()
+    process.wait(10)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001
     results = leakscan.RESULTS
     if not results:

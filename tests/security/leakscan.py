@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 TESTS = Path(__file__).resolve().parent.parent
@@ -136,6 +137,8 @@ class Ctx:
     secret_stores: set[Path] = field(default_factory=set)  # keyring / opt-in credential files
     cleanups: list[Callable[[], None]] = field(default_factory=list)
     extra: dict[str, object] = field(default_factory=dict)
+    # pytest's request.getfixturevalue: a setup asks for a session fixture only when it needs it
+    fixture: Callable[[str], Any] = lambda name: None
 
     @property
     def home(self) -> Path:
@@ -154,10 +157,13 @@ class Ctx:
                 "cwd": str(self.cwd), "index_url": self.index_url, "root": str(self.root)}
 
     def write_config(self, url: str | None = None, username: str | None = None,
-                     extra: str = "", name: str = "corp") -> Path:
+                     extra: str = "", name: str = "corp", top: str = "",
+                     default: bool = True) -> Path:
+        """privpip.toml with one index; ``top`` goes before it (top-level keys), ``extra``
+        after it (more keys of that index, or more tables)."""
         username = self.user if username is None else username
-        text = (f'[[index]]\nname = "{name}"\nurl = "{url or self.index_url}"\n'
-                f'default = true\nusername = "{username}"\n{extra}')
+        text = (f'{top}[[index]]\nname = "{name}"\nurl = "{url or self.index_url}"\n'
+                f'default = {"true" if default else "false"}\nusername = "{username}"\n{extra}')
         path = self.cwd / "privpip.toml"
         path.write_text(text, encoding="utf-8")
         return path

@@ -3,7 +3,8 @@
 ``StubIndex("status", code=500)`` answers every request with ``code`` (401 with a Basic
 challenge); ``StubIndex("trickle")`` serves one project whose wheel arrives a byte at a time,
 and sets ``started`` once the download is under way. Both record the Authorization headers
-they receive, so a test can prove the canary really reached the server.
+they receive, so a test can prove the canary really reached the server. A POST (an upload)
+is read and answered like a GET.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ class StubIndex:
                 if self.path.startswith("/files/"):
                     return self.trickle()
                 return self.reply(404, b"not here\n")
+
+            def do_POST(self) -> None:  # noqa: N802 - an upload: read it, then answer alike
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.do_GET()
 
             def reply(self, code: int, body: bytes, ctype: str = "text/plain") -> None:
                 self.send_response(code)

@@ -26,7 +26,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import free_port, installed
+from tests import packaging_fixtures
+from tests.conftest import free_port, installed, start_pypiserver
 from tests.security import leakscan
 from tests.security.leakscan import Ctx, RunResult, Scenario
 from tests.security.stubs import StubIndex
@@ -36,6 +37,13 @@ pytestmark = pytest.mark.skipif(leakscan.skip_reason() is not None,
 
 ENV_TOKEN = {"PRIVPIP_INDEX_CORP_TOKEN": "{token}"}
 STDOUT = frozenset({"stdout"})
+STDOUT_STDERR = frozenset({"stdout", "stderr"})
+PLAINTEXT_KEYRING = "keyrings.alt.file.PlaintextKeyring"
+# `git credential fill` for a git+https dependency on the configured [[git]] host.
+GIT_CONFIG = '\n[[git]]\nhost = "git.example.com"\ntoken-env = ["CANARY_GIT_TOKEN"]\n'
+GIT_ENV = {"CANARY_GIT_TOKEN": "{token}", "PRIVPIP_CONFIG": "{cwd}/privpip.toml"}
+# A child of `privpip run` that prints its whole environment, as a CI debug step might.
+PRINT_ENVIRONMENT = "import os\nfor item in sorted(os.environ.items()): print('%s=%s' % item)"
 
 
 def install(*pip_args: str) -> tuple[str, ...]:
@@ -73,6 +81,102 @@ def keyring_with_token(ctx: Ctx) -> None:
     assert store.is_file()
     ctx.secret_stores.add(store)
     ctx.write_config()
+
+
+def plaintext_keyring(ctx: Ctx) -> None:
+    """An empty keyrings.alt file keyring in the scenario's HOME: the store `login` writes."""
+    ctx.env["PYTHON_KEYRING_BACKEND"] = PLAINTEXT_KEYRING
+    ctx.secret_stores.add(ctx.home / ".local/share/python_keyring/keyring_pass.cfg")
+    ctx.write_config()
+
+
+def keyring_backend(backend: str, url: str | None = None):
+    def setup(ctx: Ctx) -> None:
+        ctx.env["PYTHON_KEYRING_BACKEND"] = backend
+        ctx.env["PRIVPIP_KEYRING_TIMEOUT"] = "1"
+        ctx.write_config(url=url)
+    return setup
+
+
+def stub_with_keyring(code: int):
+    """A stub answering ``code`` and a plaintext keyring: `login` must store nothing."""
+    def setup(ctx: Ctx) -> None:
+        stub("status", code)(ctx)
+        ctx.env["PYTHON_KEYRING_BACKEND"] = PLAINTEXT_KEYRING
+        ctx.write_config(url=ctx.extra["stub"].url)
+    return setup
+
+
+def unreachable_with_keyring(ctx: Ctx) -> None:
+    ctx.env["PYTHON_KEYRING_BACKEND"] = PLAINTEXT_KEYRING
+    ctx.write_config(url=f"http://127.0.0.1:{free_port()}/simple/")
+
+
+def no_config(ctx: Ctx) -> None:
+    pass
+
+
+def fake_token_command(body: str):
+    """A stand-in for a cloud CLI on PATH (outside the scanned tree: its source holds the
+    canary), configured as the index's token-command."""
+    def setup(ctx: Ctx) -> None:
+        bin_dir = ctx.root.parent / "bin"
+        bin_dir.mkdir(exist_ok=True)
+        script = bin_dir / "fake-cli"
+        script.write_text(f"#!{sys.executable}\nimport sys\nTOKEN = {ctx.token!r}\n{body}\n")
+        script.chmod(0o755)
+        ctx.env["PATH"] = f"{bin_dir}{os.pathsep}{ctx.base_env['PATH']}"
+        ctx.write_config(extra='token-command = ["fake-cli", "get-token"]\n')
+    return setup
+
+
+def owned_and_squatted(default: bool):
+    """`packages` owns corp-*; the public index (a loopback pypiserver) has corp-dep 99.0."""
+    def setup(ctx: Ctx) -> None:
+        public = ctx.fixture("public_index")
+        ctx.write_config(top=f'public-index = "{public}"\n\n', default=default,
+                         extra='packages = ["corp-*"]\n')
+    return setup
+
+
+def upload_server(password: str | None = None):
+    """A fresh pypiserver (its files outside the scanned tree) whose one user has the canary
+    as password, or ``password``; a wheel to upload in the project's dist/."""
+    def setup(ctx: Ctx) -> None:
+        from passlib.apache import HtpasswdFile
+
+        base = ctx.root.parent / "upload-server"
+        packages = base / "packages"
+        packages.mkdir(parents=True)
+        htpasswd = HtpasswdFile(str(base / "htpasswd"), new=True)
+        htpasswd.set_password(ctx.user, password or ctx.token)
+        htpasswd.save()
+        process, root = start_pypiserver(packages, base / "htpasswd", "download,list,update",
+                                         base / "server.log")
+
+        def stop() -> None:
+            process.terminate()
+            process.wait(10)
+        ctx.cleanups.append(stop)
+        ctx.extra["packages"] = packages
+        ctx.write_config(url=f"{root}/simple/")
+        (ctx.cwd / "dist").mkdir(exist_ok=True)
+        packaging_fixtures.write_wheel(ctx.cwd / "dist", "corp-up", "1.0",
+                                       {"corp_up/__init__.py": "VALUE = 'corp-up 1.0'\n"})
+    return setup
+
+
+def upload_stub(code: int):
+    def setup(ctx: Ctx) -> None:
+        stub("status", code)(ctx)
+        (ctx.cwd / "dist").mkdir(exist_ok=True)
+        packaging_fixtures.write_wheel(ctx.cwd / "dist", "corp-up", "1.0",
+                                       {"corp_up/__init__.py": "VALUE = 'corp-up 1.0'\n"})
+    return setup
+
+
+def git_host(ctx: Ctx) -> None:
+    ctx.write_config(extra=GIT_CONFIG)
 
 
 def second_index(keyring_backend: str):
@@ -137,6 +241,55 @@ def keyring_store_holds_token(ctx: Ctx, result: RunResult) -> None:
     (store,) = ctx.secret_stores
     forms = leakscan.secret_forms(ctx.user, ctx.token)
     assert leakscan.find_forms(store.read_bytes(), forms), "the scan cannot see the keyring store"
+
+
+def keyring_store_lacks_token(ctx: Ctx, result: RunResult) -> None:
+    """After logout (or a refused login) the keyring file, if any, no longer holds the token."""
+    forms = leakscan.secret_forms(ctx.user, ctx.token)
+    for store in ctx.secret_stores:
+        if store.exists():
+            assert not leakscan.find_forms(store.read_bytes(), forms), f"{store} kept the token"
+
+
+def stdout_is(expected: str):
+    def check(ctx: Ctx, result: RunResult) -> None:
+        assert result.stdout.decode() == expected.format_map(ctx.fields())
+    return check
+
+
+def only_stderr_masks(ctx: Ctx, result: RunResult) -> None:
+    """`env --shell github`: stderr holds nothing but ::add-mask:: commands for the token."""
+    lines = result.stderr.decode().splitlines()
+    assert lines, "no ::add-mask:: lines"
+    assert all(line.startswith("::add-mask::") for line in lines), lines
+    assert f"::add-mask::{ctx.token.replace('%', '%25')}" in lines
+
+
+def token_only_in(*prefixes: str):
+    """The token appears on stdout only in lines that start with one of ``prefixes``."""
+    def check(ctx: Ctx, result: RunResult) -> None:
+        forms = leakscan.secret_forms(ctx.user, ctx.token)
+        for line in result.stdout.splitlines():
+            if not line.decode(errors="replace").startswith(prefixes):
+                hits = leakscan.find_forms(line, forms)
+                assert not hits, f"token ({', '.join(hits)}) in {line[:60]!r}"
+        assert any(line.decode(errors="replace").startswith(prefixes)
+                   for line in result.stdout.splitlines())
+    return check
+
+
+def uploaded(filename: str):
+    def check(ctx: Ctx, result: RunResult) -> None:
+        assert (ctx.extra["packages"] / filename).is_file(), "the server has no such file"
+    return check
+
+
+def file_says(name: str, *texts: str):
+    def check(ctx: Ctx, result: RunResult) -> None:
+        content = (ctx.cwd / name).read_text()
+        for text in texts:
+            assert text in content, f"expected {text!r} in {name}"
+    return check
 
 
 def quick(limit: float):
@@ -208,11 +361,117 @@ SCENARIOS = [
     Scenario("sigterm-during-download", install("corp-slow"), env=ENV_TOKEN,
              setup=stub("trickle"), signal=signal.SIGTERM, expect=-signal.SIGTERM,
              check=token_reached),
+    # ---- login / logout: the token comes in on stdin, goes to the keyring file only
+    Scenario("login-stdin", ("login", "corp"), stdin="{token}\n", setup=plaintext_keyring,
+             check=both(keyring_store_holds_token, says("stored the token", "accepted")),
+             pip_artifacts=False),
+    Scenario("login-wrong-token-401", ("login", "corp"), stdin="{token}\n",
+             setup=stub_with_keyring(401), expect=1,
+             check=both(token_reached, says("HTTP 401", "nothing was stored"),
+                        keyring_store_lacks_token), pip_artifacts=False),
+    Scenario("login-forbidden-403", ("login", "corp"), stdin="{token}\n",
+             setup=stub_with_keyring(403), expect=1,
+             check=both(token_reached, says("HTTP 403", "nothing was stored")),
+             pip_artifacts=False),
+    Scenario("login-unreachable", ("login", "corp"), stdin="{token}\n",
+             setup=unreachable_with_keyring, expect=1,
+             check=says("could not check the token", "--no-verify"), pip_artifacts=False),
+    Scenario("login-keyring-missing", ("login", "corp"), stdin="{token}\n",
+             setup=keyring_backend("keyring.backends.fail.Keyring"), expect=1,
+             check=says("cannot store a token", "no keyring backend"), pip_artifacts=False),
+    Scenario("login-keyring-hanging", ("login", "corp"), stdin="{token}\n",
+             setup=keyring_backend("blocking.BlockingKeyring"), expect=1,
+             check=both(says("did not answer within 1 s"), quick(15)), pip_artifacts=False),
+    Scenario("logout", ("logout", "corp"), setup=keyring_with_token,
+             check=both(says("removed the token"), keyring_store_lacks_token),
+             pip_artifacts=False),
+    # ---- status: sources are named, tokens never shown (--show-prefix: 4 characters)
+    Scenario("status-env-token", ("-v", "status"), env=ENV_TOKEN,
+             check=says("env:PRIVPIP_INDEX_CORP_TOKEN"), pip_artifacts=False),
+    Scenario("status-check-keyring-token", ("status", "--check"), setup=keyring_with_token,
+             check=both(says("keyring", "ok"), keyring_store_holds_token), pip_artifacts=False),
+    Scenario("status-json-show-prefix", ("status", "--json", "--show-prefix", "--check"),
+             env=ENV_TOKEN, check=says('"prefix": "cnry', '"ok": true'), pip_artifacts=False),
+    Scenario("status-check-rejected", ("status", "--check"), env=ENV_TOKEN,
+             setup=stub("status", 401), expect=1, check=both(token_reached, says("rejected")),
+             pip_artifacts=False),
+    # ---- run: the child gets NETRC, and uv's UV_INDEX_<NAME>_PASSWORD (documented: README
+    # "Any tool: privpip run", `privpip run --help`); nothing else holds the token.
+    Scenario("run-python", ("-v", "run", "--", "{python}", "-c", "print('child ran')"),
+             env=ENV_TOKEN, check=says("child ran"), pip_artifacts=False),
+    Scenario("run-child-prints-environment", ("run", "--", "{python}", "-c", PRINT_ENVIRONMENT),
+             env=ENV_TOKEN, allowed=STDOUT, required=STDOUT,
+             check=both(token_only_in("UV_INDEX_CORP_PASSWORD="), says("NETRC=")),
+             pip_artifacts=False),
+    Scenario("run-pip-download-netrc",
+             ("run", "--", "{python}", "-m", "pip", "-v", "download", "--no-deps", "-d",
+              "{cwd}/dl", "corp-dep"), env=ENV_TOKEN, check=says("Saved")),
+    # ---- upload: twine gets TWINE_PASSWORD in its environment, never on its command line
+    Scenario("upload-wheel", ("-v", "upload", "{cwd}/dist/corp_up-1.0-py3-none-any.whl"),
+             env=ENV_TOKEN, setup=upload_server(),
+             check=uploaded("corp_up-1.0-py3-none-any.whl"), pip_artifacts=False),
+    Scenario("upload-wrong-token-pypiserver", ("-v", "upload", "{cwd}/dist"), env=ENV_TOKEN,
+             setup=upload_server(password="not-the-canary-123"), expect=1,
+             check=says("403"), pip_artifacts=False),
+    Scenario("upload-401-stub", ("upload", "{cwd}/dist"), env=ENV_TOKEN,
+             setup=upload_stub(401), expect=1, check=token_reached, pip_artifacts=False),
+    # ---- env for GitHub Actions: variables on stdout, ::add-mask:: commands on stderr
+    Scenario("env-github", ("env", "--shell", "github"), env=ENV_TOKEN, allowed=STDOUT_STDERR,
+             required=STDOUT_STDERR, check=only_stderr_masks, pip_artifacts=False),
+    # ---- git's credential helper: answers its configured host only
+    Scenario("git-credential-get", ("git-credential", "get"), env=GIT_ENV, setup=git_host,
+             stdin="protocol=https\nhost=git.example.com\npath=group/dep.git\n\n",
+             allowed=STDOUT, required=STDOUT,
+             check=stdout_is("username=oauth2\npassword={token}\n"), pip_artifacts=False),
+    Scenario("git-credential-other-host", ("git-credential", "get"), env=GIT_ENV,
+             setup=git_host, stdin="protocol=https\nhost=evil.example.com\n\n",
+             check=stdout_is(""), pip_artifacts=False),
+    Scenario("git-credential-cleartext-http", ("git-credential", "get"), env=GIT_ENV,
+             setup=git_host, stdin="protocol=http\nhost=git.example.com\n\n",
+             check=stdout_is(""), pip_artifacts=False),
+    Scenario("git-credential-smuggled-host", ("git-credential", "get"), env=GIT_ENV,
+             setup=git_host,
+             stdin="protocol=https\nhost=evil.example.com\rhost=git.example.com\n\n",
+             check=both(stdout_is(""), says("ignoring the request")), pip_artifacts=False),
+    # ---- token-command: its stdout is the token and is never shown, also when it fails
+    Scenario("token-command", install("corp-dep"), setup=fake_token_command("print(TOKEN)"),
+             check=both(has_installed("corp_dep", "corp-dep 1.0"),
+                        says("token from command:fake-cli"))),
+    Scenario("token-command-fails", install("corp-dep"),
+             setup=fake_token_command("print(TOKEN)\nsys.stderr.write('fake-cli: ExpiredToken\\n')"
+                                      "\nsys.exit(3)"),
+             expect=1, check=says("`fake-cli` exited with status 3", "fake-cli: ExpiredToken"),
+             pip_artifacts=False),
+    Scenario("token-command-two-lines", install("corp-dep"),
+             setup=fake_token_command("print(TOKEN)\nprint(TOKEN)"), expect=1,
+             check=says("printed more than one line"), pip_artifacts=False),
+    # ---- dependency confusion: audit, and an install refused before pip runs
+    Scenario("audit", ("audit",), env=ENV_TOKEN, setup=owned_and_squatted(default=True),
+             expect=1, check=says("danger  corp-dep", "on the public index: 99.0"),
+             pip_artifacts=False),
+    Scenario("install-refused-dependency-confusion", install("corp-dep"), env=ENV_TOKEN,
+             setup=owned_and_squatted(default=False), expect=1,
+             check=says("refusing to install", "--allow-public corp-dep"), pip_artifacts=False),
+    # ---- commands that handle no token, run with one in the environment anyway
+    Scenario("init", ("init",), env=ENV_TOKEN, setup=no_config,
+             check=file_says("privpip.toml", "[[index]]"), pip_artifacts=False),
+    Scenario("index-add", ("index", "add", "other", "https://other.example.com/simple/",
+                           "--token-env", "OTHER_TOKEN"), env=ENV_TOKEN,
+             check=file_says("privpip.toml", 'name = "other"'), pip_artifacts=False),
+    # ---- install --installer uv: uv reads UV_INDEX_<NAME>_PASSWORD; nothing else may hold it
+    Scenario("install-uv", ("-v", "--no-input", "install", "--installer", "uv", "--python",
+                            "{python}", "-v", "corp-dep"), env=ENV_TOKEN,
+             check=has_installed("corp_dep", "corp-dep 1.0")),
+    Scenario("install-uv-build-backend-prints-environment",
+             ("-v", "--no-input", "install", "--installer", "uv", "--python", "{python}", "-v",
+              "corp-envdump"), env=ENV_TOKEN, expect=(1, 2),
+             check=says("envdump: NETRC=", "this backend always fails")),
+    Scenario("completion-bash", ("completion", "bash"), env=ENV_TOKEN, pip_artifacts=False),
 ]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
-def test_no_leak(scenario: Scenario, canary_index, make_venv, tmp_path):
+def test_no_leak(scenario: Scenario, canary_index, make_venv, tmp_path, request):
     root = leakscan.make_root(tmp_path)
     ctx = Ctx(
         root=root,
@@ -221,6 +480,7 @@ def test_no_leak(scenario: Scenario, canary_index, make_venv, tmp_path):
         user=leakscan.CANARY_USER,
         index_url=canary_index.url,
         base_env=leakscan.scenario_env(root),
+        fixture=request.getfixturevalue,
     )
     try:
         scenario.setup(ctx)
