@@ -59,8 +59,7 @@ def clean_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PIP_", "UV_", "PRIVPIP_", "PYTHON_KEYRING"))}
     env.update(HOME=str(home), PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1",
-               PIP_NO_CACHE_DIR="1", PYTHONPATH=str(ROOT), NO_COLOR="1",
-               PRIVPIP_USER_CONFIG=str(home / "none.toml"))
+               PIP_NO_CACHE_DIR="1", PYTHONPATH=str(ROOT), NO_COLOR="1")
     return env
 
 
