@@ -5,6 +5,7 @@ This is the only module that reads TOML. Files hold names and URLs, never secret
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -194,8 +195,18 @@ def _has_privpip_table(path: Path) -> bool:
 
 
 def user_config_file(env: Mapping[str, str]) -> Path:
+    """$PRIVPIP_USER_CONFIG, else config.toml in the user config directory.
+
+    On Linux and the BSDs that directory is the XDG one, computed here as platformdirs does:
+    importing platformdirs costs more start-up time than everything else `privpip env` does.
+    """
     if env.get("PRIVPIP_USER_CONFIG"):
         return Path(env["PRIVPIP_USER_CONFIG"])
+    if sys.platform not in ("win32", "darwin"):
+        xdg = env.get("XDG_CONFIG_HOME", "").strip()
+        home = Path(env.get("HOME") or Path.home())
+        base = Path(xdg) if xdg and os.path.isabs(xdg) else home / ".config"
+        return base / "privpip" / USER_FILE
     import platformdirs
 
     return Path(platformdirs.user_config_dir("privpip", appauthor=False)) / USER_FILE

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from pathlib import Path
+
 from privpip import config
 from privpip.errors import ConfigError
 from tests.conftest import privpip
@@ -164,3 +166,25 @@ def test_pyproject_whose_tool_is_not_a_table(tmp_path):
     result = privpip("--no-input", "env", cwd=tmp_path)
     assert result.returncode == 2
     assert "tool: must be a table" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_user_config_file_matches_platformdirs(tmp_path):
+    """The XDG rule privpip computes itself (for start-up time) is the one platformdirs uses."""
+    import os
+
+    import platformdirs
+
+    for env in ({"HOME": str(tmp_path)}, {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "x")},
+                {"HOME": str(tmp_path), "XDG_CONFIG_HOME": "relative/ignored"}):
+        saved = {k: os.environ.get(k) for k in ("HOME", "XDG_CONFIG_HOME")}
+        try:
+            os.environ.pop("XDG_CONFIG_HOME", None)
+            os.environ.update(env)
+            expected = Path(platformdirs.user_config_dir("privpip", appauthor=False)) / "config.toml"
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        assert config.user_config_file(env) == expected, env
