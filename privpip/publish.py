@@ -13,19 +13,20 @@ from urllib.parse import urlsplit, urlunsplit
 from privpip.config import Index
 from privpip.errors import ConfigError, PrivpipError, UsageError
 
-_GITLAB_PROJECT = re.compile(r"^(?P<base>.*/api/v4/projects/[^/]+/packages/pypi)/simple$")
-_GITLAB_GROUP = re.compile(r"^(?P<base>.*/api/v4/groups/[^/]+/packages/pypi)/simple$")
+_GITLAB_GROUP = re.compile(r"^(?P<base>.*/api/v4/groups/[^/]+(?:/-)?/packages/pypi)/simple$")
 
 
 def upload_url(index: Index) -> str:
     """The index's `upload-url`, else one derived from a known URL shape; else ask for it."""
+    from privpip import providers
+
     if index.upload_url:
         return index.upload_url
+    derived = providers.upload_url(index)  # GitLab project, CodeArtifact, Artifact Registry, Azure
+    if derived:
+        return derived
     parts = urlsplit(index.url)
     path = parts.path.rstrip("/")
-    gitlab = _GITLAB_PROJECT.match(path)
-    if gitlab:  # GitLab: the project's simple URL without /simple
-        return urlunsplit(parts._replace(path=gitlab.group("base")))
     if path == "/simple":  # pypiserver and alike: uploads go to the server root
         return urlunsplit(parts._replace(path="/"))
     example = "https://gitlab.example.com/api/v4/projects/<id>/packages/pypi"

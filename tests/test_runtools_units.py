@@ -89,7 +89,24 @@ def test_upload_url_http_loopback_is_fine():
     ("https://pypi.corp.example.com/simple", "https://pypi.corp.example.com/"),
 ])
 def test_derived_upload_url(url, expected):
-    assert publish.upload_url(Index("corp", url)) == expected
+    assert publish.upload_url(index_from(url)) == expected
+
+
+def index_from(url: str, **keys: str) -> Index:
+    """An index as privpip reads it from privpip.toml (provider inferred from the URL)."""
+    text = f'[[index]]\nname = "corp"\nurl = "{url}"\n'
+    text += "".join(f'{key} = "{value}"\n' for key, value in keys.items())
+    return config.parse_text(text, "privpip.toml")[0]
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://corp-111122223333.d.codeartifact.eu-west-1.amazonaws.com/pypi/libs/simple/",
+     "https://corp-111122223333.d.codeartifact.eu-west-1.amazonaws.com/pypi/libs/"),
+    ("https://europe-west1-python.pkg.dev/proj/repo/simple/",
+     "https://europe-west1-python.pkg.dev/proj/repo/"),
+])
+def test_derived_upload_url_for_cloud_providers(url, expected):
+    assert publish.upload_url(index_from(url)) == expected
 
 
 def test_explicit_upload_url_wins():
@@ -98,8 +115,7 @@ def test_explicit_upload_url_wins():
 
 
 def test_gitlab_group_index_asks_for_a_project():
-    index = Index("corp", "https://gitlab.example.com/api/v4/groups/9/packages/pypi/simple",
-                  origin="privpip.toml")
+    index = index_from("https://gitlab.example.com/api/v4/groups/9/-/packages/pypi/simple")
     with pytest.raises(ConfigError) as info:
         publish.upload_url(index)
     assert "is a GitLab group index" in info.value.message
