@@ -57,6 +57,14 @@ def isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
 
 
 @pytest.fixture(autouse=True)
+def _fresh_redactor() -> None:
+    """redact() scrubs every secret this process has seen; in-process tests start with none."""
+    from privpip import secret
+
+    secret._SEEN.clear()
+
+
+@pytest.fixture(autouse=True)
 def _home_really_isolated(isolated: Path) -> None:
     assert Path(os.environ["HOME"]) == isolated, "a test escaped the isolated HOME"
     assert os.environ["PIP_CONFIG_FILE"] == os.devnull
