@@ -72,23 +72,10 @@ def resolve(
     username = env.get(username_var(index)) or index.username
     tried: list[tuple[str, str]] = []
 
-    for var in (token_var(index), *index.token_env):
-        value = env.get(var)
-        if value:
-            return _credential(index, username, value, f"env:{var}")
-        tried.append((f"env:{var}", "set but empty" if value == "" else "not set"))
-
-    if store is None:
-        tried.append(("keyring", "disabled"))
-    else:
-        try:
-            value = store.get(keyring_service(index), username)
-        except KeyringUnavailable as exc:
-            tried.append(("keyring", exc.message))
-        else:
-            if value:
-                return _credential(index, username, value, "keyring")
-            tried.append(("keyring", f"no entry for {redact(index.url)} and user {username!r}"))
+    found = from_env_or_keyring((token_var(index), *index.token_env), keyring_service(index),
+                                username, f"index {index.name!r}", env, store, tried)
+    if found is not None:
+        return found
 
     if index.token_command:
         program = index.token_command[0]
@@ -114,7 +101,7 @@ def resolve(
     if prompt is not None:
         value = prompt(index, username)
         if value:
-            return _credential(index, username, value, "prompt")
+            return checked(f"index {index.name!r}", username, value, "prompt")
         tried.append(("prompt", "nothing entered"))
     else:
         tried.append(("prompt", no_prompt_reason))
@@ -126,7 +113,34 @@ def resolve(
     )
 
 
-def _credential(index: Index, username: str, value: str, source: str) -> Credential:
+def from_env_or_keyring(
+    variables: Sequence[str], service: str, username: str, whose: str,
+    env: Mapping[str, str], store: Store | None, tried: list[tuple[str, str]],
+) -> Credential | None:
+    """The first non-empty variable, else the keyring entry (service, username).
+
+    Shared by indexes and git hosts; every source that had nothing is appended to ``tried``.
+    """
+    for var in variables:
+        value = env.get(var)
+        if value:
+            return checked(whose, username, value, f"env:{var}")
+        tried.append((f"env:{var}", "set but empty" if value == "" else "not set"))
+    if store is None:
+        tried.append(("keyring", "disabled"))
+        return None
+    try:
+        value = store.get(service, username)
+    except KeyringUnavailable as exc:
+        tried.append(("keyring", exc.message))
+        return None
+    if value:
+        return checked(whose, username, value, "keyring")
+    tried.append(("keyring", f"no entry for {redact(service)} and user {username!r}"))
+    return None
+
+
+def checked(whose: str, username: str, value: str, source: str) -> Credential:
     """A Credential, unless a value is not text: undecodable bytes in an environment variable
     arrive as lone surrogates, which no URL, netrc or shell output can carry."""
     for what, text in (("username", username), (f"token (from {source})", value)):
@@ -134,7 +148,7 @@ def _credential(index: Index, username: str, value: str, source: str) -> Credent
             text.encode("utf-8")
         except UnicodeEncodeError:
             raise UnsafeCredential(
-                f"the {what} for index {index.name!r} is not valid UTF-8 text",
+                f"the {what} for {whose} is not valid UTF-8 text",
                 "tokens are printable ASCII; check how the value was set",
             ) from None
     return Credential(username, Secret(value), source)

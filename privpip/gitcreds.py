@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING
 from privpip import config as config_mod
 from privpip.config import Config, GitHost
 from privpip.credentials import Credential
-from privpip.errors import CredentialNotFound, KeyringUnavailable, PrivpipError, UsageError
+from privpip.errors import CredentialNotFound, PrivpipError, UsageError
 from privpip.secret import Secret, redact
 
 if TYPE_CHECKING:
@@ -80,23 +80,11 @@ def resolve(git: GitHost, cfg: Config, env: Mapping[str, str], store: Store | No
     explicit_user = env.get(username_var(git)) or git.username
     username = explicit_user or git.default_username
     tried: list[tuple[str, str]] = []
-    for var in (token_var(git), *git.token_env):
-        value = env.get(var)
-        if value:
-            return Credential(username, Secret(value), f"env:{var}")
-        tried.append((f"env:{var}", "set but empty" if value == "" else "not set"))
-
-    if store is None:
-        tried.append(("keyring", "disabled"))
-    else:
-        try:
-            value = store.get(keyring_service(git), username)
-        except KeyringUnavailable as exc:
-            tried.append(("keyring", exc.message))
-        else:
-            if value:
-                return Credential(username, Secret(value), "keyring")
-            tried.append(("keyring", f"no entry for {keyring_service(git)} and user {username!r}"))
+    found = credentials.from_env_or_keyring(
+        (token_var(git), *git.token_env), keyring_service(git), username,
+        f"git host {git.host}", env, store, tried)
+    if found is not None:
+        return found
 
     index = index_on_host(git, cfg)
     if index is None:
