@@ -43,11 +43,7 @@ def audit_index(access: Access, public_index: str) -> list[Finding]:
     cred = access.credential
     findings = []
     try:
-        listed = confusion.list_index(
-            index.url,
-            cred.username if cred else None,
-            cred.token.reveal() if cred else None,
-        )
+        listed = confusion.list_index(index.url, cred)
     except PrivpipError as exc:
         listed = []
         findings.append(Finding(index.name, "-", "error",

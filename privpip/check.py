@@ -18,6 +18,7 @@ from privpip.credentials import Credential
 from privpip.secret import redact
 
 if TYPE_CHECKING:
+    import http.client
     import urllib.request
 
 DEFAULT_TIMEOUT = 10.0
@@ -65,18 +66,7 @@ def check(index: Index, credential: Credential | None,
     """
     import http.client
     import urllib.error
-    import urllib.request
 
-    # index.url was validated by config: http(s) only.
-    request = urllib.request.Request(  # noqa: S310
-        index.url,
-        headers={"User-Agent": f"privpip/{__version__}",
-                 "Accept": "text/html, application/vnd.pypi.simple.v1+html;q=0.9"},
-    )
-    if credential is not None:
-        # Unredirected: urllib copies ordinary headers to whatever a redirect points at.
-        request.add_unredirected_header("Authorization", basic_auth(credential))
-    opener = urllib.request.build_opener(_redirect_handler())
     start = time.monotonic()
 
     def result(outcome: str, status: int | None, detail: str) -> CheckResult:
@@ -84,7 +74,7 @@ def check(index: Index, credential: Credential | None,
                            time.monotonic() - start, redact(detail))
 
     try:
-        with opener.open(request, timeout=timeout) as response:
+        with open_url(index.url, credential, timeout) as response:
             status = response.status
             response.read(1024)
     except urllib.error.HTTPError as exc:
@@ -107,6 +97,25 @@ def check(index: Index, credential: Credential | None,
         return result(OK, status, "the index accepted the credential"
                       if credential is not None else "the index answered without a credential")
     return result(UNREACHABLE, status, f"unexpected HTTP status {status}")
+
+
+def open_url(url: str, credential: Credential | None, timeout: float,
+             accept: str = "text/html, application/vnd.pypi.simple.v1+html;q=0.9",
+             ) -> http.client.HTTPResponse:
+    """Open ``url`` (an http(s) index URL validated by config), authenticated when a credential
+    is given. The credential goes only in an Authorization header that urllib does not copy to
+    redirects; it is put back only while a redirect stays on the same origin.
+    Raises urllib.error.HTTPError for 4xx/5xx and URLError/OSError when nothing answers.
+    """
+    import urllib.request
+
+    request = urllib.request.Request(  # noqa: S310 - http(s) only, validated by config
+        url, headers={"User-Agent": f"privpip/{__version__}", "Accept": accept})
+    if credential is not None:
+        request.add_unredirected_header("Authorization", basic_auth(credential))
+    response: http.client.HTTPResponse = urllib.request.build_opener(_redirect_handler()).open(
+        request, timeout=timeout)
+    return response
 
 
 def check_all(pairs: Sequence[tuple[Index, Credential | None]],

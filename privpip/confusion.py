@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from privpip.config import Index
 from privpip.errors import PrivpipError
 from privpip.secret import redact
+
+if TYPE_CHECKING:
+    from privpip.credentials import Credential
 
 _ACCEPT = ("application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
            "text/html;q=0.01")
@@ -208,7 +212,7 @@ def public_in_play(selected: Sequence[Index], configured: Sequence[Index], publi
 def lookup(public_index: str, name: str, timeout: float = LOOKUP_TIMEOUT) -> list[str] | None:
     """The versions of ``name`` on the public index; None when the index does not have it."""
     url = public_index.rstrip("/") + "/" + name + "/"
-    status, content_type, body = _get(url, {}, timeout)
+    status, content_type, body = _get(url, None, timeout)
     if status == 404:
         return None
     if status != 200:
@@ -216,14 +220,13 @@ def lookup(public_index: str, name: str, timeout: float = LOOKUP_TIMEOUT) -> lis
     return _versions(name, content_type, body)
 
 
-def _get(url: str, headers: Mapping[str, str], timeout: float) -> tuple[int, str, bytes]:
+def _get(url: str, credential: Credential | None, timeout: float) -> tuple[int, str, bytes]:
     import urllib.error
-    import urllib.request
 
-    # Only http(s) URLs reach here: config.py validates index and public-index URLs.
-    request = urllib.request.Request(url, headers={"Accept": _ACCEPT, **headers})  # noqa: S310
+    from privpip.check import open_url
+
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with open_url(url, credential, timeout, _ACCEPT) as response:
             return response.status, response.headers.get("Content-Type", ""), response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.headers.get("Content-Type", "") if exc.headers else "", b""
@@ -299,16 +302,10 @@ def _anchors(body: bytes) -> list[tuple[str, str]]:
     return found
 
 
-def list_index(url: str, username: str | None, token: str | None,
+def list_index(url: str, credential: Credential | None,
                timeout: float = LOOKUP_TIMEOUT) -> list[str]:
     """The canonical project names an index's simple root lists (PEP 691 JSON or PEP 503)."""
-    headers = {}
-    if username is not None and token is not None:
-        import base64
-
-        pair = f"{username}:{token}".encode()
-        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
-    status, content_type, body = _get(url, headers, timeout)
+    status, content_type, body = _get(url, credential, timeout)
     if status != 200:
         raise PublicIndexError(f"listing {redact(url)} answered HTTP {status}")
     names: list[str] = []

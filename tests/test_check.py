@@ -110,3 +110,15 @@ def test_command_modules_import_nothing_heavy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=TESTS.parent, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_audit_listing_drops_the_credential_on_a_cross_origin_redirect(servers):
+    """`privpip audit` lists an index through the same request helper as `check`."""
+    from privpip import confusion
+
+    seen, redirects, (root, other) = servers
+    redirects["/simple/"] = other + "/elsewhere/"
+    cred = Credential("__token__", Secret(PLAIN_TOKEN), "test")
+    assert confusion.list_index(root + "/simple/", cred, timeout=5) == []
+    assert seen[0][2] == expected_header("__token__", PLAIN_TOKEN)
+    assert seen[1][1:] == ("/elsewhere/", None)
