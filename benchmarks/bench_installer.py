@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests import packaging_fixtures  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from tests.conftest import free_port, write_htpasswd  # noqa: E402
 
 TOKEN = "bench-Token_123"
 
@@ -72,15 +72,11 @@ def main() -> None:
     if shutil.which("uv") is None:
         sys.exit("uv is not on PATH")
 
-    from passlib.apache import HtpasswdFile
-
     with tempfile.TemporaryDirectory(prefix="privpip-bench-") as tmp:
         base = Path(tmp)
         populate(base / "packages", args.wheels)
-        htpasswd = HtpasswdFile(str(base / "htpasswd"), new=True)
-        htpasswd.set_password("__token__", TOKEN)
-        htpasswd.save()
-        server, root = start_server(base / "packages", base / "htpasswd")
+        server, root = start_server(base / "packages",
+                                    write_htpasswd(base / "htpasswd", {"__token__": TOKEN}))
         try:
             project = base / "project"
             project.mkdir()

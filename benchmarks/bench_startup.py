@@ -31,7 +31,7 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import start_pypiserver  # noqa: E402
+from tests.conftest import start_pypiserver, write_htpasswd  # noqa: E402
 from tests.packaging_fixtures import populate  # noqa: E402
 
 TOKEN = "bench-token-1234567890"
@@ -96,14 +96,10 @@ def main() -> int:
                          else None))
 
         # 2. install through privpip against plain pip, same index and token
-        from passlib.apache import HtpasswdFile
-
         packages = work / "packages"
         populate(packages)
-        htpasswd = HtpasswdFile(str(work / "htpasswd"), new=True)
-        htpasswd.set_password("__token__", TOKEN)
-        htpasswd.save()
-        server, root = start_pypiserver(packages, work / "htpasswd", "download,list,update",
+        htpasswd = write_htpasswd(work / "htpasswd", {"__token__": TOKEN})
+        server, root = start_pypiserver(packages, htpasswd, "download,list,update",
                                         work / "server.log")
         (work / "privpip.toml").write_text(
             f'[[index]]\nname = "corp"\nurl = "{root}/simple/"\ndefault = true\n')

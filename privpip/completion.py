@@ -1,12 +1,11 @@
 """Shell completion of index names from the config (no credential is ever resolved here).
 
-Use ``type=IndexName()`` for an index NAME argument or option, or pass
-``shell_complete=complete_index_names`` to a parameter of another type.
+Every index NAME argument or option passes ``shell_complete=complete_index_names``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -41,21 +40,6 @@ def complete_index_names(
 
     return [CompletionItem(name, help=url) for name, url in configured_indexes(ctx)
             if name.startswith(incomplete)]
-
-
-# click >= 8.2 makes ParamType generic for type checkers; 8.1 does not.
-class IndexName(click.ParamType):  # type: ignore[type-arg, unused-ignore]
-    """A configured index's name; completes from the config, validated later by the pipeline."""
-
-    name = "NAME"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        return value
-
-    def shell_complete(
-        self, ctx: click.Context, param: click.Parameter, incomplete: str
-    ) -> list[CompletionItem]:
-        return complete_index_names(ctx, param, incomplete)
 
 
 # fish: privpip's own script and line format. click 8.4.0's fish template splits on an

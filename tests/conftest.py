@@ -108,6 +108,17 @@ class IndexServer:
                 f"default = {'true' if default else 'false'}\n{extra}")
 
 
+def write_htpasswd(path: Path, users: dict[str, str]) -> Path:
+    """An htpasswd file for pypiserver's -P: one line per user, passwords hashed by passlib."""
+    from passlib.apache import HtpasswdFile
+
+    htpasswd = HtpasswdFile(str(path), new=True)
+    for user, password in users.items():
+        htpasswd.set_password(user, password)
+    htpasswd.save()
+    return path
+
+
 def start_pypiserver(packages: Path, htpasswd: Path | None, authenticate: str,
                      log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
@@ -137,17 +148,11 @@ def start_pypiserver(packages: Path, htpasswd: Path | None, authenticate: str,
 
 @pytest.fixture(scope="session")
 def index_server(tmp_path_factory: pytest.TempPathFactory) -> IndexServer:
-    from passlib.apache import HtpasswdFile
-
     base = tmp_path_factory.mktemp("index")
     packages = base / "packages"
     packaging_fixtures.populate(packages)
     users = {"__token__": PLAIN_TOKEN, HOSTILE_USER: HOSTILE_TOKEN}
-    htpasswd = HtpasswdFile(str(base / "htpasswd"), new=True)
-    for user, password in users.items():
-        htpasswd.set_password(user, password)
-    htpasswd.save()
-    process, root = start_pypiserver(packages, base / "htpasswd", "download,list,update",
+    process, root = start_pypiserver(packages, write_htpasswd(base / "htpasswd", users), "download,list,update",
                                      base / "server.log")
     server = IndexServer(root, packages, users, process)
     yield server

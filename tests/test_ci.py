@@ -20,6 +20,7 @@ from tests.conftest import (
     start_pypiserver,
     venv_python,
     write_config,
+    write_htpasswd,
 )
 
 JOB_TOKEN = "job-token-for-tests-0123"
@@ -28,13 +29,9 @@ JOB_TOKEN = "job-token-for-tests-0123"
 @pytest.fixture(scope="module")
 def gitlab_like(index_server, tmp_path_factory):
     """The same packages, served to the user gitlab-ci-token with the job token."""
-    from passlib.apache import HtpasswdFile
-
     base = tmp_path_factory.mktemp("gitlab")
-    htpasswd = HtpasswdFile(str(base / "htpasswd"), new=True)
-    htpasswd.set_password("gitlab-ci-token", JOB_TOKEN)
-    htpasswd.save()
-    process, root = start_pypiserver(index_server.packages, base / "htpasswd", "download,list",
+    htpasswd = write_htpasswd(base / "htpasswd", {"gitlab-ci-token": JOB_TOKEN})
+    process, root = start_pypiserver(index_server.packages, htpasswd, "download,list",
                                      base / "server.log")
     yield IndexServer(root, index_server.packages, {"gitlab-ci-token": JOB_TOKEN}, process)
     process.terminate()

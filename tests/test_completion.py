@@ -104,50 +104,28 @@ def test_completion_resolves_no_credential(tmp_path):
     assert result.stderr == "[]\n"
 
 
-def test_reusable_type_and_callback():
-    import click
+@pytest.mark.parametrize("words", [["login"], ["logout"], ["index", "remove"],
+                                   ["run", "--index"], ["upload", "--index"]])
+def test_commands_taking_an_index_name_complete_it(words, tmp_path, monkeypatch):
     from click.shell_completion import ShellComplete
 
-    from privpip.completion import IndexName, complete_index_names
-
-    @click.group()
-    @click.option("--config", "config_path")
-    def root(config_path):
-        pass
-
-    @root.command()
-    @click.argument("name", type=IndexName())
-    @click.option("--also", shell_complete=complete_index_names)
-    def login(name, also):
-        pass
-
-    assert IndexName().name == "NAME"
-    comp = ShellComplete(root, {}, "privpip", "_X")
-    # No config here: nothing is offered and nothing fails.
-    assert comp.get_completions(["login"], "") == []
-
-
-def test_reusable_type_with_config(tmp_path, monkeypatch):
-    import click
-    from click.shell_completion import ShellComplete
-
-    from privpip.completion import IndexName
-
-    @click.group()
-    def root():
-        pass
-
-    @root.command()
-    @click.argument("name", type=IndexName())
-    def logout(name):
-        pass
+    from privpip.cli import cli
 
     write_config(tmp_path, CONFIG)
     monkeypatch.chdir(tmp_path)
-    items = ShellComplete(root, {}, "privpip", "_X").get_completions(["logout"], "corp")
+    items = ShellComplete(cli, {}, "privpip", "_X").get_completions(words, "corp")
     assert [(i.value, i.help) for i in items] == [
         ("corp", "https://gitlab.example.com/api/v4/groups/7/-/packages/pypi/simple/"),
         ("corp-mirror", "https://mirror.example.com/simple/")]
+
+
+def test_no_config_completes_nothing_and_fails_nothing(tmp_path, monkeypatch):
+    from click.shell_completion import ShellComplete
+
+    from privpip.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    assert ShellComplete(cli, {}, "privpip", "_X").get_completions(["login"], "") == []
 
 
 # ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from tests.conftest import (
     start_pypiserver,
     venv_python,
     write_config,
+    write_htpasswd,
 )
 from tests.test_run_e2e import assert_no_token, bare_python
 
@@ -29,17 +30,13 @@ pytest.importorskip("twine")
 @pytest.fixture
 def upload_server(tmp_path_factory: pytest.TempPathFactory) -> IndexServer:
     """A fresh, empty pypiserver (with the build helper only) that accepts uploads."""
-    from passlib.apache import HtpasswdFile
-
     base = tmp_path_factory.mktemp("upload-index")
     packages = base / "packages"
     packages.mkdir()
     packaging_fixtures.write_wheel(packages, "corp-build-helper", "1.0",
                                    {"corp_build_helper.py": packaging_fixtures.BACKEND})
-    htpasswd = HtpasswdFile(str(base / "htpasswd"), new=True)
-    htpasswd.set_password(HOSTILE_USER, HOSTILE_TOKEN)
-    htpasswd.save()
-    process, root = start_pypiserver(packages, base / "htpasswd", "download,list,update",
+    htpasswd = write_htpasswd(base / "htpasswd", {HOSTILE_USER: HOSTILE_TOKEN})
+    process, root = start_pypiserver(packages, htpasswd, "download,list,update",
                                      base / "server.log")
     yield IndexServer(root, packages, {HOSTILE_USER: HOSTILE_TOKEN}, process)
     process.terminate()

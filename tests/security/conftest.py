@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests import packaging_fixtures
-from tests.conftest import IndexServer, start_pypiserver
+from tests.conftest import IndexServer, start_pypiserver, write_htpasswd
 from tests.security import leakscan
 
 settings.register_profile(
@@ -52,8 +52,6 @@ build_wheel = get_requires_for_build_wheel
 @pytest.fixture(scope="session")
 def canary_index(tmp_path_factory: pytest.TempPathFactory) -> IndexServer:
     """A real pypiserver whose one user authenticates with the ASCII canary."""
-    from passlib.apache import HtpasswdFile
-
     base = tmp_path_factory.mktemp("canary-index")
     packages = base / "packages"
     packaging_fixtures.populate(packages)
@@ -63,11 +61,7 @@ def canary_index(tmp_path_factory: pytest.TempPathFactory) -> IndexServer:
         "envdump_backend.py": ENVDUMP_BACKEND,
     })
     users = {leakscan.CANARY_USER: leakscan.CANARY_ASCII, "other-user": "other-password-123"}
-    htpasswd = HtpasswdFile(str(base / "htpasswd"), new=True)
-    for user, password in users.items():
-        htpasswd.set_password(user, password)
-    htpasswd.save()
-    process, root = start_pypiserver(packages, base / "htpasswd", "download,list,update",
+    process, root = start_pypiserver(packages, write_htpasswd(base / "htpasswd", users), "download,list,update",
                                      base / "server.log")
     yield IndexServer(root, packages, users, process)
     process.terminate()

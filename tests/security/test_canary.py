@@ -27,7 +27,7 @@ from urllib.parse import quote
 import pytest
 
 from tests import packaging_fixtures
-from tests.conftest import free_port, installed, start_pypiserver
+from tests.conftest import free_port, installed, start_pypiserver, write_htpasswd
 from tests.security import leakscan
 from tests.security.leakscan import Ctx, RunResult, Scenario
 from tests.security.stubs import StubIndex
@@ -143,15 +143,11 @@ def upload_server(password: str | None = None):
     """A fresh pypiserver (its files outside the scanned tree) whose one user has the canary
     as password, or ``password``; a wheel to upload in the project's dist/."""
     def setup(ctx: Ctx) -> None:
-        from passlib.apache import HtpasswdFile
-
         base = ctx.root.parent / "upload-server"
         packages = base / "packages"
         packages.mkdir(parents=True)
-        htpasswd = HtpasswdFile(str(base / "htpasswd"), new=True)
-        htpasswd.set_password(ctx.user, password or ctx.token)
-        htpasswd.save()
-        process, root = start_pypiserver(packages, base / "htpasswd", "download,list,update",
+        htpasswd = write_htpasswd(base / "htpasswd", {ctx.user: password or ctx.token})
+        process, root = start_pypiserver(packages, htpasswd, "download,list,update",
                                          base / "server.log")
 
         def stop() -> None:
