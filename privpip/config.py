@@ -147,8 +147,9 @@ class Config(NamedTuple):
         known = {i.name: i for i in self.indexes}
         for name in names:
             if name not in known:
+                # Named on the command line (--index NAME, or login/logout NAME), not in a file.
                 raise ConfigError(
-                    "--index",
+                    "",
                     f"no index named {name!r}{did_you_mean(name, known)}",
                     "configured: " + ", ".join(known),
                 )
