@@ -2,6 +2,7 @@
 
 Two CI formats too: ``github`` writes $GITHUB_ENV's ``NAME<<DELIMITER`` blocks (masks are
 separate: see ``github_masks``), ``gitlab`` writes POSIX ``export`` lines for a before_script.
+And ``netrc``: a netrc file for a Docker build secret (``RUN --mount=type=secret``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 
 from privpip.errors import UsageError
 
-SHELLS = ("bash", "zsh", "sh", "fish", "powershell", "dotenv", "github", "gitlab")
+SHELLS = ("bash", "zsh", "sh", "fish", "powershell", "dotenv", "github", "gitlab", "netrc")
 
 # PowerShell treats the typographic single quotes as quote characters too.
 _PS_QUOTES = "'\u2018\u2019\u201a\u201b"
@@ -33,6 +34,8 @@ def _check_value(name: str, value: str) -> None:
 
 
 def export(shell: str, variables: Mapping[str, str]) -> str:
+    if shell == "netrc":
+        return netrc(variables)
     lines = []
     for name, value in variables.items():
         _check_value(name, value)
@@ -71,8 +74,8 @@ def unset(shell: str, names: list[str]) -> str:
         return "".join(f"set -e {name}\n" for name in names)
     if shell == "powershell":
         return "".join(f"Remove-Item Env:{name} -ErrorAction SilentlyContinue\n" for name in names)
-    if shell == "dotenv":
-        raise UsageError("--unset has no meaning for a dotenv file; delete the file instead")
+    if shell in ("dotenv", "netrc"):
+        raise UsageError(f"--unset has no meaning for a {shell} file; delete the file instead")
     if shell == "github":
         raise UsageError(
             "--unset has no meaning for $GITHUB_ENV: variables set there last until the job ends",
@@ -112,3 +115,33 @@ def github_masks(values: list[str]) -> str:
             escaped = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
             out.append(f"::add-mask::{escaped}\n")
     return "".join(out)
+
+
+def netrc(variables: Mapping[str, str]) -> str:
+    """A netrc with one machine entry per index that has a credential, for a Docker build secret.
+
+    Built from uv's variables in ``variables`` (``UV_DEFAULT_INDEX`` / ``UV_INDEX`` as
+    name=url, ``UV_INDEX_<NAME>_USERNAME`` / ``_PASSWORD``), the same mapping every other
+    format gets, so ``privpip env`` needs no case of its own. The entries are written by
+    delivery.netrc_text, the writer of the private netrc pip gets: the same quoting, the same
+    refusals (control or non-ASCII characters, two credentials for one host). The image's
+    Python is unknown here, so values that need quoting get the form Python 3.11+ reads.
+    """
+    from privpip import delivery
+    from privpip.config import Index, env_key
+    from privpip.credentials import Credential
+    from privpip.secret import Secret
+
+    accesses = []
+    for key in ("UV_DEFAULT_INDEX", "UV_INDEX"):
+        for entry in variables.get(key, "").split():
+            name, _, url = entry.partition("=")
+            prefix = f"UV_INDEX_{env_key(name)}_"
+            token = variables.get(prefix + "PASSWORD")
+            if token is None:
+                continue  # auth = false: nothing to write
+            credential = Credential(variables.get(prefix + "USERNAME", ""), Secret(token), "")
+            accesses.append(delivery.Access(Index(name=name, url=url), credential))
+    if not accesses:
+        return ""
+    return delivery.netrc_text(accesses, target_version=None)
