@@ -95,8 +95,11 @@ def _file_settings(kind: Kind, path: Path) -> list[Setting]:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return []
-    parser = configparser.RawConfigParser(strict=False, interpolation=None)
-    parser.optionxform = lambda name: name.lower().replace("_", "-").removeprefix("--")  # type: ignore[method-assign]
+    class Parser(configparser.RawConfigParser):
+        def optionxform(self, optionstr: str) -> str:
+            return _normal_key(optionstr)
+
+    parser = Parser(strict=False, interpolation=None)
     try:
         parser.read_string(text, source=str(path))
     except configparser.Error:
@@ -122,8 +125,13 @@ def _key_lines(text: str) -> dict[tuple[str, str], int]:
             section = line[1:-1].strip()
         elif line and not raw[:1].isspace() and line[0] not in "#;":
             name = line.split("=", 1)[0].split(":", 1)[0].strip()
-            found.setdefault((section, name.lower().replace("_", "-").removeprefix("--")), number)
+            found.setdefault((section, _normal_key(name)), number)
     return found
+
+
+def _normal_key(name: str) -> str:
+    """pip's key rule: ``extra_index_url``, ``--extra-index-url`` and ``Extra-Index-URL`` agree."""
+    return name.lower().replace("_", "-").removeprefix("--")
 
 
 def _basename() -> str:
