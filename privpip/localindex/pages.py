@@ -150,7 +150,8 @@ def parse_html(text: str, url: str, name: str = "") -> Page:
     files = []
     for attrs, text_parts in parser.anchors:
         file_url, fragment = _split_url(parser.base, attrs["href"] or "")
-        filename = "".join(text_parts).strip() or _filename_from_url(file_url)
+        # pip and uv take the filename from the URL, not the link text: so do we.
+        filename = _filename_from_url(file_url) or "".join(text_parts).strip()
         yanked: bool | str = False
         if "data-yanked" in attrs:
             yanked = attrs["data-yanked"] or True
