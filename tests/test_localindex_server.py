@@ -367,3 +367,44 @@ def test_log_lines_never_carry_tokens(run, upstreams) -> None:
     r.get("/simple/b-pkg/")
     assert any("/simple/a-pkg/" in line for line in r.log)
     _no_token_in(r)
+
+
+class _Pep708Page(http.server.BaseHTTPRequestHandler):
+    """A loopback upstream whose page for every name declares ``tracks``, as a mirror would."""
+
+    tracks = ""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        meta = f'<meta name="pypi:tracks" content="{self.tracks}">' if self.tracks else ""
+        body = (f"<html><head>{meta}</head><body>"
+                f'<a href="/f/dup-{self.server.server_address[1]}.tar.gz#sha256=00">x</a>'
+                "</body></html>").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_pep708_metadata_that_does_not_allow_merging_refuses_the_name(run) -> None:
+    plain = _serve(_Pep708Page)
+    mirror = _serve(type("Mirror", (_Pep708Page,), {"tracks": "https://elsewhere.example/simple/dup/"}))
+    try:
+        r = run(Upstream("mirror", f"http://127.0.0.1:{mirror.server_address[1]}/simple/"),
+                Upstream("plain", f"http://127.0.0.1:{plain.server_address[1]}/simple/"))
+        assert r.get("/simple/dup/")[0] == 409
+        (problem,) = r.index.problems()
+        assert problem.index == "mirror, plain" and "PEP 708" in problem.what
+        assert problem.hint == "add 'dup' to the packages of the index that owns it"
+        # Owned, the same name is simply the owner's.
+        owned = run(Upstream("mirror", f"http://127.0.0.1:{mirror.server_address[1]}/simple/"),
+                    Upstream("plain", f"http://127.0.0.1:{plain.server_address[1]}/simple/",
+                             owns=("dup",)))
+        status, body, _ = owned.get("/simple/dup/")
+        assert status == 200 and body.count(b"<a ") == 1
+    finally:
+        plain.shutdown()
+        mirror.shutdown()
