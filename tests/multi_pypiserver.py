@@ -1,0 +1,52 @@
+"""Several pypiserver apps on ONE host and port, each under its own path with its own htpasswd.
+
+Two indexes on the same host with different users and tokens is the case pip cannot do alone
+(it looks credentials up per host). Threaded with a deep listen queue, as uv opens many
+connections at once.
+
+    python multi_pypiserver.py PORT PREFIX=PACKAGES:HTPASSWD [PREFIX=PACKAGES:HTPASSWD ...]
+"""
+
+from __future__ import annotations
+
+import sys
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.util import shift_path_info
+
+import pypiserver
+
+
+class Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def main() -> None:
+    port = int(sys.argv[1])
+    apps = {}
+    for spec in sys.argv[2:]:
+        prefix, _, rest = spec.partition("=")
+        packages, _, htpasswd = rest.partition(":")
+        apps[prefix] = pypiserver.app(roots=[packages], password_file=htpasswd,
+                                      authenticate=["download", "list", "update"],
+                                      disable_fallback=True)
+
+    def dispatch(environ, start_response):  # type: ignore[no-untyped-def]
+        app = apps.get(shift_path_info(environ) or "")
+        if app is None:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"no such index\n"]
+        return app(environ, start_response)
+
+    make_server("127.0.0.1", port, dispatch, server_class=Server,
+                handler_class=QuietHandler).serve_forever()
+
+
+if __name__ == "__main__":
+    main()
