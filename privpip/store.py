@@ -217,7 +217,10 @@ class KeyringStore:
             # The chainer stored the entry in the first of its backends that accepted it.
             holder = next((b for b in backend.backends
                            if b.get_password(service, username) == token), backend)
-        if isinstance(holder, ChainerBackend):
+        try:
+            if isinstance(holder, ChainerBackend) or holder.priority <= 0:
+                return  # nothing worth remembering: detection gives the same next time
+        except Exception:  # noqa: BLE001 - a priority that raises: not viable, not remembered
             return
         path = self.state_file()
         try:
@@ -263,22 +266,22 @@ def _detect() -> KeyringBackend:
     keyring imports every module registered under the ``keyring.backends`` entry point to
     rank them. Its macOS backend is not viable outside macOS (its priority raises), but
     importing it runs ctypes' find_library, which on Linux starts ldconfig, gcc and ld for
-    three frameworks. Skipping that import leaves keyring's choice the same. keyring keeps
-    the result for the rest of the process.
+    three frameworks. Skipping that import leaves keyring's choice the same.
     """
     import keyring.backend
-    import keyring.core
+    from keyring.backends import fail
 
+    # keyring.core._detect_backend's last step; the steps before it (PYTHON_KEYRING_BACKEND
+    # and keyringrc.cfg) were taken by KeyringStore._choose, from the run's environment.
     original = getattr(keyring.backend, "_load_plugins", None)
-    if original is None or sys.platform == "darwin":
-        backend = keyring.core.get_keyring()
-    else:
+    if original is not None and sys.platform != "darwin":
         keyring.backend._load_plugins = _load_plugins_here
-        try:
-            backend = keyring.core.get_keyring()
-        finally:
+    try:
+        rings = keyring.backend.get_all_keyring()  # kept by keyring for the process
+    finally:
+        if original is not None:
             keyring.backend._load_plugins = original
-    return backend
+    return max(rings, default=fail.Keyring(), key=keyring.backend.by_priority)
 
 
 def _load_plugins_here() -> None:
