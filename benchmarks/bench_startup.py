@@ -23,6 +23,7 @@ import argparse
 import datetime
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -40,13 +41,21 @@ from tests.packaging_fixtures import populate  # noqa: E402
 
 TOKEN = "bench-token-1234567890"
 Case = tuple[list[str], dict[str, str]]
+CPU = False
 
 
 def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
+    """Wall-clock seconds, or with --cpu the child's user + system CPU seconds: on a machine
+    shared with other work, CPU time varies far less than wall-clock time."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if not CPU:
+        return wall
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def interleaved(cases: dict[str, Case], cwd: Path, rounds: int) -> dict[str, list[float]]:
@@ -85,7 +94,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=30, help="rounds for env (default 30)")
     parser.add_argument("--install-rounds", type=int, default=10,
                         help="rounds for install (default 10)")
+    parser.add_argument("--cpu", action="store_true",
+                        help="compare CPU time (user + system) instead of wall-clock time")
     args = parser.parse_args()
+    global CPU
+    CPU = args.cpu
 
     # An installed privpip has bytecode (pip compiles on install) like click has; a checkout
     # run with PYTHONDONTWRITEBYTECODE=1 would recompile every module on every start.
@@ -164,7 +177,8 @@ def main() -> int:
 
     print(f"{datetime.date.today().isoformat()}, {os.cpu_count()} cores, "
           f"{platform.machine()} {platform.system()}, Python {platform.python_version()}, "
-          f"{args.rounds} rounds for env, {args.install_rounds} for install")
+          f"{args.rounds} rounds for env, {args.install_rounds} for install, "
+          f"{'CPU' if CPU else 'wall-clock'} time")
     print(f"| {'command':<38} | {'median':>8} | {'ratio':>6} | {'bar':>6} | verdict |")
     print(f"| {'-' * 38} | {'-' * 8} | {'-' * 6} | {'-' * 6} | ------- |")
     failed = False

@@ -281,7 +281,9 @@ def _detect() -> KeyringBackend:
     finally:
         if original is not None:
             keyring.backend._load_plugins = original
-    return max(rings, default=fail.Keyring(), key=keyring.backend.by_priority)
+    best: KeyringBackend = max(rings, default=fail.Keyring(),  # type: ignore[no-untyped-call]
+                               key=keyring.backend.by_priority)
+    return best
 
 
 def _load_plugins_here() -> None:
