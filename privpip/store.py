@@ -1,16 +1,24 @@
-"""The OS keyring, behind a time bound: keyring is imported lazily and its failures become ours."""
+"""The OS keyring, behind a time bound: which backend, loaded once per run, and its failures."""
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
-from collections.abc import Callable, Mapping
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from privpip.errors import KeyringUnavailable
 
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
 T = TypeVar("T")
+Pair = tuple[str, str]  # (service, username)
 
 DEFAULT_TIMEOUT = 3.0
+STATE_FILE = "keyring-backend"
 
 _HINT = (
     "set the token in an environment variable instead (PRIVPIP_INDEX_<NAME>_TOKEN), "
@@ -22,12 +30,28 @@ class KeyringStore:
     """Reads and writes tokens under service = index URL, username = index username.
 
     That is the lookup pip (``--keyring-provider``), uv and twine make, so they share entries.
-    Every call runs in a daemon thread and is abandoned after ``timeout`` seconds: a locked
-    or hanging backend must not hang privpip.
+
+    The backend is chosen as keyring chooses it (PYTHON_KEYRING_BACKEND, then keyring's
+    keyringrc.cfg), then the backend ``privpip login`` remembered, and only then keyring's
+    detection, which imports every backend (on Linux its macOS one runs ldconfig and gcc)
+    and costs more than the rest of a run. It is loaded once per store; create one store per
+    run. Every call runs in a daemon thread and is abandoned after ``timeout`` seconds: a
+    locked or hanging backend must not hang privpip, and once it hung, later calls fail at
+    once instead of waiting again.
     """
 
-    def __init__(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT,
+                 env: Mapping[str, str] | None = None) -> None:
         self.timeout = timeout
+        self.env: Mapping[str, str] = os.environ if env is None else env
+        self.chosen_by = ""  # "PYTHON_KEYRING_BACKEND", "keyringrc.cfg", "remembered", "detected"
+        self._backend: KeyringBackend | None = None
+        # A remembered backend that detection would not pick (keyring chains several):
+        # an entry it lacks may be in the detected backend, so a miss asks that one too.
+        self._detected_differs = False
+        self._hung: KeyringUnavailable | None = None
+        self._cache: dict[Pair, str | None | KeyringUnavailable] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> KeyringStore:
@@ -36,49 +60,181 @@ class KeyringStore:
             timeout = float(raw) if raw else DEFAULT_TIMEOUT
         except ValueError:
             timeout = DEFAULT_TIMEOUT
-        return cls(max(0.1, min(timeout, 60.0)))
+        return cls(max(0.1, min(timeout, 60.0)), env)
+
+    # -- reading -----------------------------------------------------------------------------
 
     def get(self, service: str, username: str) -> str | None:
-        def call() -> str | None:
-            import keyring
+        pair = (service, username)
+        if pair not in self._cache:
+            self.get_many([pair])
+        found = self._cache[pair]
+        if isinstance(found, KeyringUnavailable):
+            raise found
+        return found
 
-            return keyring.get_password(service, username)
+    def get_many(self, pairs: Iterable[Pair]) -> dict[Pair, str | None]:
+        """Look up several entries with one backend load, in one thread, within one time-out.
 
-        return self._bounded(call, "read from")
+        Returns the entries read (None: no entry). A pair whose lookup failed is left out and
+        ``get`` raises its KeyringUnavailable; a backend that cannot load or does not answer
+        in time raises here. Results are kept, so ``get`` afterwards costs nothing.
+        """
+        wanted = [p for p in dict.fromkeys(pairs) if p not in self._cache]
+
+        def call() -> dict[Pair, str | None | KeyringUnavailable]:
+            import keyring.errors
+
+            backend = self._load()
+            found: dict[Pair, str | None | KeyringUnavailable] = {}
+            for service, username in wanted:
+                try:
+                    value = backend.get_password(service, username)
+                    if value is None and self._detected_differs:
+                        value = _detect().get_password(service, username)
+                    found[(service, username)] = value
+                except keyring.errors.KeyringError as exc:
+                    found[(service, username)] = KeyringUnavailable(
+                        f"could not read from the keyring: {_describe(exc)}", _HINT)
+            return found
+
+        if wanted:
+            self._cache.update(self._bounded(call, "read from"))
+        return {p: v for p in pairs if not isinstance(v := self._cache[p], KeyringUnavailable)}
+
+    # -- writing -----------------------------------------------------------------------------
 
     def set(self, service: str, username: str, token: str) -> None:
+        """Store the entry; a backend that keyring detected is remembered for later runs."""
+
         def call() -> None:
-            import keyring
+            backend = self._load()
+            backend.set_password(service, username, token)
+            if self.chosen_by == "detected":
+                self._remember(backend, service, username, token)
 
-            keyring.set_password(service, username, token)
-
+        self._cache.pop((service, username), None)
         self._bounded(call, "write to")
+        self._cache[(service, username)] = token
 
     def delete(self, service: str, username: str) -> bool:
         """Remove an entry; False when there was none."""
 
         def call() -> bool:
-            import keyring
             import keyring.errors
 
             try:
-                keyring.delete_password(service, username)
+                self._load().delete_password(service, username)
             except keyring.errors.PasswordDeleteError:
-                return False
+                if not self._detected_differs:
+                    return False
+                try:
+                    _detect().delete_password(service, username)
+                except keyring.errors.PasswordDeleteError:
+                    return False
             return True
 
+        self._cache.pop((service, username), None)
         return self._bounded(call, "delete from")
 
     def backend_name(self) -> str:
-        def call() -> str:
-            import keyring
+        return self._bounded(lambda: _name(self._load()), "query")
 
-            backend = keyring.get_keyring()
-            return f"{type(backend).__module__}.{type(backend).__name__}"
+    # -- the backend -------------------------------------------------------------------------
 
-        return self._bounded(call, "query")
+    def _load(self) -> KeyringBackend:
+        """The backend, loaded on first use (inside the bounded thread) and kept."""
+        with self._lock:
+            if self._backend is None:
+                self._backend = self._choose()
+            return self._backend
+
+    def _choose(self) -> KeyringBackend:
+        import keyring.core
+
+        name = self.env.get("PYTHON_KEYRING_BACKEND")
+        if name:
+            self.chosen_by = "PYTHON_KEYRING_BACKEND"
+            return keyring.core.load_keyring(name)
+        # keyring's own reader: the file in keyring.util.platform_.config_root(), including
+        # its keyring-path setting; None when there is no file or it names no backend.
+        configured = keyring.core.load_config()
+        if configured is not None:
+            self.chosen_by = "keyringrc.cfg"
+            return configured
+        remembered = self._remembered()
+        if remembered is not None:
+            self.chosen_by = "remembered"
+            return remembered
+        self.chosen_by = "detected"
+        return _detect()
+
+    def state_file(self) -> Path:
+        """Where ``privpip login`` remembers the backend: a non-secret file in the state dir."""
+        if sys.platform not in ("win32", "darwin"):
+            xdg = self.env.get("XDG_STATE_HOME", "").strip()
+            home = Path(self.env.get("HOME") or Path.home())
+            base = Path(xdg) if xdg and os.path.isabs(xdg) else home / ".local" / "state"
+            return base / "privpip" / STATE_FILE
+        import platformdirs
+
+        return Path(platformdirs.user_state_dir("privpip", appauthor=False)) / STATE_FILE
+
+    def _remembered(self) -> KeyringBackend | None:
+        """The remembered backend if it still loads and is usable, else None (detect)."""
+        import keyring.core
+        from keyring.backend import KeyringBackend
+
+        try:
+            lines = self.state_file().read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            return None
+        fields = {}
+        for line in lines:
+            key, _, value = line.partition("=")
+            fields[key.strip()] = value.strip()
+        name, detected = fields.get("backend", ""), fields.get("detected", "")
+        if not all(part.isidentifier() for part in name.split(".")):
+            return None
+        try:
+            backend = keyring.core.load_keyring(name)
+            # keyring's own test of a named backend is that its priority does not raise; a
+            # remembered one must also rank above the fail and null backends to be used.
+            if not (isinstance(backend, KeyringBackend) and backend.priority > 0):
+                return None
+        except Exception:  # noqa: BLE001 - any failure to load means "detect instead"
+            return None
+        self._detected_differs = detected != name
+        return backend
+
+    def _remember(self, backend: KeyringBackend, service: str, username: str,
+                  token: str) -> None:
+        """Write which backend holds the entry just stored; a failure only costs speed later."""
+        from keyring.backends.chainer import ChainerBackend
+
+        holder = backend
+        if isinstance(backend, ChainerBackend):
+            # The chainer stored the entry in the first of its backends that accepted it.
+            holder = next((b for b in backend.backends
+                           if b.get_password(service, username) == token), backend)
+        try:
+            if isinstance(holder, ChainerBackend) or holder.priority <= 0:
+                return  # nothing worth remembering: detection gives the same next time
+        except Exception:  # noqa: BLE001 - a priority that raises: not viable, not remembered
+            return
+        path = self.state_file()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}")
+            tmp.write_text(f"backend={_name(holder)}\ndetected={_name(backend)}\n",
+                           encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            pass
 
     def _bounded(self, call: Callable[[], T], verb: str) -> T:
+        if self._hung is not None:
+            raise self._hung
         box: dict[str, object] = {}
 
         def target() -> None:
@@ -91,16 +247,65 @@ class KeyringStore:
         thread.start()
         thread.join(self.timeout)
         if thread.is_alive():
-            raise KeyringUnavailable(
+            self._hung = KeyringUnavailable(
                 f"the keyring did not answer within {self.timeout:g} s "
                 "(locked, waiting for an unlock prompt, or hung)",
                 _HINT + "; PRIVPIP_KEYRING_TIMEOUT sets the wait",
             )
+            raise self._hung
         if "error" in box:
             raise KeyringUnavailable(
                 f"could not {verb} the keyring: {_describe(box['error'])}", _HINT
             )
         return box["value"]  # type: ignore[return-value]
+
+
+def _detect() -> KeyringBackend:
+    """keyring's own detection, without importing a backend that cannot work on this system.
+
+    keyring imports every module registered under the ``keyring.backends`` entry point to
+    rank them. Its macOS backend is not viable outside macOS (its priority raises), but
+    importing it runs ctypes' find_library, which on Linux starts ldconfig, gcc and ld for
+    three frameworks. Skipping that import leaves keyring's choice the same.
+    """
+    import keyring.backend
+    from keyring.backends import fail
+
+    # keyring.core._detect_backend's last step; the steps before it (PYTHON_KEYRING_BACKEND
+    # and keyringrc.cfg) were taken by KeyringStore._choose, from the run's environment.
+    original = getattr(keyring.backend, "_load_plugins", None)
+    if original is not None and sys.platform != "darwin":
+        keyring.backend._load_plugins = _load_plugins_here
+    try:
+        rings = keyring.backend.get_all_keyring()  # kept by keyring for the process
+    finally:
+        if original is not None:
+            keyring.backend._load_plugins = original
+    best: KeyringBackend = max(rings, default=fail.Keyring(),  # type: ignore[no-untyped-call]
+                               key=keyring.backend.by_priority)
+    return best
+
+
+def _load_plugins_here() -> None:
+    """keyring.backend._load_plugins, minus the macOS backend (see _detect)."""
+    import logging
+
+    from keyring.compat.py312 import metadata
+
+    log = logging.getLogger("keyring.backend")
+    for ep in metadata.entry_points(group="keyring.backends"):
+        if ep.value.split(":")[0].strip() == "keyring.backends.macOS":
+            continue
+        try:
+            init = ep.load()
+            if callable(init):
+                init()
+        except Exception:  # noqa: BLE001 - keyring's own loader logs and goes on the same way
+            log.exception(f"Error initializing plugin {ep}.")
+
+
+def _name(backend: object) -> str:
+    return f"{type(backend).__module__}.{type(backend).__name__}"
 
 
 def _describe(exc: object) -> str:
