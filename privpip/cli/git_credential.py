@@ -14,6 +14,6 @@ def git_credential(operation: str) -> None:
     Answers `get` for the [[git]] hosts of the config in $PRIVPIP_CONFIG and the user
     config file (it never searches the current directory); `store` and `erase` do nothing.
     """
-    from privpip import gitcreds
+    from privpip.delivery.git_helper import helper_main
 
-    raise SystemExit(gitcreds.helper_main(operation))
+    raise SystemExit(helper_main(operation))

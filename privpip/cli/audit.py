@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import click
 
-from privpip import pipeline
-from privpip.completion import complete_index_names
+from privpip.cli.options import CONTEXT, index_option
+from privpip.context import Context
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--index", "-x", "indexes", multiple=True, metavar="NAME",
-              shell_complete=complete_index_names,
-              help="Audit only this configured index (repeatable). Default: all of them.")
+@click.command(context_settings=CONTEXT)
+@index_option("Audit only this configured index (repeatable). Default: all of them.")
 @click.option("--public-index", metavar="URL", default=None,
               help="The public index to ask. Default: the config's public-index, else "
               "https://pypi.org/simple/.")
 @click.pass_obj
-def audit(session: pipeline.Session, indexes: tuple[str, ...], public_index: str | None) -> None:
+def audit(ctx: Context, indexes: tuple[str, ...], public_index: str | None) -> None:
     """Report every package an index owns that also exists on the public index.
 
     An index owns the names its `packages` key matches, or, without that key, every name its
@@ -32,5 +30,5 @@ def audit(session: pipeline.Session, indexes: tuple[str, ...], public_index: str
     """
     from privpip import audit as audit_mod
 
-    status = audit_mod.run(session, indexes, public_index, click.echo)
+    status = audit_mod.run(ctx, indexes, public_index, click.echo)
     raise SystemExit(status)

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import click
 
-from privpip import delivery, pipeline, publish, runner
-from privpip import target as target_mod
-from privpip.completion import complete_index_names
-from privpip.errors import UsageError
-from privpip.secret import redact
+from privpip.cli.options import CONTEXT, index_option, python_option
+from privpip.context import Context
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--index", "-x", "index_name", shell_complete=complete_index_names, metavar="NAME",
-              help="The configured index to upload to. Required when there is more than one.")
-@click.option("--python", metavar="PATH",
+@click.command(context_settings=CONTEXT)
+@index_option("The configured index to upload to. Required when there is more than one.",
+              multiple=False, dest="index_name")
+@python_option(
               help="Run the twine of this interpreter or environment. Default: the active "
               "environment's (else python3 on PATH) when it has twine, else privpip's own.")
 @click.argument("dists", nargs=-1, required=True, metavar="DIST...")
 @click.pass_obj
-def upload(session: pipeline.Session, index_name: str | None, python: str | None,
+def upload(ctx: Context, index_name: str | None, python: str | None,
            dists: tuple[str, ...]) -> None:
     """Upload wheels and sdists to a private index with twine (`python -m twine upload`).
 
@@ -32,8 +29,14 @@ def upload(session: pipeline.Session, index_name: str | None, python: str | None
       privpip upload dist/*
       privpip upload --index corp dist/corp_lib-1.2.0-py3-none-any.whl dist/corp_lib-1.2.0.tar.gz
     """
-    files = publish.collect(dists)
-    cfg = session.load_config()
+    from privpip import pipeline, runner
+    from privpip import target as target_mod
+    from privpip.delivery import twine
+    from privpip.errors import UsageError
+    from privpip.secret import redact
+
+    files = twine.collect(dists)
+    cfg = ctx.config
     if index_name is None:
         if len(cfg.indexes) > 1:
             raise UsageError(
@@ -41,30 +44,30 @@ def upload(session: pipeline.Session, index_name: str | None, python: str | None
                 "pass --index NAME; configured: " + ", ".join(i.name for i in cfg.indexes),
             )
         index_name = cfg.select()[0].name
-    url = publish.upload_url(cfg.get(index_name))
-    session.note(f"upload URL: {redact(url)}")
+    url = twine.upload_url(cfg.get(index_name))
+    ctx.note(f"upload URL: {redact(url)}")
 
     try:
-        target_python: str | None = target_mod.find(python, session.env).python
+        target_python: str | None = target_mod.find(python, ctx.env).python
     except UsageError:
         if python:
             raise
         target_python = None
-    twine_python = publish.find_twine(target_python)
-    session.note(f"twine: {twine_python} -m twine")
-    (access,) = pipeline.resolve_accesses(session, [index_name], cfg)  # last: it may prompt
+    twine_python = twine.find_twine(target_python)
+    ctx.note(f"twine: {twine_python} -m twine")
+    (access,) = pipeline.resolve_accesses(ctx, [index_name])  # last: it may prompt
 
-    env = dict(session.env)
+    env = dict(ctx.env)
     env.pop("TWINE_REPOSITORY", None)  # a .pypirc section name would compete with the URL
-    env.update(delivery.twine_variables(access, url))
+    env.update(twine.twine_variables(access, url))
     argv = [twine_python, "-m", "twine", "upload", "--verbose", "--disable-progress-bar"]
     argv += ["--", *(str(d.path) for d in files)]
-    output = publish.TwineOutput(lambda line: click.echo(redact(line), nl=False, err=True),
-                                 session.verbose)
-    session.note("running: " + " ".join(argv))
+    output = twine.TwineOutput(lambda line: click.echo(redact(line), nl=False, err=True),
+                                 ctx.verbose)
+    ctx.note("running: " + " ".join(argv))
     status = runner.run(argv, env, on_output=output)
     if status > 0:
-        refused = publish.refusal(output, files, access.index)
+        refused = twine.refusal(output, files, access.index)
         if refused is not None:
             raise refused
     runner.exit_with(status)

@@ -7,12 +7,12 @@ import sys
 import click
 
 from privpip import check, credentials
-from privpip.cli import CONTEXT
-from privpip.completion import complete_index_names
+from privpip.cli.completion import complete_index_names
+from privpip.cli.options import CONTEXT
 from privpip.config import Index
+from privpip.context import Context
 from privpip.credentials import Credential
 from privpip.errors import KeyringUnavailable, PrivpipError, UsageError
-from privpip.pipeline import Session
 from privpip.secret import Secret, redact
 from privpip.store import KeyringStore
 
@@ -29,7 +29,7 @@ _USERNAME_HELP = ("Username to store the token under. Default: the index's `user
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=check.DEFAULT_TIMEOUT,
               show_default=True, metavar="SECONDS", help="How long to wait for the index.")
 @click.pass_obj
-def login(session: Session, name: str, username: str | None, no_verify: bool,
+def login(ctx: Context, name: str, username: str | None, no_verify: bool,
           timeout: float) -> None:
     """Check a token for index NAME and store it in the OS keyring.
 
@@ -46,10 +46,10 @@ def login(session: Session, name: str, username: str | None, no_verify: bool,
     service = the index URL and the username, the lookup pip (--keyring-provider),
     uv and twine make, so they find it too.
     """
-    index = _auth_index(session, name)
-    username = username or _default_username(session, index)
+    index = _auth_index(ctx, name)
+    username = username or credentials.username(index, ctx.env)
     url = redact(index.url)
-    store = KeyringStore.from_env(session.env)
+    store = KeyringStore.from_env(ctx.env)
 
     # Ask the keyring first: a missing or hanging backend fails before the token is typed.
     try:
@@ -57,12 +57,12 @@ def login(session: Session, name: str, username: str | None, no_verify: bool,
     except KeyringUnavailable as exc:
         raise _cannot_store(index, exc) from None
 
-    env_var = _env_token_var(session, index)
+    env_var = credentials.env_token_var(index, ctx.env)
     if env_var:
         click.echo(f"privpip: note: {env_var} is set and takes precedence over the keyring "
                    f"for index {index.name}; unset it to use the token stored now", err=True)
 
-    token = _read_token(session, index, username)
+    token = _read_token(ctx, index, username)
     cred = Credential(username, token, "login")
     if no_verify:
         click.echo(f"privpip: not checking the token against {url} (--no-verify)", err=True)
@@ -87,14 +87,14 @@ def login(session: Session, name: str, username: str | None, no_verify: bool,
 @click.argument("name", shell_complete=complete_index_names)
 @click.option("--username", "-u", metavar="USER", help=_USERNAME_HELP)
 @click.pass_obj
-def logout(session: Session, name: str, username: str | None) -> None:
+def logout(ctx: Context, name: str, username: str | None) -> None:
     """Remove the token `privpip login NAME` stored in the OS keyring.
 
     Running it again is not an error: it says that nothing was stored.
     """
-    index = _auth_index(session, name)
-    username = username or _default_username(session, index)
-    store = KeyringStore.from_env(session.env)
+    index = _auth_index(ctx, name)
+    username = username or credentials.username(index, ctx.env)
+    store = KeyringStore.from_env(ctx.env)
     try:
         removed = store.delete(credentials.keyring_service(index), username)
     except KeyringUnavailable as exc:
@@ -106,7 +106,7 @@ def logout(session: Session, name: str, username: str | None) -> None:
     else:
         click.echo(f"privpip: nothing was stored for index {index.name} (user {username}) "
                    "in the keyring; nothing to remove")
-    env_var = _env_token_var(session, index)
+    env_var = credentials.env_token_var(index, ctx.env)
     if env_var:
         click.echo(f"privpip: note: {env_var} is still set and supplies the token for index "
                    f"{index.name}", err=True)
@@ -115,39 +115,24 @@ def logout(session: Session, name: str, username: str | None) -> None:
 # ---------------------------------------------------------------------------
 
 
-def _auth_index(session: Session, name: str) -> Index:
-    index = session.load_config().get(name)
+def _auth_index(ctx: Context, name: str) -> Index:
+    index = ctx.config.get(name)
     if not index.auth:
         raise UsageError(f"index {name!r} has auth = false: it needs no token")
     return index
 
 
-def _default_username(session: Session, index: Index) -> str:
-    # The same choice credentials.resolve makes, so the entry stored is the entry read.
-    return session.env.get(credentials.username_var(index)) or index.username
-
-
-def _env_token_var(session: Session, index: Index) -> str | None:
-    for var in (credentials.token_var(index), *index.token_env):
-        if session.env.get(var):
-            return var
-    return None
-
-
-def _read_token(session: Session, index: Index, username: str) -> Secret:
+def _read_token(ctx: Context, index: Index, username: str) -> Secret:
     stdin = sys.stdin
     if stdin is None:
         raise UsageError("no stdin to read the token from",
                          f'pipe it in: printf %s "$TOKEN" | privpip login {index.name}')
     if stdin.isatty():
-        if not session.interactive:
+        if not ctx.interactive:
             raise UsageError("--no-input was given, so there is no prompt for the token",
                              f'pipe it in: printf %s "$TOKEN" | privpip login {index.name}')
-        import getpass
-
         try:
-            value = getpass.getpass(f"Token for {index.name} ({redact(index.url)}, "
-                                    f"user {username}): ")
+            value = credentials.ask_token(index, username)
         except EOFError:
             value = ""
     else:
@@ -158,10 +143,11 @@ def _read_token(session: Session, index: Index, username: str) -> Secret:
     if not value:
         raise UsageError("no token given (empty input); nothing was stored",
                          f'pipe it in: printf %s "$TOKEN" | privpip login {index.name}')
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+    problem = credentials.token_problem(value)
+    if problem == "control":
         raise UsageError("the token contains a control character; nothing was stored",
                          "tokens are printable text; check how the value was copied")
-    if any(ord(c) > 127 for c in value):
+    if problem is not None:
         raise UsageError("the token contains a non-ASCII character, which HTTP basic "
                          "authentication as pip uses it cannot carry; nothing was stored",
                          "registry tokens are ASCII; check how the value was copied")

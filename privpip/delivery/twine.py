@@ -1,4 +1,4 @@
-"""Uploading with twine: where to upload, which files, which twine, and what its refusal meant."""
+"""twine: TWINE_* variables, where to upload, which files, which twine, what its refusal meant."""
 
 from __future__ import annotations
 
@@ -10,16 +10,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from privpip import providers
 from privpip.config import Index
+from privpip.delivery import Access
 from privpip.errors import ConfigError, PrivpipError, UsageError
 
-_GITLAB_GROUP = re.compile(r"^(?P<base>.*/api/v4/groups/[^/]+(?:/-)?/packages/pypi)/simple$")
+
+def twine_variables(access: Access, repository_url: str) -> dict[str, str]:
+    """TWINE_REPOSITORY_URL / _USERNAME / _PASSWORD: twine reads them, so argv stays clean."""
+    out = {"TWINE_REPOSITORY_URL": repository_url, "TWINE_NON_INTERACTIVE": "1"}
+    if access.credential is not None:
+        out["TWINE_USERNAME"] = access.credential.username
+        out["TWINE_PASSWORD"] = access.credential.token.reveal()
+    return out
 
 
 def upload_url(index: Index) -> str:
     """The index's `upload-url`, else one derived from a known URL shape; else ask for it."""
-    from privpip import providers
-
     if index.upload_url:
         return index.upload_url
     derived = providers.upload_url(index)  # GitLab project, CodeArtifact, Artifact Registry, Azure
@@ -30,7 +37,7 @@ def upload_url(index: Index) -> str:
     if path == "/simple":  # pypiserver and alike: uploads go to the server root
         return urlunsplit(parts._replace(path="/"))
     example = "https://gitlab.example.com/api/v4/projects/<id>/packages/pypi"
-    if _GITLAB_GROUP.match(path):
+    if providers.gitlab_kind(index.url) == "group":
         why = "is a GitLab group index, and GitLab accepts uploads only into a project"
     else:
         why = "has a shape privpip does not know the upload endpoint for"

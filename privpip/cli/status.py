@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import click
 
 from privpip import check, credentials
-from privpip.cli import CONTEXT
+from privpip.cli.options import CONTEXT
 from privpip.config import Index
+from privpip.context import Context
 from privpip.credentials import Credential
 from privpip.errors import CredentialNotFound, KeyringUnavailable
-from privpip.pipeline import Session
 from privpip.secret import redact
 from privpip.store import KeyringStore
 
@@ -21,7 +21,7 @@ from privpip.store import KeyringStore
 class Row:
     index: Index
     username: str
-    source: str  # "env:VAR", "keyring", "missing" or "not needed"
+    source: str  # a Credential's source ("env:VAR", "keyring", ...), "missing" or "not needed"
     credential: Credential | None
     result: check.CheckResult | None = None
 
@@ -40,7 +40,7 @@ class Row:
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=check.DEFAULT_TIMEOUT,
               show_default=True, metavar="SECONDS", help="How long --check waits for an index.")
 @click.pass_obj
-def status(session: Session, do_check: bool, show_prefix: bool, as_json: bool,
+def status(ctx: Context, do_check: bool, show_prefix: bool, as_json: bool,
            timeout: float) -> None:
     """Show each configured index and where its credential comes from.
 
@@ -52,9 +52,11 @@ def status(session: Session, do_check: bool, show_prefix: bool, as_json: bool,
       privpip status --check          a CI preflight: non-zero exit when an index fails
       privpip status --json
     """
-    indexes = session.load_config().select()
-    store = _FirstFailureStore(KeyringStore.from_env(session.env))
-    rows = [_row(index, session, store) for index in indexes]
+    indexes = ctx.config.select()
+    store = _FirstFailureStore(KeyringStore.from_env(ctx.env))
+    # No prompt: status reports what is there, it never asks.
+    resolver = credentials.Resolver(ctx.env, store)
+    rows = [_row(index, resolver) for index in indexes]
     if do_check:
         results = check.check_all([(r.index, r.credential) for r in rows], timeout)
         rows = [Row(r.index, r.username, r.source, r.credential, res)
@@ -81,7 +83,7 @@ def status(session: Session, do_check: bool, show_prefix: bool, as_json: bool,
 
     if as_json:
         _print_json(rows, notes, show_prefix, do_check)
-    elif sys.stdout.isatty() and not session.env.get("NO_COLOR"):
+    elif sys.stdout.isatty() and not ctx.env.get("NO_COLOR"):
         _print_rich(rows, notes, show_prefix)
     else:
         _print_plain(rows, notes, show_prefix)
@@ -106,13 +108,11 @@ class _FirstFailureStore:
             raise
 
 
-def _row(index: Index, session: Session, store: _FirstFailureStore) -> Row:
-    username = session.env.get(credentials.username_var(index)) or index.username
+def _row(index: Index, resolver: credentials.Resolver) -> Row:
     try:
-        # No prompt: status reports what is there, it never asks.
-        cred = credentials.resolve(index, session.env, store, None)
+        cred = resolver.index(index)
     except CredentialNotFound:
-        return Row(index, username, "missing", None)
+        return Row(index, credentials.username(index, resolver.env), "missing", None)
     if cred is None:
         return Row(index, "-", "not needed", None)
     return Row(index, cred.username, cred.source, cred)

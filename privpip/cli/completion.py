@@ -1,6 +1,7 @@
-"""Shell completion of index names from the config (no credential is ever resolved here).
+"""`privpip completion SHELL`, and completing index names from the config.
 
-Every index NAME argument or option passes ``shell_complete=complete_index_names``.
+Every index NAME argument or option passes ``shell_complete=complete_index_names``; no
+credential is ever resolved here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import click
 
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
+
+SHELLS = ("bash", "zsh", "fish")
+COMPLETE_VAR = "_PRIVPIP_COMPLETE"
 
 
 def configured_indexes(ctx: click.Context) -> list[tuple[str, str]]:
@@ -85,3 +89,32 @@ def use_privpip_fish() -> None:
             return f"{item.type}\t{clean(item.value)}\t{clean(item.help or '')}"
 
     add_completion_class(PrivpipFishComplete, "fish")
+
+
+def script(root: click.Command, shell: str) -> str:
+    from click.shell_completion import get_completion_class
+
+    use_privpip_fish()
+    cls = get_completion_class(shell)
+    if cls is None:  # pragma: no cover - SHELLS are all built into click
+        raise click.UsageError(f"no completion for {shell}")
+    return cls(root, {}, "privpip", COMPLETE_VAR).source()
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]},
+               short_help="Print the shell completion script (bash, zsh, fish).")
+@click.argument("shell", type=click.Choice(SHELLS))
+@click.pass_context
+def completion(ctx: click.Context, shell: str) -> None:
+    """Print the shell completion script for SHELL (bash, zsh or fish).
+
+    Index names complete from the config (`privpip install --index <TAB>`).
+
+    \b
+      bash:  eval "$(privpip completion bash)"         in ~/.bashrc
+      zsh:   eval "$(privpip completion zsh)"          in ~/.zshrc, after compinit
+      fish:  privpip completion fish > ~/.config/fish/completions/privpip.fish
+
+    Packagers: the same scripts are in completions/ (privpip.bash, _privpip, privpip.fish).
+    """
+    click.echo(script(ctx.find_root().command, shell), nl=False)

@@ -2,8 +2,8 @@
 
 A file is never re-serialized, so its comments and layout survive: a new table is appended
 as text produced by tomli-w, a removed table is cut out line by line. Every result is parsed
-back with privpip.config and compared with what was asked before it atomically replaces
-the file (temporary file in the same directory + os.replace).
+back and compared with what was asked before ``write_atomic`` (the one writer of config
+files) replaces the file.
 """
 
 from __future__ import annotations
@@ -13,17 +13,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from privpip import config
-from privpip.config import Index
+from privpip.config.discovery import has_privpip_table, label
+from privpip.config.model import PYPROJECT_FILE, Index, did_you_mean
+from privpip.config.schema import parse_text
 from privpip.errors import ConfigError
 
 _DOC = """\
 # Each index's token comes from, in order:
-#   1. the environment variable PRIVPIP_INDEX_<NAME>_TOKEN (NAME upper-cased, every
-#      other character replaced by "_"; e.g. PRIVPIP_INDEX_CORP_TOKEN),
-#   2. the variables listed in the index's token-env,
-#   3. the OS keyring, where `privpip login NAME` stores it,
-#   4. a hidden prompt, when privpip runs on a terminal.
+{sources}
 #
 # Add an index with `privpip index add NAME URL [--default]`, or write a table by hand:
 #
@@ -42,35 +39,39 @@ _DOC = """\
 # auth = true            # optional; false for an index that needs no credential
 """
 
-STARTER = (
-    "# privpip.toml: the private package indexes this project installs from.\n"
-    "#\n"
-    "# Commit this file: it holds index names and URLs, never a token.\n"
-    + _DOC.format(header="[[index]]")
-)
 
-PYPROJECT_STARTER = (
-    "[tool.privpip]\n"
-    "# The private package indexes this project installs from (read by privpip).\n"
-    "# This table holds index names and URLs, never a token.\n"
-    + _DOC.format(header="[[tool.privpip.index]]")
-)
+def _doc(header: str) -> str:
+    from privpip.credentials import INDEX_SOURCES
+
+    lines = []
+    for n, source in enumerate(INDEX_SOURCES, 1):
+        for m, line in enumerate(source.starter.splitlines()):
+            lines.append(f"#   {n}. {line}" if m == 0 else f"#      {line}")
+    return _DOC.format(sources="\n".join(lines), header=header)
+
+
+def starter(pyproject: bool) -> str:
+    """The starter text `privpip init` writes (the table alone, for a pyproject.toml)."""
+    if pyproject:
+        return ("[tool.privpip]\n"
+                "# The private package indexes this project installs from (read by privpip).\n"
+                "# This table holds index names and URLs, never a token.\n"
+                + _doc("[[tool.privpip.index]]"))
+    return ("# privpip.toml: the private package indexes this project installs from.\n"
+            "#\n"
+            "# Commit this file: it holds index names and URLs, never a token.\n"
+            + _doc("[[index]]"))
+
 
 _INDEX_HEADER = re.compile(r"^\s*\[\[\s*index\s*\]\]\s*(#.*)?$")
 _PYPROJECT_INDEX_HEADER = re.compile(
     r"^\s*\[\[\s*tool\s*\.\s*privpip\s*\.\s*index\s*\]\]\s*(#.*)?$"
 )
 _ANY_HEADER = re.compile(r"^\s*\[")
-_PRIVPIP_TABLE = re.compile(r"^\s*\[\[?\s*\"?tool\"?\s*\.\s*\"?privpip\"?\s*[\].]", re.MULTILINE)
 
 
 def is_pyproject(path: Path) -> bool:
-    return path.name == config.PYPROJECT_FILE
-
-
-def has_privpip_table(text: str) -> bool:
-    """Whether a pyproject.toml text has a [tool.privpip] (or [[tool.privpip.index]]) table."""
-    return bool(_PRIVPIP_TABLE.search(text))
+    return path.name == PYPROJECT_FILE
 
 
 def read(path: Path) -> str:
@@ -99,17 +100,17 @@ def _appended(text: str, block: str) -> str:
 
 def init_text(path: Path) -> str:
     """The new text for ``path`` with a starter privpip config, validated."""
-    label = config._label(path)
+    where = label(path)
     if is_pyproject(path):
         text = read(path)
         if has_privpip_table(text):
-            raise ConfigError(label, "already has a [tool.privpip] table; not changed",
+            raise ConfigError(where, "already has a [tool.privpip] table; not changed",
                               "add an index with `privpip index add NAME URL`")
-        new = _appended(text, PYPROJECT_STARTER)
-        config.parse_text(new, label, pyproject=True)
+        new = _appended(text, starter(pyproject=True))
+        parse_text(new, where, pyproject=True)
         return new
-    config.parse_text(STARTER, label)
-    return STARTER
+    parse_text(starter(pyproject=False), where)
+    return starter(pyproject=False)
 
 
 # ---------------------------------------------------------------------------
@@ -129,29 +130,29 @@ def table_text(fields: dict[str, Any], pyproject: bool) -> str:
 def add_index(path: Path, fields: dict[str, Any]) -> tuple[str, Index]:
     """The new text of ``path`` with the index ``fields`` appended, and the Index it loads as."""
     pyproject = is_pyproject(path)
-    label = config._label(path)
+    where = label(path)
     text = read(path)
-    before = config.parse_text(text, label, pyproject)
+    before = _indexes(text, where, pyproject)
     name = fields["name"]
     for existing in before:
         if existing.name == name:
-            raise ConfigError(label, f"already has an index named {name!r}; not changed",
+            raise ConfigError(where, f"already has an index named {name!r}; not changed",
                               f"remove it first with `privpip index remove {name}`, "
                               "or pick another name")
         if fields.get("default") and existing.default:
             raise ConfigError(
-                label, f"index {existing.name!r} is already the default; not changed",
+                where, f"index {existing.name!r} is already the default; not changed",
                 "only one index can replace PyPI; add this one without --default as an extra "
                 f"index, or `privpip index remove {existing.name}` first",
             )
     block = table_text(fields, pyproject)
     try:
-        after = config.parse_text(_appended(text, block), label, pyproject)
-        (wanted,) = config.parse_text(block, label, pyproject)
+        after = _indexes(_appended(text, block), where, pyproject)
+        (wanted,) = _indexes(block, where, pyproject)
     except ConfigError as exc:
-        raise ConfigError("", f"{exc.message}; {label} was not changed", exc.hint) from None
+        raise ConfigError("", f"{exc.message}; {where} was not changed", exc.hint) from None
     if after != [*before, wanted]:
-        raise ConfigError(label, f"adding index {name!r} as text would not load back as "
+        raise ConfigError(where, f"adding index {name!r} as text would not load back as "
                           "asked (is the index list written as an inline array?); not changed",
                           "add the [[index]] table by hand")
     return _appended(text, block), wanted
@@ -160,12 +161,12 @@ def add_index(path: Path, fields: dict[str, Any]) -> tuple[str, Index]:
 def remove_index(path: Path, name: str) -> str:
     """The new text of ``path`` without the [[index]] table named ``name``."""
     pyproject = is_pyproject(path)
-    label = config._label(path)
+    where = label(path)
     text = read(path)
-    before = config.parse_text(text, label, pyproject)
+    before = _indexes(text, where, pyproject)
     if name not in {i.name for i in before}:
-        raise ConfigError(label, f"no index named {name!r}"
-                          f"{config.did_you_mean(name, [i.name for i in before])}",
+        raise ConfigError(where, f"no index named {name!r}"
+                          f"{did_you_mean(name, [i.name for i in before])}",
                           "configured here: " + (", ".join(i.name for i in before) or "none"))
     header = _PYPROJECT_INDEX_HEADER if pyproject else _INDEX_HEADER
     lines = text.splitlines(keepends=True)
@@ -175,7 +176,7 @@ def remove_index(path: Path, name: str) -> str:
             continue
         end = starts[n + 1] if n + 1 < len(starts) else len(lines)
         try:
-            found = config.parse_text("".join(lines[start:end]), label, pyproject)
+            found = _indexes("".join(lines[start:end]), where, pyproject)
         except ConfigError:
             continue
         if [i.name for i in found] != [name]:
@@ -197,18 +198,64 @@ def remove_index(path: Path, name: str) -> str:
         if new and not new.endswith("\n"):
             new += "\r\n" if "\r\n" in text else "\n"
         try:
-            after = config.parse_text(new, label, pyproject)
+            after = _indexes(new, where, pyproject)
         except ConfigError:
             break
         if after == [i for i in before if i.name != name]:
             return new
         break
-    raise ConfigError(label, f"cannot remove index {name!r} safely as text (is it written as "
+    raise ConfigError(where, f"cannot remove index {name!r} safely as text (is it written as "
                       "an inline table or array?); not changed", "remove it by hand")
+
+
+def _indexes(text: str, where: str, pyproject: bool = False) -> list[Index]:
+    return parse_text(text, where, pyproject).indexes
 
 
 # ---------------------------------------------------------------------------
 # writing
+
+
+def write_atomic(path: Path, text: str, *, exclusive: bool = False) -> None:
+    """Write ``text`` to ``path``: a reader sees the old file or the new one, never a mix.
+
+    The text goes to a new temporary file in the same directory (same file system), is
+    flushed to disk, gets the old file's permissions (a new file: 0o666 minus the umask), and
+    then replaces ``path`` in one step (``os.replace``). A symlinked config file is written
+    through to its target. ``exclusive``: create ``path``, FileExistsError if it exists (a hard
+    link, which unlike os.replace never overwrites). Two writers at once: the last one wins,
+    and each file read is still whole. Nothing is left behind on failure.
+    """
+    import stat
+    import tempfile
+
+    # A new file is created exactly at ``path``: never through a (dangling) symlink.
+    target = Path(path) if exclusive else Path(os.path.realpath(path))
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        if not exclusive:
+            os.replace(tmp, target)
+            return
+        try:
+            os.link(tmp, target)  # fails if the file exists, unlike os.replace
+        except FileExistsError:
+            raise
+        except OSError:  # a file system without hard links
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _umask() -> int:
@@ -217,65 +264,20 @@ def _umask() -> int:
     return mask
 
 
-def replace(path: Path, text: str) -> None:
-    """Atomically replace ``path`` (or the file a symlink points at), keeping its mode."""
-    import stat
-
-    target = Path(os.path.realpath(path))
-    mode = stat.S_IMODE(target.stat().st_mode)
-    _write_then(target, text, mode, lambda tmp: os.replace(tmp, target))
-
-
-def create(path: Path, text: str) -> None:
-    """Atomically create ``path``; FileExistsError if it exists (never overwritten)."""
-    def link(tmp: str) -> None:
-        try:
-            os.link(tmp, path)  # fails if path exists, unlike os.replace
-        except FileExistsError:
-            raise
-        except OSError:  # a file system without hard links
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
-        os.unlink(tmp)
-
-    _write_then(path, text, 0o666 & ~_umask(), link)
-
-
-def _write_then(path: Path, text: str, mode: int, finish: Any) -> None:
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        finish(tmp)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 # ---------------------------------------------------------------------------
 # hints
-
-
-_GITLAB = re.compile(
-    r"/api/v4/(?P<kind>projects|groups)/[^/]+/(?:-/)?packages/pypi/simple/?$"
-)
 
 
 def url_hints(url: str, env_name: str) -> list[str]:
     """Advice for well-known URL shapes (GitLab's package registry) and unusual URLs."""
     from urllib.parse import urlsplit
 
+    from privpip import providers
+
     path = urlsplit(url).path
     hints = []
-    match = _GITLAB.search(path)
-    if match:
-        kind = "project" if match.group("kind") == "projects" else "group"
+    kind = providers.gitlab_kind(url)
+    if kind is not None:
         hints.append(
             f"this looks like a GitLab {kind} package registry. GitLab accepts: a personal "
             "access token (scope read_api) with the default username __token__; a deploy "
