@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests import packaging_fixtures
-from tests.conftest import IndexServer, start_pypiserver, write_htpasswd
+from tests.helpers import IndexServer, start_pypiserver, write_htpasswd
 from tests.security import leakscan
 
 settings.register_profile(

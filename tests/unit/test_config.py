@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from privpip import config
+from privpip.config.schema import parse_text
 from privpip.errors import ConfigError
-from tests.conftest import privpip
+from tests.helpers import privpip
 
 GOOD = """\
 # the project's private indexes
@@ -153,7 +154,7 @@ def test_not_utf8(tmp_path):
 
 def test_loopback_http_allowed():
     for host in ("127.0.0.1", "127.8.9.10", "[::1]", "localhost"):
-        assert config.parse_text(f'[[index]]\nname = "a"\nurl = "http://{host}:8/s/"\n', "f")
+        assert parse_text(f'[[index]]\nname = "a"\nurl = "http://{host}:8/s/"\n', "f").indexes
 
 
 def test_env_key_follows_uvs_rule():
@@ -163,9 +164,43 @@ def test_env_key_follows_uvs_rule():
 def test_pyproject_whose_tool_is_not_a_table(tmp_path):
     """Found by the config fuzzer: `tool = "..."` crashed with AttributeError."""
     (tmp_path / "pyproject.toml").write_text('tool = "see tool.privpip"\n')
-    result = privpip("--no-input", "env", cwd=tmp_path)
+    result = privpip("--no-input", "--config", "pyproject.toml", "env", cwd=tmp_path)
     assert result.returncode == 2
     assert "tool: must be a table" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[tool.privpip]\n", True),
+    ('[[tool.privpip.index]]\nname = "a"\n', True),
+    ('[ tool . "privpip" ]\n', True),
+    ('[tool]\nprivpip = { installer = "uv" }\n', True),
+    ('tool.privpip.installer = "uv"\n', True),
+    ("[tool.privpip]\ninstaller = = 1\n", True),  # not TOML, but a header names it: reported
+    ("# configured in ../privpip.toml, not in [tool.privpip]\n[project]\nname = 'x'\n", False),
+    ("[tool.privpipx]\nkey = 1\n", False),
+    ('[tool.other]\nnote = "tool.privpip lives elsewhere"\n', False),
+    ('tool = "see tool.privpip"\n', False),
+    ("[project]\nname = 'x'\n", False),
+])
+def test_has_privpip_table(text, expected):
+    assert config.has_privpip_table(text) is expected
+
+
+@pytest.mark.parametrize("pyproject", [
+    "# the private indexes are configured in [tool.privpip] of ../privpip.toml\n"
+    "[project]\nname = 'sub'\n",
+    "[tool.privpipx]\nkey = 1\n",
+])
+def test_a_pyproject_without_the_table_does_not_stop_the_search(tmp_path, pyproject):
+    """Regression: a comment mentioning tool.privpip, or [tool.privpipx], in a subdirectory's
+    pyproject.toml stopped the upward search, and privpip said no index was configured."""
+    (tmp_path / "privpip.toml").write_text('[[index]]\nname = "corp"\nurl = "https://h.example/simple/"\n')
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "pyproject.toml").write_text(pyproject)
+    assert config.find_project_file(sub) == tmp_path / "privpip.toml"
+    env = {"PRIVPIP_USER_CONFIG": str(tmp_path / "none.toml")}
+    assert [i.name for i in config.load(sub, env).indexes] == ["corp"]
 
 
 def test_user_config_file_matches_platformdirs(tmp_path):

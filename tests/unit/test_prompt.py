@@ -8,7 +8,7 @@ import select
 import sys
 import time
 
-from tests.conftest import TESTS
+from tests.helpers import TESTS
 
 
 def run_on_terminal(args, cwd, answer: bytes, timeout: float = 30.0) -> tuple[int, bytes]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TESTS, privpip, write_config
+from tests.helpers import TESTS, privpip, write_config
 
 COMPLETIONS = TESTS.parent / "completions"
 FILES = {"bash": "privpip.bash", "zsh": "_privpip", "fish": "privpip.fish"}

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import TESTS
+from tests.helpers import TESTS
 
 PROBE = """
 import sys
@@ -50,9 +50,9 @@ def test_help_imports_nothing_heavy(tmp_path):
 def test_lazy_command_help_matches_the_commands_own():
     import click
 
-    from privpip.cli import LAZY_COMMANDS, cli
+    from privpip.cli import COMMANDS, cli
 
-    for name, (_, short) in LAZY_COMMANDS.items():
+    for name, (_, _, short) in COMMANDS.items():
         command = cli.get_command(click.Context(cli), name)
         assert command is not None
         if command.hidden:

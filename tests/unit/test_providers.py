@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from privpip import config, credentials, providers
+from privpip.config.schema import parse_text
 from privpip.errors import ConfigError, CredentialNotFound, TokenCommandFailed
 
 GITLAB_CI = {"GITLAB_CI": "true", "CI_JOB_TOKEN": "job-token-value",
@@ -16,7 +17,7 @@ GITLAB_CI = {"GITLAB_CI": "true", "CI_JOB_TOKEN": "job-token-value",
 
 
 def parse_one(body: str, env=None) -> config.Index:
-    (index,) = config.parse_text('[[index]]\nname = "corp"\n' + body, "privpip.toml", env=env)
+    (index,) = parse_text('[[index]]\nname = "corp"\n' + body, "privpip.toml", env=env).indexes
     return index
 
 

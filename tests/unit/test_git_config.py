@@ -6,12 +6,13 @@ import pytest
 
 from privpip import config
 from privpip.config import GitHost
+from privpip.config.schema import parse_text
 from privpip.errors import ConfigError
-from tests.conftest import privpip, write_config
+from tests.helpers import privpip, write_config
 
 
 def parse(text: str) -> list[GitHost]:
-    return config.parse_text_full(text, "privpip.toml")[1]
+    return parse_text(text, "privpip.toml").git_hosts
 
 
 def test_minimal_and_full_tables():
@@ -43,7 +44,7 @@ def test_default_usernames(host, username):
 
 def test_pyproject_table():
     text = '[tool.privpip]\ngit = [{host = "gitlab.example.com", username = "oauth2"}]\n'
-    indexes, hosts = config.parse_text_full(text, "pyproject.toml", pyproject=True)
+    indexes, _settings, hosts = parse_text(text, "pyproject.toml", pyproject=True)
     assert indexes == []
     assert hosts == [GitHost("gitlab.example.com", "oauth2", (), "pyproject.toml")]
 
@@ -117,6 +118,5 @@ def test_cli_reports_bad_git_table(tmp_path):
 
 
 def test_ipv6_git_host_with_port():
-    from privpip import config
 
-    assert config.parse_text_full('[[git]]\nhost = "[::1]:8080"\n', "f")[1][0].host == "[::1]:8080"
+    assert parse_text('[[git]]\nhost = "[::1]:8080"\n', "f").git_hosts[0].host == "[::1]:8080"

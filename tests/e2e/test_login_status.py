@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import socket
@@ -10,60 +9,24 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import (
+from tests.helpers import (
+    BLOCKING,
+    FAIL,
     HOSTILE_TOKEN,
     HOSTILE_USER,
     PLAIN_TOKEN,
+    PLAINTEXT,
     TESTS,
+    WRONG_TOKEN,
     free_port,
-    privpip,
+    keyring_get,
+    pp,
+    table,
     write_config,
 )
-
-WRONG_TOKEN = "wrong-Token_999.xyz"
-PLAINTEXT = {"PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
-FAIL = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-BLOCKING = {
-    "PYTHON_KEYRING_BACKEND": "blocking.BlockingKeyring",
-    "PYTHONPATH": os.pathsep.join([str(TESTS.parent), str(TESTS / "backends")]),
-    "PRIVPIP_KEYRING_TIMEOUT": "0.5",
-}
-
-
-def secret_forms() -> list[str]:
-    """Every token the tests use, raw, percent-encoded and as base64 of user:token."""
-    forms = []
-    for token in (PLAIN_TOKEN, HOSTILE_TOKEN, WRONG_TOKEN):
-        forms += [token, quote(token, safe="")]
-        for user in ("__token__", HOSTILE_USER):
-            forms.append(base64.b64encode(f"{user}:{token}".encode()).decode())
-    return forms
-
-
-def pp(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
-    """privpip(...), and its output must hold no form of any token."""
-    kwargs.setdefault("timeout", 60)
-    result = privpip(*args, **kwargs)
-    output = result.stdout + result.stderr
-    for form in secret_forms():
-        assert form not in output, f"a token leaked into the output of privpip {args}"
-    assert "Traceback" not in output, output
-    return result
-
-
-def keyring_get(service: str, user: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """`python -m keyring get SERVICE USER`: the lookup pip's keyring provider and twine make."""
-    return subprocess.run([sys.executable, "-m", "keyring", "get", service, user],
-                          env={**os.environ, **env}, capture_output=True, text=True, timeout=30)
-
-
-def table(stdout: str) -> list[list[str]]:
-    lines = [line.split() for line in stdout.splitlines()]
-    return [line for line in lines if line and not line[0].endswith(":")]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests import packaging_fixtures
-from tests.conftest import (
+from tests.helpers import (
     HOSTILE_TOKEN,
     HOSTILE_USER,
     IndexServer,

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from tests import packaging_fixtures
-from tests.conftest import (
+from tests.helpers import (
     HOSTILE_TOKEN,
     HOSTILE_USER,
     PLAIN_TOKEN,
@@ -156,7 +156,7 @@ def test_run_verbose_says_which_python_reads_the_netrc(index_server, tmp_path):
 
 
 def test_run_refuses_a_space_token_for_an_old_python(index_server, tmp_path):
-    from tests.conftest import python_for
+    from tests.helpers import python_for
 
     old = python_for("3.10") or python_for("3.9") or python_for("3.8")
     if old is None:

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import (
+from tests.helpers import (
     HOSTILE_TOKEN,
     HOSTILE_USER,
     PLAIN_TOKEN,

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import HOSTILE_TOKEN, privpip
+from tests.helpers import HOSTILE_TOKEN, privpip
 
 TOKENS = [
     HOSTILE_TOKEN,

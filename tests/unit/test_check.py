@@ -13,7 +13,7 @@ from privpip import check
 from privpip.config import Index
 from privpip.credentials import Credential
 from privpip.secret import Secret
-from tests.conftest import PLAIN_TOKEN
+from tests.helpers import PLAIN_TOKEN
 
 
 class Recorder(http.server.BaseHTTPRequestHandler):
@@ -102,10 +102,10 @@ def test_command_modules_import_nothing_heavy():
     import subprocess
     import sys
 
-    from tests.conftest import TESTS
+    from tests.helpers import TESTS
 
-    code = ("import sys, privpip.cli, privpip.cmd_login, privpip.cmd_status, privpip.cmd_config, "
-            "privpip.check, privpip.config_edit; print(sorted(m for m in ('rich', 'keyring', "
+    code = ("import sys, privpip.cli, privpip.cli.login, privpip.cli.status, privpip.cli.init, "
+            "privpip.check, privpip.config.edit; print(sorted(m for m in ('rich', 'keyring', "
             "'tomli_w', 'urllib.request', 'concurrent.futures') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=TESTS.parent, check=True)

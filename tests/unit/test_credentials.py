@@ -12,10 +12,10 @@ from privpip.config import Index
 from privpip.credentials import resolve
 from privpip.errors import CredentialNotFound, KeyringUnavailable
 from privpip.store import KeyringStore
-from tests.conftest import privpip
+from tests.helpers import TESTS, privpip
 
 INDEX = Index(name="corp", url="https://h.example/simple/", token_env=("GITLAB_TOKEN",))
-BACKENDS = Path(__file__).parent / "backends"
+BACKENDS = TESTS / "backends"
 
 
 class DictStore:
@@ -94,7 +94,7 @@ def test_cli_keyring_failures_are_clear_and_bounded(backend, message, tmp_path):
     start = time.monotonic()
     result = privpip("env", cwd=tmp_path, env={
         "PYTHON_KEYRING_BACKEND": backend, "PRIVPIP_KEYRING_TIMEOUT": "1",
-        "PYTHONPATH": f"{Path(__file__).parent.parent}:{BACKENDS}"})
+        "PYTHONPATH": f"{TESTS.parent}:{BACKENDS}"})
     assert time.monotonic() - start < 10
     assert result.returncode == 1
     assert f"keyring: {message}" in result.stderr or message in result.stderr
@@ -129,7 +129,7 @@ def test_undecodable_environment_bytes_are_refused_not_a_crash(command, variable
     import subprocess
     import sys
 
-    from tests.conftest import TESTS
+    from tests.helpers import TESTS
 
     (tmp_path / "privpip.toml").write_text(
         '[[index]]\nname = "corp"\nurl = "https://h.example/simple/"\n')

@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from privpip import cmd_run, config, publish
+from privpip import config
 from privpip.config import Index
+from privpip.config.schema import Settings, parse_text
+from privpip.delivery import twine
+from privpip.delivery.netrc import netrc_reader
 from privpip.errors import ConfigError, UsageError
-from tests.conftest import privpip, write_config
+from tests.helpers import privpip, write_config
 
 BASE = '[[index]]\nname = "corp"\nurl = "https://gitlab.example.com/api/v4/projects/42/packages/pypi/simple"\n'
 
@@ -21,20 +24,20 @@ BASE = '[[index]]\nname = "corp"\nurl = "https://gitlab.example.com/api/v4/proje
 
 
 def test_installer_key():
-    indexes, settings = config.parse_document('installer = "uv"\n' + BASE, "privpip.toml")
-    assert settings == {"installer": "uv"}
+    indexes, settings, _ = parse_text('installer = "uv"\n' + BASE, "privpip.toml")
+    assert settings == Settings(installer="uv")
     assert indexes[0].name == "corp"
 
 
 def test_installer_key_in_pyproject():
     text = '[tool.privpip]\ninstaller = "pip"\n[[tool.privpip.index]]\nname = "a"\nurl = "https://h/simple/"\n'
-    assert config.parse_document(text, "pyproject.toml", pyproject=True)[1] == {"installer": "pip"}
+    assert parse_text(text, "pyproject.toml", pyproject=True).settings == Settings(installer="pip")
 
 
 @pytest.mark.parametrize("value", ['"poetry"', "1", '["uv"]'])
 def test_bad_installer(value):
     with pytest.raises(ConfigError) as info:
-        config.parse_document(f"installer = {value}\n" + BASE, "privpip.toml")
+        parse_text(f"installer = {value}\n" + BASE, "privpip.toml")
     assert info.value.message.startswith("privpip.toml: installer: must be one of 'pip', 'uv'")
 
 
@@ -53,7 +56,7 @@ def test_project_installer_wins_over_user_file(tmp_path):
 
 def test_upload_url_key():
     text = BASE + 'upload-url = "https://gitlab.example.com/api/v4/projects/7/packages/pypi"\n'
-    (index,) = config.parse_text(text, "privpip.toml")
+    (index,) = parse_text(text, "privpip.toml").indexes
     assert index.upload_url == "https://gitlab.example.com/api/v4/projects/7/packages/pypi"
 
 
@@ -64,13 +67,13 @@ def test_upload_url_key():
 ])
 def test_bad_upload_url(url, expected):
     with pytest.raises(ConfigError) as info:
-        config.parse_text(BASE + f'upload-url = "{url}"\n', "privpip.toml")
+        parse_text(BASE + f'upload-url = "{url}"\n', "privpip.toml")
     assert expected in info.value.message
     assert "secret-value" not in info.value.message
 
 
 def test_upload_url_http_loopback_is_fine():
-    (index,) = config.parse_text(BASE + 'upload-url = "http://127.0.0.1:8080/"\n', "f")
+    (index,) = parse_text(BASE + 'upload-url = "http://127.0.0.1:8080/"\n', "f").indexes
     assert index.upload_url == "http://127.0.0.1:8080/"
 
 
@@ -89,14 +92,14 @@ def test_upload_url_http_loopback_is_fine():
     ("https://pypi.corp.example.com/simple", "https://pypi.corp.example.com/"),
 ])
 def test_derived_upload_url(url, expected):
-    assert publish.upload_url(index_from(url)) == expected
+    assert twine.upload_url(index_from(url)) == expected
 
 
 def index_from(url: str, **keys: str) -> Index:
     """An index as privpip reads it from privpip.toml (provider inferred from the URL)."""
     text = f'[[index]]\nname = "corp"\nurl = "{url}"\n'
     text += "".join(f'{key} = "{value}"\n' for key, value in keys.items())
-    return config.parse_text(text, "privpip.toml")[0]
+    return parse_text(text, "privpip.toml").indexes[0]
 
 
 @pytest.mark.parametrize("url, expected", [
@@ -106,18 +109,18 @@ def index_from(url: str, **keys: str) -> Index:
      "https://europe-west1-python.pkg.dev/proj/repo/"),
 ])
 def test_derived_upload_url_for_cloud_providers(url, expected):
-    assert publish.upload_url(index_from(url)) == expected
+    assert twine.upload_url(index_from(url)) == expected
 
 
 def test_explicit_upload_url_wins():
     index = Index("corp", "https://h.example.com/simple/", upload_url="https://h.example.com/up/")
-    assert publish.upload_url(index) == "https://h.example.com/up/"
+    assert twine.upload_url(index) == "https://h.example.com/up/"
 
 
 def test_gitlab_group_index_asks_for_a_project():
     index = index_from("https://gitlab.example.com/api/v4/groups/9/-/packages/pypi/simple")
     with pytest.raises(ConfigError) as info:
-        publish.upload_url(index)
+        twine.upload_url(index)
     assert "is a GitLab group index" in info.value.message
     assert info.value.message.startswith("privpip.toml: index 'corp'")
     assert "upload-url" in (info.value.hint or "")
@@ -125,7 +128,7 @@ def test_gitlab_group_index_asks_for_a_project():
 
 def test_unknown_shape_asks_for_upload_url():
     with pytest.raises(ConfigError) as info:
-        publish.upload_url(Index("corp", "https://nexus.example.com/repository/pypi-all/simple"))
+        twine.upload_url(Index("corp", "https://nexus.example.com/repository/pypi-all/simple"))
     assert "does not know the upload endpoint" in info.value.message
 
 
@@ -141,7 +144,7 @@ def test_unknown_shape_asks_for_upload_url():
 ])
 def test_good_files(tmp_path, name, project, version):
     (tmp_path / name).write_bytes(b"")
-    (dist,) = publish.collect([str(tmp_path / name)])
+    (dist,) = twine.collect([str(tmp_path / name)])
     assert (dist.project, dist.version) == (project, version)
 
 
@@ -155,7 +158,7 @@ def test_bad_files(tmp_path, name, shown):
     (tmp_path / "corp_lib-1.0-py3-none-any.whl").write_bytes(b"")
     (tmp_path / name).write_bytes(b"")
     with pytest.raises(UsageError) as info:
-        publish.collect([str(tmp_path / "corp_lib-1.0-py3-none-any.whl"), str(tmp_path / name)])
+        twine.collect([str(tmp_path / "corp_lib-1.0-py3-none-any.whl"), str(tmp_path / name)])
     assert info.value.message.startswith(f"{tmp_path / name}: ")
     assert shown in info.value.message
 
@@ -163,21 +166,21 @@ def test_bad_files(tmp_path, name, shown):
 def test_directory_stands_for_its_distributions(tmp_path):
     for name in ("a-1.0.tar.gz", "a-1.0-py3-none-any.whl", "README.txt"):
         (tmp_path / name).write_bytes(b"")
-    assert [d.path.name for d in publish.collect([str(tmp_path)])] == [
+    assert [d.path.name for d in twine.collect([str(tmp_path)])] == [
         "a-1.0-py3-none-any.whl", "a-1.0.tar.gz"]
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(UsageError, match="no .whl, .tar.gz or .zip files"):
-        publish.collect([str(empty)])
+        twine.collect([str(empty)])
 
 
 # ---------------------------------------------------------------------------
 # twine's output
 
 
-def feed(lines: list[str], verbose: bool = False) -> tuple[publish.TwineOutput, list[str]]:
+def feed(lines: list[str], verbose: bool = False) -> tuple[twine.TwineOutput, list[str]]:
     shown: list[str] = []
-    out = publish.TwineOutput(shown.append, verbose)
+    out = twine.TwineOutput(shown.append, verbose)
     for line in lines:
         out(line + "\n")
     return out, shown
@@ -201,8 +204,8 @@ def test_gitlab_refusal_is_recognized_and_info_hidden():
     assert out.current == "corp_lib-1.2.0-py3-none-any.whl"
     assert [line.split()[0] for line in shown] == ["Uploading", "Uploading", "\x1b[31mERROR",
                                                    "Bad"]
-    dist = publish.Dist(Path("corp_lib-1.2.0-py3-none-any.whl"), "corp-lib", "1.2.0")
-    error = publish.refusal(out, [dist], Index("corp", "https://h/simple/"))
+    dist = twine.Dist(Path("corp_lib-1.2.0-py3-none-any.whl"), "corp-lib", "1.2.0")
+    error = twine.refusal(out, [dist], Index("corp", "https://h/simple/"))
     assert error is not None
     assert error.message == ("version 1.2.0 of corp-lib (corp_lib-1.2.0-py3-none-any.whl) "
                              "already exists on index 'corp'; registries refuse re-uploads")
@@ -218,7 +221,7 @@ def test_409_is_a_refusal_and_other_errors_are_not():
     assert out.refused_as_existing()
     out, _ = feed(["Uploading x-1.0.tar.gz", "ERROR    HTTPError: 403 Forbidden from http://h/"])
     assert not out.refused_as_existing()
-    assert publish.refusal(out, [], Index("corp", "https://h/simple/")) is None
+    assert twine.refusal(out, [], Index("corp", "https://h/simple/")) is None
 
 
 # ---------------------------------------------------------------------------
@@ -226,12 +229,12 @@ def test_409_is_a_refusal_and_other_errors_are_not():
 
 
 def test_netrc_reader_python_option(tmp_path):
-    target = cmd_run.netrc_reader(sys.executable, ["anything"], {"PATH": ""})
+    target = netrc_reader(sys.executable, ["anything"], {"PATH": ""})
     assert target is not None and target.why == "--python"
 
 
 def test_netrc_reader_command_is_python():
-    target = cmd_run.netrc_reader(None, [sys.executable, "-m", "build"], {"PATH": ""})
+    target = netrc_reader(None, [sys.executable, "-m", "build"], {"PATH": ""})
     assert target is not None and (target.python, target.why) == (sys.executable, "COMMAND")
 
 
@@ -245,19 +248,19 @@ def test_netrc_reader_script_shebang(tmp_path):
         script.chmod(0o755)
     env = {"PATH": str(bindir)}
     for name in ("direct", "viaenv"):
-        target = cmd_run.netrc_reader(None, [name], env)
+        target = netrc_reader(None, [name], env)
         assert target is not None, name
         assert target.python == str(bindir / "python3")
         assert target.why == f"the #! line of {name}"
     (bindir / "shell").write_text("#!/bin/sh\necho\n")
     (bindir / "shell").chmod(0o755)
-    assert cmd_run.netrc_reader(None, ["shell"], env) is None
-    assert cmd_run.netrc_reader(None, ["missing"], env) is None
+    assert netrc_reader(None, ["shell"], env) is None
+    assert netrc_reader(None, ["missing"], env) is None
 
 
 def test_netrc_reader_active_environment(make_venv):
     venv = make_venv()
-    target = cmd_run.netrc_reader(None, ["sh"], {"VIRTUAL_ENV": str(venv), "PATH": ""})
+    target = netrc_reader(None, ["sh"], {"VIRTUAL_ENV": str(venv), "PATH": ""})
     assert target is not None and target.why == "VIRTUAL_ENV"
 
 

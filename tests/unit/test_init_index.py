@@ -10,8 +10,8 @@ import pytest
 
 from privpip import config
 from privpip.config import Index
-from tests.conftest import PLAIN_TOKEN, installed, venv_python
-from tests.test_login_status import PLAINTEXT, pp, table
+from privpip.config.schema import read_file
+from tests.helpers import PLAIN_TOKEN, PLAINTEXT, installed, pp, table, venv_python
 
 GITLAB_PROJECT = "https://gitlab.example.com/api/v4/projects/42/packages/pypi/simple"
 GITLAB_GROUP = "https://gitlab.example.com/api/v4/groups/7/-/packages/pypi/simple"
@@ -230,7 +230,7 @@ def test_index_add_edits_the_config_option_file(tmp_path):
     result = pp("--config", str(other), "index", "add", "a", "https://a.example.com/simple/",
                 cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert config.parse_file(other)[0].name == "a"
+    assert read_file(other).indexes[0].name == "a"
     assert not (tmp_path / "privpip.toml").exists()
 
 

@@ -11,10 +11,13 @@ import pytest
 
 from privpip.config import Index
 from privpip.credentials import Credential
-from privpip.delivery import Access, netrc_text, pip_variables, url_with_credentials, uv_variables
+from privpip.delivery import Access, url_with_credentials
+from privpip.delivery.netrc import netrc_text
+from privpip.delivery.pip import pip_variables
+from privpip.delivery.uv import uv_variables
 from privpip.errors import UnsafeCredential
 from privpip.secret import Secret
-from tests.conftest import HOSTILE_TOKEN, python_for
+from tests.helpers import HOSTILE_TOKEN, python_for
 
 TRICKY = [
     "plain", HOSTILE_TOKEN, 'a"b', "a\\b", '"', "\\", "#x", "x#", "machine", "login",
@@ -118,7 +121,7 @@ def test_portable_tokens_need_no_version():
 
 
 def test_users_own_extra_index_urls_are_kept(tmp_path):
-    from privpip.delivery import pip_environment
+    from privpip.delivery.pip import pip_environment
 
     accesses = [access("a", "https://a.example/s/", "u", "t1")]
     env = pip_environment(accesses, {"PIP_EXTRA_INDEX_URL": "https://mine.example/s/"}, tmp_path,
@@ -129,7 +132,7 @@ def test_users_own_extra_index_urls_are_kept(tmp_path):
 
 
 def test_pip_child_environment_drops_privpip_token_variables(tmp_path):
-    from privpip.delivery import pip_environment
+    from privpip.delivery.pip import pip_environment
 
     env = {"PRIVPIP_INDEX_CORP_TOKEN": "t0ken-a", "PRIVPIP_INDEX_OTHER_TOKEN": "t0ken-b",
            "PRIVPIP_INDEX_CORP_USERNAME": "bot", "CI_JOB_TOKEN": "ci-token", "PATH": "/bin",

@@ -10,9 +10,10 @@ from urllib.parse import quote
 
 import pytest
 
-from privpip import gitcreds, pipeline
-from tests.conftest import PLAIN_TOKEN, TESTS, installed, privpip, venv_python, write_config
+from privpip.context import Context
+from privpip.delivery.git import git_environment
 from tests.gitserver import GitServer, gitdep_files, make_bare_repo
+from tests.helpers import PLAIN_TOKEN, TESTS, installed, privpip, venv_python, write_config
 
 GIT_USER = "deploy-token-12"
 # Characters a shell, a URL or git's credential protocol could trip over (not newline/NUL).
@@ -160,8 +161,7 @@ def test_index_credential_reused_for_git_clone(index_server, repos, tmp_path):
         write_config(tmp_path, index_server.config() + f'\n[[git]]\nhost = "{server.host}"\n')
         env = {**os.environ, "PYTHONPATH": str(TESTS.parent), "GIT_TERMINAL_PROMPT": "0",
                "PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN}
-        session = pipeline.Session(env=env, cwd=tmp_path)
-        env.update(gitcreds.git_environment(session, [], env))
+        env.update(git_environment(Context(env=env, cwd=tmp_path), env))
         result = subprocess.run(["git", "clone", "-q", server.url("dep.git"),
                                  str(tmp_path / "clone")], env=env, capture_output=True,
                                 text=True, timeout=120)

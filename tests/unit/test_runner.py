@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TESTS, write_config
+from tests.helpers import TESTS, write_config
 
 FAKE = f"""#!{sys.executable}
 import os, signal, sys, time

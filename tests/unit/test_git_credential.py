@@ -12,9 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from privpip import gitcreds, pipeline
+from privpip import pipargs
+from privpip.context import Context
+from privpip.delivery import git as git_delivery
+from privpip.delivery import git_helper
 from privpip.errors import UsageError
-from tests.conftest import TESTS, privpip, write_config
+from tests.helpers import TESTS, privpip, write_config
 
 HOST = "gitlab.example.com"
 TOKEN = "git-Token_42.xyz"
@@ -43,7 +46,7 @@ def ask(project: Path, request: str | bytes, operation: str = "get",
     out, err = io.StringIO(), io.StringIO()
     data = request.encode() if isinstance(request, str) else request
     env = {**os.environ, **helper_env(project, **extra)}
-    assert gitcreds.answer(operation, data, env, out, err) == 0
+    assert git_helper.answer(operation, data, env, out, err) == 0
     return out.getvalue(), err.getvalue()
 
 
@@ -228,14 +231,14 @@ def test_fuzz_never_answers_for_another_host(tmp_path_factory, pieces, noise):
 # the environment privpip gives its child, with real git
 
 
-def session(project: Path, **env: str) -> pipeline.Session:
-    return pipeline.Session(env={**os.environ, **env}, cwd=project)
+def session(project: Path, **env: str) -> Context:
+    return Context(env={**os.environ, **env}, cwd=project)
 
 
 def test_git_environment_appends_to_existing_entries(project):
     existing = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "core.askPass",
                 "GIT_CONFIG_VALUE_0": ""}
-    add = gitcreds.git_environment(session(project), [], existing)
+    add = git_delivery.git_environment(session(project), existing)
     # 1 existing + (reset, helper) for https://HOST, https://LOOPBACK and http://LOOPBACK
     assert add["GIT_CONFIG_COUNT"] == "7"
     assert "GIT_CONFIG_KEY_0" not in add
@@ -252,18 +255,18 @@ def test_git_environment_appends_to_existing_entries(project):
 
 def test_git_environment_bad_count(project):
     with pytest.raises(UsageError, match="GIT_CONFIG_COUNT is set to 'x'"):
-        gitcreds.git_environment(session(project), [], {"GIT_CONFIG_COUNT": "x"})
+        git_delivery.git_environment(session(project), {"GIT_CONFIG_COUNT": "x"})
 
 
 def test_no_git_hosts_no_environment(tmp_path):
     write_config(tmp_path, '[[index]]\nname = "corp"\nurl = "https://example.com/simple/"\n')
-    assert gitcreds.git_environment(session(tmp_path), [], {}) == {}
+    assert git_delivery.git_environment(session(tmp_path), {}) == {}
 
 
 def git_env(project: Path, **extra: str) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(TESTS.parent), "GIT_TERMINAL_PROMPT": "0",
            "GIT_ASKPASS": "", "SSH_ASKPASS": "", **extra}
-    env.update(gitcreds.git_environment(session(project), [], env))
+    env.update(git_delivery.git_environment(session(project), env))
     return env
 
 
@@ -313,7 +316,7 @@ def test_helper_command_survives_hostile_interpreter_path(tmp_path, project):
            "PRIVPIP_CONFIG": str(project / "privpip.toml"),
            "PRIVPIP_GIT_GITLAB_EXAMPLE_COM_TOKEN": TOKEN,
            "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"credential.https://{HOST}.helper",
-           "GIT_CONFIG_VALUE_0": gitcreds.helper_command(str(link))}
+           "GIT_CONFIG_VALUE_0": git_delivery.helper_command(str(link))}
     result = fill(env, f"protocol=https\nhost={HOST}\n\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.endswith(f"password={TOKEN}\n")
@@ -339,12 +342,12 @@ def test_helper_command_survives_hostile_interpreter_path(tmp_path, project):
 def test_mentions_git(tmp_path, argv, expected):
     (tmp_path / "reqs.txt").write_text("corp-lib\ngit+https://gitlab.example.com/g/dep.git\n")
     (tmp_path / "plain.txt").write_text("corp-lib==1.0\n")
-    assert gitcreds.mentions_git(argv, tmp_path) is expected
+    assert pipargs.scan(argv, tmp_path).mentions_git is expected
 
 
 def test_helper_command_holds_no_secret_and_no_cwd(project):
     env = helper_env(project)
-    command = gitcreds.helper_command()
+    command = git_delivery.helper_command()
     assert command.startswith("!")
     assert TOKEN not in command and all(v not in command for v in env.values() if v != "")
     assert command.endswith(" git-credential")
@@ -358,7 +361,7 @@ def test_checkout_cannot_shadow_the_helper(tmp_path, project):
         "open('HIJACKED', 'w').close()\n__version__ = '0'\n")
     (checkout / "privpip" / "cli.py").write_text("def main():\n    print('password=stolen')\n")
     env = {**os.environ, **helper_env(project), "PYTHONPATH": ""}
-    command = gitcreds.helper_command()[1:] + " get"
+    command = git_delivery.helper_command()[1:] + " get"
     result = subprocess.run(["sh", "-c", command], cwd=checkout, env=env, capture_output=True,
                             text=True, input=f"protocol=https\nhost={HOST}\n\n", timeout=60)
     assert (result.stdout, result.stderr) == (ANSWER, "")

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from privpip import shells
-from tests.conftest import (
+from tests.helpers import (
     HOSTILE_TOKEN,
     HOSTILE_USER,
     PLAIN_TOKEN,

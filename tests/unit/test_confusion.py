@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from privpip import confusion
+from privpip import confusion, http, pipargs
 from privpip.config import Index
 from tests import packaging_fixtures
-from tests.conftest import (
+from tests.helpers import (
     PLAIN_TOKEN,
     installed,
     privpip,
@@ -130,7 +130,7 @@ def test_pip_install_subcommand_is_checked_too(index_server, public_server, tmp_
 
 
 def test_unreachable_public_index_fails_closed(index_server, tmp_path):
-    from tests.conftest import free_port
+    from tests.helpers import free_port
 
     dead = f"http://127.0.0.1:{free_port()}/simple/"
     write_config(tmp_path, config_text(index_server, dead, default=True))
@@ -172,7 +172,7 @@ def test_audit_safe_exits_zero(index_server, public_server, tmp_path):
 
 def test_requested_names_skip_options_paths_and_urls(tmp_path: Path):
     (tmp_path / "local").mkdir()
-    req = confusion.requested(
+    req = pipargs.scan(
         ["-U", "--target", "corp-x", "Corp.Lib[extra]>=1; python_version>'3'", "./local",
          "local", "pkg @ https://example.com/p.whl", "dist/a-1.0-py3-none-any.whl",
          "-e", "git+https://example.com/x.git#egg=corp-y", "-ccons.txt", "--no-deps",
@@ -188,7 +188,7 @@ def test_requirement_files_nested_continuations_and_cycles(tmp_path: Path):
     (tmp_path / "a.txt").write_text(
         "corp-a \\\n  ==1.0\n-r sub/b.txt\n--index-url https://x.example/simple\n")
     (tmp_path / "sub" / "b.txt").write_text("-r ../a.txt\ncorp_b #c\n#corp-c\n")
-    req = confusion.requested(["-r", "a.txt"], tmp_path)
+    req = pipargs.scan(["-r", "a.txt"], tmp_path)
     assert req.names == {"corp-a": "a.txt", "corp-b": "sub/b.txt"}
     assert req.index_url == "https://x.example/simple"
 
@@ -201,13 +201,13 @@ def test_public_in_play_rules():
     corp = _index("corp", "https://corp.example/simple/", default=True, packages=("corp-*",))
     extra = _index("extra", "https://other.example/simple/")
     public = "https://pypi.org/simple/"
-    none = confusion.Requested()
+    none = pipargs.PipArgs()
     assert confusion.public_in_play([corp], [corp], public, none) is None
     assert confusion.public_in_play([corp, extra], [corp, extra], public, none) is None
     assert "no default index" in confusion.public_in_play([extra], [corp, extra], public, none)
-    req = confusion.Requested(extra_index_urls=["https://pypi.org/simple"])
+    req = pipargs.PipArgs(extra_index_urls=["https://pypi.org/simple"])
     assert "--extra-index-url" in confusion.public_in_play([corp], [corp], public, req)
-    req = confusion.Requested(extra_index_urls=["https://pypi.org/simple"], no_index=True)
+    req = pipargs.PipArgs(extra_index_urls=["https://pypi.org/simple"], no_index=True)
     assert confusion.public_in_play([corp], [corp], public, req) is None
     pypi = _index("pypi", "https://pypi.org/simple/")
     assert "is the public index" in confusion.public_in_play([corp, pypi], [corp, pypi],
@@ -218,11 +218,11 @@ def test_public_in_play_rules():
 
 def test_versions_from_pep691_json_and_html():
     body = b'{"meta": {"api-version": "1.1"}, "name": "x", "versions": ["1.0", "10.0", "2.0"]}'
-    assert confusion._versions("x", "application/vnd.pypi.simple.v1+json", body) == \
+    assert http.versions(http.Page(200, "application/vnd.pypi.simple.v1+json", body)) == \
         ["1.0", "2.0", "10.0"]
     html = (b'<a href="x-1.0.tar.gz#sha256=0">x-1.0.tar.gz</a>'
             b'<a href="x-3.0-py3-none-any.whl">x-3.0-py3-none-any.whl</a>')
-    assert confusion._versions("x", "text/html", html) == ["1.0", "3.0"]
+    assert http.versions(http.Page(200, "text/html", html)) == ["1.0", "3.0"]
 
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PLAIN_TOKEN, installed, privpip, venv_python, write_config
+from tests.helpers import PLAIN_TOKEN, installed, privpip, venv_python, write_config
 
 AWS_ARGS = ["codeartifact", "get-authorization-token", "--domain", "corp", "--domain-owner",
             "111122223333", "--region", "eu-west-1", "--query", "authorizationToken",
