@@ -182,3 +182,36 @@ def keyring_get(service: str, user: str, env: dict[str, str]) -> subprocess.Comp
 def table(stdout: str) -> list[list[str]]:
     lines = [line.split() for line in stdout.splitlines()]
     return [line for line in lines if line and not line[0].endswith(":")]
+
+
+# token leak checks and a bare interpreter, shared by the run and upload tests
+
+
+def token_forms(user: str, token: str) -> list[str]:
+    """Every form in which a token could leak into a file or an argv."""
+    basic = base64.b64encode(f"{user}:{token}".encode()).decode()
+    return [token, quote(token, safe=""), quote(token), basic]
+
+
+def assert_no_token(text: str, user: str, token: str) -> None:
+    for form in token_forms(user, token):
+        assert form not in text, f"token form {form[:6]}… leaked"
+
+
+def bare_python(tmp_path: Path, make_venv) -> tuple[str, dict[str, str]]:
+    """A Python that can run privpip (click, packaging, platformdirs only) but has neither
+    uv nor twine: a fresh venv plus a directory of links to just those packages."""
+    import click
+    import packaging
+    import platformdirs
+
+    venv = make_venv()
+    libs = tmp_path / "libs"
+    libs.mkdir()
+    for module in (click, packaging, platformdirs):
+        source = Path(module.__file__).parent
+        (libs / source.name).symlink_to(source)
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    return venv_python(venv), {"PYTHONPATH": f"{TESTS.parent}{os.pathsep}{libs}",
+                               "PATH": str(empty)}

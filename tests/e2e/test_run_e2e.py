@@ -3,13 +3,11 @@ authenticated pypiserver, with real pip, build, uv and pip-tools."""
 
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 
@@ -19,6 +17,8 @@ from tests.helpers import (
     HOSTILE_USER,
     PLAIN_TOKEN,
     TESTS,
+    assert_no_token,
+    bare_python,
     installed,
     privpip,
     venv_python,
@@ -27,17 +27,6 @@ from tests.helpers import (
 
 UV = shutil.which("uv")
 needs_uv = pytest.mark.skipif(UV is None, reason="uv is not installed")
-
-
-def token_forms(user: str, token: str) -> list[str]:
-    """Every form in which a token could leak into a file or an argv."""
-    basic = base64.b64encode(f"{user}:{token}".encode()).decode()
-    return [token, quote(token, safe=""), quote(token), basic]
-
-
-def assert_no_token(text: str, user: str, token: str) -> None:
-    for form in token_forms(user, token):
-        assert form not in text, f"token form {form[:6]}… leaked"
 
 
 def hostile_config(index_server) -> str:
@@ -307,25 +296,6 @@ def test_install_with_uv_passes_exit_status(index_server, tmp_path, make_venv):
                      env={"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN, "UV_NO_CACHE": "1"})
     assert result.returncode == 1
     assert "no-such-package-xyz" in result.stderr
-
-
-def bare_python(tmp_path: Path, make_venv) -> tuple[str, dict[str, str]]:
-    """A Python that can run privpip (click, packaging, platformdirs only) but has neither
-    uv nor twine: a fresh venv plus a directory of links to just those packages."""
-    import click
-    import packaging
-    import platformdirs
-
-    venv = make_venv()
-    libs = tmp_path / "libs"
-    libs.mkdir()
-    for module in (click, packaging, platformdirs):
-        source = Path(module.__file__).parent
-        (libs / source.name).symlink_to(source)
-    empty = tmp_path / "empty-bin"
-    empty.mkdir()
-    return venv_python(venv), {"PYTHONPATH": f"{TESTS.parent}{os.pathsep}{libs}",
-                               "PATH": str(empty)}
 
 
 def test_install_with_uv_missing(index_server, tmp_path, make_venv):

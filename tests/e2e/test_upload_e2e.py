@@ -15,6 +15,8 @@ from tests.helpers import (
     HOSTILE_TOKEN,
     HOSTILE_USER,
     IndexServer,
+    assert_no_token,
+    bare_python,
     installed,
     privpip,
     start_pypiserver,
@@ -22,7 +24,6 @@ from tests.helpers import (
     write_config,
     write_htpasswd,
 )
-from tests.test_run_e2e import assert_no_token, bare_python
 
 pytest.importorskip("twine")
 
