@@ -56,12 +56,6 @@ INDEX_SOURCES: tuple[Source, ...] = (ENV, TOKEN_ENV, KEYRING, TOKEN_COMMAND, CI_
 GIT_SOURCES: tuple[Source, ...] = (*INDEX_SOURCES[:3], SAME_HOST_INDEX)
 
 
-def help_sentence() -> str:
-    """The order as `privpip --help` states it: "A, B, ..., or Z"."""
-    phrases = [source.help for source in INDEX_SOURCES]
-    return ", ".join(phrases[:-1]) + ", or " + phrases[-1]
-
-
 class Credential(NamedTuple):
     username: str
     token: Secret
@@ -331,13 +325,6 @@ class Resolver:
         if user == DEFAULT_USERNAME:
             user = git.default_username
         return found._replace(username=explicit_user or user)
-
-
-def resolve(index: Index, env: Mapping[str, str], store: Store | None, prompt: Prompt | None,
-            no_prompt_reason: str = "stdin is not a terminal",
-            run_command: CommandRunner | None = None) -> Credential | None:
-    """``Resolver(...).index(index)``, for a single lookup."""
-    return Resolver(env, store, prompt, no_prompt_reason, run_command).index(index)
 
 
 def index_on_host(git: GitHost, cfg: Config) -> Index | None:

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,7 @@ def _home_really_isolated(isolated: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def index_server(tmp_path_factory: pytest.TempPathFactory) -> IndexServer:
+def index_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
     base = tmp_path_factory.mktemp("index")
     packages = base / "packages"
     packaging_fixtures.populate(packages)

@@ -209,9 +209,17 @@ def bare_python(tmp_path: Path, make_venv) -> tuple[str, dict[str, str]]:
     libs = tmp_path / "libs"
     libs.mkdir()
     for module in (click, packaging, platformdirs):
-        source = Path(module.__file__).parent
+        source = Path(str(module.__file__)).parent
         (libs / source.name).symlink_to(source)
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     return venv_python(venv), {"PYTHONPATH": f"{TESTS.parent}{os.pathsep}{libs}",
                                "PATH": str(empty)}
+
+
+def resolve(index, env, store, prompt, no_prompt_reason="stdin is not a terminal",
+            run_command=None):
+    """One lookup: ``credentials.Resolver(...).index(index)``."""
+    from privpip.credentials import Resolver
+
+    return Resolver(env, store, prompt, no_prompt_reason, run_command).index(index)

@@ -96,12 +96,12 @@ def read_github_env(text: str) -> dict[str, str]:
             continue
         if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
             name, delimiter = line.split("<<", 1)
-            value = []
+            block = []
             while lines[i] != delimiter:
-                value.append(lines[i])
+                block.append(lines[i])
                 i += 1
             i += 1
-            out[name] = "\n".join(value)
+            out[name] = "\n".join(block)
         else:
             name, value = line.split("=", 1)
             out[name] = value

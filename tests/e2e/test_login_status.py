@@ -304,6 +304,7 @@ def test_login_prompt_on_a_terminal_is_hidden(index_server, project):
     command = f"{sys.executable} -m privpip login corp"
     child = subprocess.Popen(["script", "-qec", command, "/dev/null"], cwd=project, env=env,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert child.stdout is not None and child.stdin is not None
     seen = b""
     deadline = time.monotonic() + 30
     # Type only once the prompt is there: getpass flushes what was typed before it.

@@ -85,6 +85,7 @@ def test_run_forwards_sigterm_and_cleans_up(index_server, tmp_path):
         env={**os.environ, "PYTHONPATH": str(TESTS.parent),
              "PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN},
     )
+    assert process.stdout is not None and process.stderr is not None
     netrc = Path(process.stdout.readline().strip())
     assert netrc.is_file()
     time.sleep(0.2)
@@ -197,6 +198,7 @@ def test_uv_pip_install_through_run(index_server, tmp_path, make_venv, which):
     env, user, token = configure(index_server, tmp_path, which)
     venv = make_venv()
     env["UV_NO_CACHE"] = "1"
+    assert UV is not None
     argv = [UV, "pip", "install", "corp-app", "--python", venv_python(venv)]
     traced = shutil.which("strace") is not None
     log = tmp_path / "execve.log"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ pytest.importorskip("twine")
 
 
 @pytest.fixture
-def upload_server(tmp_path_factory: pytest.TempPathFactory) -> IndexServer:
+def upload_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
     """A fresh, empty pypiserver (with the build helper only) that accepts uploads."""
     base = tmp_path_factory.mktemp("upload-index")
     packages = base / "packages"

@@ -50,7 +50,7 @@ def test_url_parses_back_exactly(host, user, token):
     assert parts.scheme == urlsplit(url_in).scheme
     assert parts.hostname == hostname and parts.port == port
     assert parts.path == urlsplit(url_in).path and not parts.query and not parts.fragment
-    assert unquote(parts.username) == user and unquote(parts.password) == token
+    assert unquote(str(parts.username)) == user and unquote(str(parts.password)) == token
     # The netloc is plain ASCII: nothing for IDNA or NFKC normalization to change.
     assert parts.netloc.isascii() and " " not in url
 

@@ -23,7 +23,7 @@ class Recorder(http.server.BaseHTTPRequestHandler):
     redirects: dict[str, str]
 
     def do_GET(self) -> None:  # noqa: N802
-        port = self.server.server_address[1]
+        port = int(self.server.server_address[1])  # type: ignore[index]
         self.seen.append((port, self.path, self.headers.get("Authorization")))
         target = self.redirects.get(self.path)
         if target:

@@ -193,7 +193,8 @@ def test_requirement_files_nested_continuations_and_cycles(tmp_path: Path):
     assert req.index_url == "https://x.example/simple"
 
 
-def _index(name, url, default=False, packages=()):
+def _index(name: str, url: str, default: bool = False,
+           packages: tuple[str, ...] = ()) -> Index:
     return Index(name=name, url=url, default=default, packages=packages)
 
 
@@ -204,14 +205,15 @@ def test_public_in_play_rules():
     none = pipargs.PipArgs()
     assert confusion.public_in_play([corp], [corp], public, none) is None
     assert confusion.public_in_play([corp, extra], [corp, extra], public, none) is None
-    assert "no default index" in confusion.public_in_play([extra], [corp, extra], public, none)
+    assert "no default index" in str(confusion.public_in_play([extra], [corp, extra], public,
+                                                               none))
     req = pipargs.PipArgs(extra_index_urls=["https://pypi.org/simple"])
-    assert "--extra-index-url" in confusion.public_in_play([corp], [corp], public, req)
+    assert "--extra-index-url" in str(confusion.public_in_play([corp], [corp], public, req))
     req = pipargs.PipArgs(extra_index_urls=["https://pypi.org/simple"], no_index=True)
     assert confusion.public_in_play([corp], [corp], public, req) is None
     pypi = _index("pypi", "https://pypi.org/simple/")
-    assert "is the public index" in confusion.public_in_play([corp, pypi], [corp, pypi],
-                                                             public, none)
+    assert "is the public index" in str(confusion.public_in_play([corp, pypi], [corp, pypi],
+                                                                 public, none))
     assert confusion.owner([corp], "corp-lib") is corp
     assert confusion.owner([corp], "corporate") is None
 

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from privpip.config import Index
-from privpip.credentials import resolve
 from privpip.errors import CredentialNotFound, KeyringUnavailable
 from privpip.store import KeyringStore
-from tests.helpers import TESTS, privpip
+from tests.helpers import TESTS, privpip, resolve
 
 INDEX = Index(name="corp", url="https://h.example/simple/", token_env=("GITLAB_TOKEN",))
 BACKENDS = TESTS / "backends"
@@ -62,8 +61,8 @@ def test_not_found_lists_every_source_and_the_fix():
         ("keyring", "no keyring backend is available"),
         ("prompt", "stdin is not a terminal"),
     ]
-    assert "privpip login corp" in info.value.hint
-    assert "PRIVPIP_INDEX_CORP_TOKEN" in info.value.hint
+    assert "privpip login corp" in str(info.value.hint)
+    assert "PRIVPIP_INDEX_CORP_TOKEN" in str(info.value.hint)
 
 
 def test_secret_is_redacted_in_repr():

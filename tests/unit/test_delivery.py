@@ -36,8 +36,8 @@ def test_url_has_token_in_password_slot_percent_encoded():
                                       HOSTILE_TOKEN))
     parts = urlsplit(url)
     assert parts.hostname == "h.example" and parts.port == 8443
-    assert unquote(parts.username) == "__token__"
-    assert unquote(parts.password) == HOSTILE_TOKEN
+    assert unquote(str(parts.username)) == "__token__"
+    assert unquote(str(parts.password)) == HOSTILE_TOKEN
     assert parts.path == "/simple/"
 
 
@@ -53,6 +53,20 @@ def test_pip_and_uv_variables_order():
     assert uv["UV_DEFAULT_INDEX"] == "main=https://b.example/s/"
     assert uv["UV_INDEX"] == "x1=https://a.example/s/ x2=https://c.example/s/"
     assert uv["UV_INDEX_X2_PASSWORD"] == "t3"
+
+
+def test_env_unset_names_every_variable_env_can_print():
+    """`privpip env --unset` removes exactly what pip_variables and uv_variables can set."""
+    from privpip.delivery import pip as pip_delivery
+    from privpip.delivery import uv
+
+    accesses = [access("corp", "https://a.example/s/", "u", "t", default=True),
+                access("other.x", "https://b.example/s/", "u", "t"),
+                Access(Index(name="pub", url="https://c.example/s/", auth=False), None)]
+    printed = {**pip_variables(accesses, True), **uv_variables(accesses, True)}
+    names = [*pip_delivery.VARIABLES, *uv.variable_names([a.index for a in accesses])]
+    assert set(printed) <= set(names)
+    assert set(names) - set(printed) == {"UV_INDEX_PUB_USERNAME", "UV_INDEX_PUB_PASSWORD"}
 
 
 def test_two_indexes_one_host_different_tokens_is_refused():
@@ -88,7 +102,8 @@ def test_netrc_reads_back_exactly_in_each_target_python(version, tmp_path):
     python = python_for(version)
     if python is None:
         pytest.skip(f"Python {version} not installed")
-    target = tuple(map(int, version.split(".")))
+    major, minor = map(int, version.split("."))
+    target = (major, minor)
     rng = random.Random(1234)
     alphabet = [chr(c) for c in range(32, 127)]
     tokens = TRICKY + ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40)))

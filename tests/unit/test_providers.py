@@ -10,6 +10,7 @@ import pytest
 from privpip import config, credentials, providers
 from privpip.config.schema import parse_text
 from privpip.errors import ConfigError, CredentialNotFound, TokenCommandFailed
+from tests import helpers
 
 GITLAB_CI = {"GITLAB_CI": "true", "CI_JOB_TOKEN": "job-token-value",
              "CI_SERVER_HOST": "gitlab.example.com",
@@ -210,7 +211,7 @@ GITLAB_INDEX = ('url = "https://gitlab.example.com/api/v4/projects/1/packages/py
 
 
 def resolve(index, env, store=None):
-    return credentials.resolve(index, env, store, None)
+    return helpers.resolve(index, env, store, None)
 
 
 def test_gitlab_ci_job_token_on_the_same_host():
@@ -261,11 +262,11 @@ def test_token_command_comes_after_keyring_and_gets_its_argv():
         calls.append((tuple(argv), timeout))
         return "aws-token"
 
-    cred = credentials.resolve(index, {}, None, None, run_command=fake)
+    cred = helpers.resolve(index, {}, None, None, run_command=fake)
     assert (cred.username, cred.token.reveal(), cred.source) == ("aws", "aws-token",
                                                                  "command:aws")
     assert calls == [(index.token_command, 60.0)]
-    env_cred = credentials.resolve(index, {"PRIVPIP_INDEX_CORP_TOKEN": "t"}, None, None,
+    env_cred = helpers.resolve(index, {"PRIVPIP_INDEX_CORP_TOKEN": "t"}, None, None,
                                    run_command=fake)
     assert env_cred.source == "env:PRIVPIP_INDEX_CORP_TOKEN"
     assert len(calls) == 1
@@ -277,14 +278,47 @@ def test_missing_default_cli_falls_through_but_configured_one_fails():
 
     google = parse_one('url = "https://us-python.pkg.dev/p/r/simple/"')
     with pytest.raises(CredentialNotFound) as info:
-        credentials.resolve(google, {}, None, None, run_command=missing)
+        helpers.resolve(google, {}, None, None, run_command=missing)
     assert "command:gcloud: 'gcloud' is not installed" in info.value.message
-    assert credentials.resolve(google, {}, None, lambda i, u: "typed",
+    assert helpers.resolve(google, {}, None, lambda i, u: "typed",
                                run_command=missing).source == "prompt"
 
     explicit = parse_one('url = "https://x.example/simple/"\ntoken-command = ["vault", "x"]\n')
     with pytest.raises(TokenCommandFailed) as failed:
-        credentials.resolve(explicit, {}, None, lambda i, u: "typed", run_command=missing)
+        helpers.resolve(explicit, {}, None, lambda i, u: "typed", run_command=missing)
     assert "index 'corp': token-command (in privpip.toml) failed: `vault` was not found" in \
         failed.value.message
-    assert "PRIVPIP_INDEX_CORP_TOKEN" in failed.value.hint
+    assert "PRIVPIP_INDEX_CORP_TOKEN" in str(failed.value.hint)
+
+
+def test_a_new_registry_is_one_class(monkeypatch):
+    """Everything privpip knows about a registry comes from its class in the registry."""
+    import re
+    from urllib.parse import SplitResult
+
+    class Example(providers.Provider):
+        name = "example"
+        username = "example-user"
+        login_hint = "sign in with `example login`"
+
+        @classmethod
+        def parse(cls, url: SplitResult) -> dict[str, str] | None:
+            match = re.fullmatch(r"/feeds/(?P<feed>[^/]+)/simple/?", url.path)
+            return match.groupdict() if url.hostname == "pkgs.example.net" and match else None
+
+        @classmethod
+        def token_command(cls, url: str) -> tuple[str, ...]:
+            return ("example", "token")
+
+        @classmethod
+        def upload_url(cls, url, parts):
+            return f"https://pkgs.example.net/upload/{parts['feed']}"
+
+    monkeypatch.setitem(providers.REGISTRY, "example", Example)
+    monkeypatch.setattr(providers, "PROVIDERS", tuple(providers.REGISTRY))
+    index = parse_one('url = "https://pkgs.example.net/feeds/corp/simple/"\n')
+    assert (index.provider, index.username) == ("example", "example-user")
+    assert index.token_command == ("example", "token") and index.token_command_is_default
+    assert providers.upload_url(index) == "https://pkgs.example.net/upload/corp"
+    assert parse_one('provider = "example"\nurl = "https://other.example/simple/"\n').provider \
+        == "example"

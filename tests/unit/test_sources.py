@@ -15,7 +15,9 @@ def words(text: str) -> str:
 
 
 def test_help_states_the_resolvers_order():
-    assert "in order: " + credentials.help_sentence() + "." in words(cli.help or "")
+    phrases = [source.help for source in credentials.INDEX_SOURCES]
+    sentence = ", ".join(phrases[:-1]) + ", or " + phrases[-1]
+    assert "in order: " + sentence + "." in words(cli.help or "")
 
 
 def test_starter_file_lists_every_source_in_order():
