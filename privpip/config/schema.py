@@ -11,11 +11,12 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from privpip import providers, urls
 from privpip.config.model import (
+    DEFAULT_TOKEN_TIMEOUT,
     INSTALLERS,
     PYPROJECT_FILE,
     GitHost,
@@ -32,6 +33,9 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 __all__ = ["Parsed", "Settings", "parse_text", "read_file", "tomllib", "validate_url"]
 
+T = TypeVar("T")
+# (raw TOML value, where) -> the parsed value; raises ValueError with the message to show.
+Validator = Callable[[object, str], object]
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -337,7 +341,7 @@ def _shorthand(value: object, where: str) -> str:
 
 
 _SHORTHAND_FIELD = "shorthand."
-_INDEX_KEYS: dict[str, tuple[str, Callable[[object, str], object]]] = {
+_INDEX_KEYS: dict[str, tuple[str, Validator]] = {
     # TOML key: (dataclass field, validator)
     "name": ("name", _name),
     "url": ("url", _url),
@@ -388,17 +392,46 @@ def _git_host(value: object, where: str) -> str:
     return hostname if port is None else f"{hostname}:{port}"
 
 
-_GIT_KEYS: dict[str, tuple[str, Callable[[object, str], object]]] = {
+_GIT_KEYS: dict[str, tuple[str, Validator]] = {
     "host": ("host", _git_host),
     "username": ("username", _username),
     "token-env": ("token_env", _env_names),
 }
 
 
-def _check_keys(table: dict[str, Any], keys: dict[str, tuple[str, Callable[[object, str], object]]],
-                label: str, where: str, shown: str, what: str, fix: str) -> dict[str, Any]:
-    """Validate every key of one table: {dataclass field: value}, or one clear ConfigError."""
-    fields: dict[str, Any] = {"origin": label}
+class _Fields:
+    """Validated values by model field, read back with their types: the one place where the
+    untyped TOML values, already checked by their validators, become typed model fields."""
+
+    def __init__(self, values: dict[str, object]) -> None:
+        self.values = values
+
+    def _get(self, field: str, kind: type[T], default: T) -> T:
+        value = self.values.get(field, default)
+        if not isinstance(value, kind):  # a validator returned the wrong type: a bug
+            raise TypeError(f"{field}: {type(value).__name__}, not {kind.__name__}")
+        return value
+
+    def text(self, field: str, default: str = "") -> str:
+        return self._get(field, str, default)
+
+    def optional_text(self, field: str) -> str | None:
+        return self.text(field) if field in self.values else None
+
+    def flag(self, field: str, default: bool) -> bool:
+        return self._get(field, bool, default)
+
+    def number(self, field: str, default: float) -> float:
+        return self._get(field, float, default)
+
+    def texts(self, field: str) -> tuple[str, ...]:
+        return tuple(str(item) for item in self._get(field, tuple, ()))
+
+
+def _check_keys(table: dict[str, object], keys: dict[str, tuple[str, Validator]], label: str,
+                where: str, shown: str, what: str, fix: str) -> dict[str, object]:
+    """Validate every key of one table: {model field: value}, or one clear ConfigError."""
+    fields: dict[str, object] = {"origin": label}
     for key, value in table.items():
         if key not in keys:
             raise ConfigError(
@@ -421,7 +454,7 @@ def _check_keys(table: dict[str, Any], keys: dict[str, tuple[str, Callable[[obje
     return fields
 
 
-def _parse_git(table: dict[str, Any], label: str, where: str) -> GitHost:
+def _parse_git(table: dict[str, object], label: str, where: str) -> GitHost:
     host = table.get("host")
     shown = f"{where} ({host!r})" if isinstance(host, str) and "@" not in host else where
     fields = _check_keys(
@@ -431,10 +464,12 @@ def _parse_git(table: dict[str, Any], label: str, where: str) -> GitHost:
     )
     if "host" not in table:
         raise ConfigError(label, f"{shown}: missing required key 'host'")
-    return GitHost(**fields)
+    typed = _Fields(fields)
+    return GitHost(host=typed.text("host"), username=typed.optional_text("username"),
+                   token_env=typed.texts("token_env"), origin=typed.text("origin"))
 
 
-def _parse_index(table: dict[str, Any], label: str, where: str,
+def _parse_index(table: dict[str, object], label: str, where: str,
                  env: Mapping[str, str] | None = None) -> Index:
     name = table.get("name")
     shown = f"{where} ({name!r})" if isinstance(name, str) else where
@@ -445,14 +480,24 @@ def _parse_index(table: dict[str, Any], label: str, where: str,
     )
     if "name" not in table:
         raise ConfigError(label, f"{shown}: missing required key 'name'")
-    shorthand = {k[len(_SHORTHAND_FIELD):]: fields.pop(k) for k in list(fields)
+    shorthand = {k[len(_SHORTHAND_FIELD):]: str(fields.pop(k)) for k in list(fields)
                  if k.startswith(_SHORTHAND_FIELD)}
-    _apply_provider(fields, shorthand, table, label, shown, env or {})
-    return Index(**fields)
+    _apply_provider(fields, shorthand, label, shown, env or {})
+    typed = _Fields(fields)
+    return Index(
+        name=typed.text("name"), url=typed.text("url"), username=typed.text("username"),
+        default=typed.flag("default", False), token_env=typed.texts("token_env"),
+        auth=typed.flag("auth", True), upload_url=typed.optional_text("upload_url"),
+        origin=typed.text("origin"), provider=typed.text("provider"),
+        token_command=typed.texts("token_command"),
+        token_command_is_default=typed.flag("token_command_is_default", False),
+        token_timeout=typed.number("token_timeout", DEFAULT_TOKEN_TIMEOUT),
+        packages=typed.texts("packages"),
+    )
 
 
-def _apply_provider(fields: dict[str, Any], shorthand: dict[str, str], table: dict[str, Any],
-                    label: str, shown: str, env: Mapping[str, str]) -> None:
+def _apply_provider(fields: dict[str, object], shorthand: dict[str, str], label: str,
+                    shown: str, env: Mapping[str, str]) -> None:
     """Fill url (from shorthand), provider (inferred), username and token command (defaults)."""
     if "url" in fields:
         if shorthand:
@@ -460,9 +505,10 @@ def _apply_provider(fields: dict[str, Any], shorthand: dict[str, str], table: di
                 label, f"{shown}: has both `url` and shorthand keys ({', '.join(shorthand)})",
                 "write either the full `url` or the provider's shorthand keys, not both",
             )
-        fields.setdefault("provider", providers.infer(fields["url"]))
+        fields.setdefault("provider", providers.infer(str(fields["url"])))
     else:
-        provider = fields.get("provider") or providers.provider_from_keys(list(shorthand))
+        given = fields.get("provider")
+        provider = str(given) if given else providers.provider_from_keys(list(shorthand))
         if provider is None and shorthand:
             raise ConfigError(
                 label, f"{shown}: cannot tell the provider from the keys {', '.join(shorthand)}",
@@ -483,11 +529,11 @@ def _apply_provider(fields: dict[str, Any], shorthand: dict[str, str], table: di
         except ValueError as exc:
             raise ConfigError(label, f"{shown}: the URL built from the shorthand {exc}") from None
         fields["provider"] = provider
-    provider_class = providers.get(fields["provider"])
+    provider_class = providers.get(str(fields["provider"]))
     if "username" not in fields:
         fields["username"] = provider_class.username
     if "token_command" not in fields:
-        default = provider_class.token_command(fields["url"])
+        default = provider_class.token_command(str(fields["url"]))
         if default:
             fields["token_command"] = default
             fields["token_command_is_default"] = True

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from privpip.delivery import Access, split_default, url_with_credentials
-from privpip.delivery.netrc import netrc_environment
 
 INDEX_URL = "PIP_INDEX_URL"
 EXTRA_INDEX_URL = "PIP_EXTRA_INDEX_URL"
@@ -52,6 +51,8 @@ def pip_environment(
         urls += [u for u in env[EXTRA_INDEX_URL].split() if u not in urls]
         ours[EXTRA_INDEX_URL] = " ".join(urls)
     child.update(ours)
+    from privpip.delivery.netrc import netrc_environment  # `privpip env` needs no netrc
+
     child.update(netrc_environment(accesses, env, private_dir, target_version))
     if not interactive:
         # pip asks "User for host:" on a 401 and dies with EOFError without a terminal.
