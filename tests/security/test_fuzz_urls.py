@@ -21,7 +21,7 @@ from privpip.secret import Secret, redact
 from tests.security.conftest import budget
 
 # Every Unicode scalar value: lone surrogates are not text (privpip refuses them earlier, see
-# tests/test_credentials.py), everything else is fair game, NUL and newlines included.
+# tests/unit/test_credentials.py), everything else is fair game, NUL and newlines included.
 text = st.text(st.characters(codec="utf-8"), min_size=1, max_size=40)
 hosts = st.sampled_from([
     ("https://pkgs.example.com/simple/", "pkgs.example.com", None),

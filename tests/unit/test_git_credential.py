@@ -231,14 +231,14 @@ def test_fuzz_never_answers_for_another_host(tmp_path_factory, pieces, noise):
 # the environment privpip gives its child, with real git
 
 
-def session(project: Path, **env: str) -> Context:
+def context(project: Path, **env: str) -> Context:
     return Context(env={**os.environ, **env}, cwd=project)
 
 
 def test_git_environment_appends_to_existing_entries(project):
     existing = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "core.askPass",
                 "GIT_CONFIG_VALUE_0": ""}
-    add = git_delivery.git_environment(session(project), existing)
+    add = git_delivery.git_environment(context(project), existing)
     # 1 existing + (reset, helper) for https://HOST, https://LOOPBACK and http://LOOPBACK
     assert add["GIT_CONFIG_COUNT"] == "7"
     assert "GIT_CONFIG_KEY_0" not in add
@@ -255,18 +255,18 @@ def test_git_environment_appends_to_existing_entries(project):
 
 def test_git_environment_bad_count(project):
     with pytest.raises(UsageError, match="GIT_CONFIG_COUNT is set to 'x'"):
-        git_delivery.git_environment(session(project), {"GIT_CONFIG_COUNT": "x"})
+        git_delivery.git_environment(context(project), {"GIT_CONFIG_COUNT": "x"})
 
 
 def test_no_git_hosts_no_environment(tmp_path):
     write_config(tmp_path, '[[index]]\nname = "corp"\nurl = "https://example.com/simple/"\n')
-    assert git_delivery.git_environment(session(tmp_path), {}) == {}
+    assert git_delivery.git_environment(context(tmp_path), {}) == {}
 
 
 def git_env(project: Path, **extra: str) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(TESTS.parent), "GIT_TERMINAL_PROMPT": "0",
            "GIT_ASKPASS": "", "SSH_ASKPASS": "", **extra}
-    env.update(git_delivery.git_environment(session(project), env))
+    env.update(git_delivery.git_environment(context(project), env))
     return env
 
 
