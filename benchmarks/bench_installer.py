@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests import packaging_fixtures  # noqa: E402
-from tests.conftest import free_port, write_htpasswd  # noqa: E402
+from tests.helpers import free_port, write_htpasswd  # noqa: E402
 
 TOKEN = "bench-Token_123"
 

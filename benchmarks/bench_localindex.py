@@ -33,7 +33,7 @@ from bench_installer import start_server  # noqa: E402
 from privpip.localindex import LocalIndex, Upstream  # noqa: E402
 from privpip.secret import Secret  # noqa: E402
 from tests import packaging_fixtures  # noqa: E402
-from tests.conftest import write_htpasswd  # noqa: E402
+from tests.helpers import write_htpasswd  # noqa: E402
 
 TOKEN = "bench-Token_123"
 

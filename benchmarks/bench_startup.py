@@ -36,7 +36,7 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import start_pypiserver, write_htpasswd  # noqa: E402
+from tests.helpers import start_pypiserver, write_htpasswd  # noqa: E402
 from tests.packaging_fixtures import populate  # noqa: E402
 
 TOKEN = "bench-token-1234567890"

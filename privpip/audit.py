@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from privpip import confusion, pipeline
-from privpip.config import Index, validate_url
+from privpip.config import Index
+from privpip.config.schema import validate_url
+from privpip.context import Context
 from privpip.delivery import Access
 from privpip.errors import ConfigError, PrivpipError
 from privpip.secret import redact
+
+Status = Literal["safe", "danger", "note", "error"]
 
 
 @dataclass(frozen=True)
 class Finding:
     index: str
     name: str
-    status: str  # "safe", "danger", "note", "error"
+    status: Status
     detail: str
 
 
@@ -73,16 +78,16 @@ def audit_index(access: Access, public_index: str) -> list[Finding]:
     return findings
 
 
-def run(session: pipeline.Session, names: Sequence[str], public_index: str | None,
+def run(ctx: Context, names: Sequence[str], public_index: str | None,
         echo: Callable[[str], None]) -> int:
-    cfg = session.load_config()
+    cfg = ctx.config
     if public_index is not None:
         try:
             public_index = validate_url(public_index, "--public-index")
         except ValueError as exc:
             raise ConfigError("--public-index", str(exc)) from None
     public = public_index or cfg.public_index
-    accesses = pipeline.resolve_accesses(session, names)
+    accesses = pipeline.resolve_accesses(ctx, names)
     echo(f"public index: {redact(public)}")
     worst = 0
     for access in accesses:

@@ -1,8 +1,7 @@
-"""One authenticated GET of an index's simple page: does this index accept this credential?
+"""Does this index accept this credential? One authenticated GET of its simple page, classified.
 
-Shared by `privpip login` (verify before storing) and `privpip status --check`. The credential
-travels only in an Authorization header built here; it is never put into a URL, and the
-header is dropped on a redirect to another origin.
+Shared by `privpip login` (verify before storing) and `privpip status --check`; the GET itself
+(credential only in a header, kept on its origin) is privpip.http's.
 """
 
 from __future__ import annotations
@@ -10,22 +9,19 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Literal
 
-from privpip import __version__
 from privpip.config import Index
 from privpip.credentials import Credential
+from privpip.http import open_url
 from privpip.secret import redact
-
-if TYPE_CHECKING:
-    import http.client
-    import urllib.request
 
 DEFAULT_TIMEOUT = 10.0
 
-OK = "ok"
-REJECTED = "rejected"
-UNREACHABLE = "unreachable"
+Outcome = Literal["ok", "rejected", "unreachable"]
+OK: Outcome = "ok"
+REJECTED: Outcome = "rejected"
+UNREACHABLE: Outcome = "unreachable"
 
 
 @dataclass(frozen=True)
@@ -34,7 +30,7 @@ class CheckResult:
 
     index: str
     url: str
-    outcome: str  # OK, REJECTED or UNREACHABLE
+    outcome: Outcome
     status: int | None  # the HTTP status, None when no response arrived
     seconds: float
     detail: str
@@ -49,14 +45,6 @@ class CheckResult:
         return f"{self.outcome} ({status}{self.seconds:.2f} s): {self.detail}"
 
 
-def basic_auth(credential: Credential) -> str:
-    """The Authorization header value: basic auth, token in the password slot."""
-    import base64
-
-    raw = f"{credential.username}:{credential.token.reveal()}".encode()
-    return "Basic " + base64.b64encode(raw).decode("ascii")
-
-
 def check(index: Index, credential: Credential | None,
           timeout: float = DEFAULT_TIMEOUT) -> CheckResult:
     """GET ``index.url`` with ``credential`` (None: anonymously) and classify the answer.
@@ -69,7 +57,7 @@ def check(index: Index, credential: Credential | None,
 
     start = time.monotonic()
 
-    def result(outcome: str, status: int | None, detail: str) -> CheckResult:
+    def result(outcome: Outcome, status: int | None, detail: str) -> CheckResult:
         return CheckResult(index.name, index.url, outcome, status,
                            time.monotonic() - start, redact(detail))
 
@@ -97,25 +85,6 @@ def check(index: Index, credential: Credential | None,
         return result(OK, status, "the index accepted the credential"
                       if credential is not None else "the index answered without a credential")
     return result(UNREACHABLE, status, f"unexpected HTTP status {status}")
-
-
-def open_url(url: str, credential: Credential | None, timeout: float,
-             accept: str = "text/html, application/vnd.pypi.simple.v1+html;q=0.9",
-             ) -> http.client.HTTPResponse:
-    """Open ``url`` (an http(s) index URL validated by config), authenticated when a credential
-    is given. The credential goes only in an Authorization header that urllib does not copy to
-    redirects; it is put back only while a redirect stays on the same origin.
-    Raises urllib.error.HTTPError for 4xx/5xx and URLError/OSError when nothing answers.
-    """
-    import urllib.request
-
-    request = urllib.request.Request(  # noqa: S310 - http(s) only, validated by config
-        url, headers={"User-Agent": f"privpip/{__version__}", "Accept": accept})
-    if credential is not None:
-        request.add_unredirected_header("Authorization", basic_auth(credential))
-    response: http.client.HTTPResponse = urllib.request.build_opener(_redirect_handler()).open(
-        request, timeout=timeout)
-    return response
 
 
 def check_all(pairs: Sequence[tuple[Index, Credential | None]],
@@ -146,27 +115,3 @@ def _reason(reason: object, timeout: float) -> str:
     if isinstance(reason, OSError) and reason.strerror:
         return f"cannot connect: {reason.strerror}"
     return f"cannot connect: {reason}"
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
-
-
-def _redirect_handler() -> urllib.request.HTTPRedirectHandler:
-    import urllib.request
-
-    class SameOriginAuthRedirect(urllib.request.HTTPRedirectHandler):
-        """Follow redirects; keep the credential only while the origin stays the same."""
-
-        def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-            new = super().redirect_request(req, fp, code, msg, headers, newurl)
-            auth = req.unredirected_hdrs.get("Authorization")
-            if new is not None and auth and _origin(newurl) == _origin(req.full_url):
-                new.add_unredirected_header("Authorization", auth)
-            return new
-
-    return SameOriginAuthRedirect()

@@ -1,12 +1,16 @@
-"""Resolving one index's credential from its sources, in order, remembering where it came from."""
+"""Where a credential comes from: one resolver and one ordered list of sources.
+
+The same list drives the lookup for indexes and git hosts, the order `privpip --help` and the
+starter file (`privpip init`) print, and the README's list (a test compares them).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from privpip import providers
-from privpip.config import Index
+from privpip.config.model import DEFAULT_USERNAME, Config, GitHost, Index
 from privpip.errors import (
     CredentialNotFound,
     KeyringUnavailable,
@@ -14,6 +18,42 @@ from privpip.errors import (
     UnsafeCredential,
 )
 from privpip.secret import Secret, redact
+
+SourceKind = Literal["env", "token-env", "keyring", "token-command", "ci-job-token", "prompt",
+                     "index"]
+
+
+class Source(NamedTuple):
+    """One place a token can come from, with the words each document uses for it."""
+
+    kind: SourceKind
+    help: str  # a phrase of `privpip --help`
+    starter: str  # the starter file's lines (privpip init)
+    readme: str  # what the README's numbered item for it contains
+
+
+ENV = Source("env", "PRIVPIP_INDEX_<NAME>_TOKEN",
+             "the environment variable PRIVPIP_INDEX_<NAME>_TOKEN (NAME upper-cased, every\n"
+             "other character replaced by \"_\"; e.g. PRIVPIP_INDEX_CORP_TOKEN),",
+             "`PRIVPIP_INDEX_<NAME>_TOKEN`")
+TOKEN_ENV = Source("token-env", "the index's token-env variables",
+                   "the variables listed in the index's token-env,", "`token-env` variables")
+KEYRING = Source("keyring", "the OS keyring (service = index URL)",
+                 "the OS keyring, where `privpip login NAME` stores it,", "the OS keyring")
+TOKEN_COMMAND = Source("token-command",
+                       "the index's token-command (or its provider's CLI: aws, gcloud, az)",
+                       "the index's token-command, or its provider's CLI (aws, gcloud, az),",
+                       "`token-command`")
+CI_JOB_TOKEN = Source("ci-job-token", "the GitLab CI job token (inside GitLab CI, same host)",
+                      "the GitLab CI job token, inside GitLab CI, for an index on its host,",
+                      "the GitLab CI job token")
+PROMPT = Source("prompt", "a hidden prompt on a terminal",
+                "a hidden prompt, when privpip runs on a terminal.", "a hidden prompt")
+SAME_HOST_INDEX = Source("index", "an index on the same host", "", "")
+
+# The order of the lookup. Git hosts share the first three steps with indexes.
+INDEX_SOURCES: tuple[Source, ...] = (ENV, TOKEN_ENV, KEYRING, TOKEN_COMMAND, CI_JOB_TOKEN, PROMPT)
+GIT_SOURCES: tuple[Source, ...] = (*INDEX_SOURCES[:3], SAME_HOST_INDEX)
 
 
 class Credential(NamedTuple):
@@ -38,6 +78,21 @@ class CommandNotFound(TokenCommandFailed):
     """The token command's program is not on PATH."""
 
 
+class GitCredentialNotFound(CredentialNotFound):
+    """No source had a credential for a git host; lists every source tried."""
+
+    def __init__(self, host: str, tried: list[tuple[str, str]], hint: str) -> None:
+        super().__init__(host, tried, hint)
+        lines = [f"no credential for git host {host}; tried:"]
+        lines += [f"  - {source}: {reason}" for source, reason in tried]
+        self.message = "\n".join(lines)
+        self.args = (self.message,)
+
+
+# ---------------------------------------------------------------------------
+# names: variables and keyring services
+
+
 def token_var(index: Index) -> str:
     return f"PRIVPIP_INDEX_{index.env_name}_TOKEN"
 
@@ -51,113 +106,256 @@ def keyring_service(index: Index) -> str:
     return index.url
 
 
-def resolve(
-    index: Index,
-    env: Mapping[str, str],
-    store: Store | None,
-    prompt: Prompt | None,
-    no_prompt_reason: str = "stdin is not a terminal",
-    run_command: CommandRunner | None = None,
-) -> Credential | None:
-    """The first credential found for ``index``; None for an index with ``auth = false``.
+def git_token_var(git: GitHost) -> str:
+    return f"PRIVPIP_GIT_{git.env_name}_TOKEN"
 
-    Order: PRIVPIP_INDEX_<NAME>_TOKEN, the index's token-env variables, the keyring, the
-    token command (the index's token-command, else its provider's CLI), the GitLab CI job
-    token (inside GitLab CI, for an index on the CI server's host), then a hidden prompt
-    (only when ``prompt`` is given). A configured token-command that fails is an error; a
-    provider's default command whose program is not installed is skipped.
+
+def git_username_var(git: GitHost) -> str:
+    return f"PRIVPIP_GIT_{git.env_name}_USERNAME"
+
+
+GIT_KEYRING_PREFIX = "git:"
+
+
+def git_keyring_service(git: GitHost) -> str:
+    """``git:https://HOST[:PORT]``: the service name Git Credential Manager uses too."""
+    return f"{GIT_KEYRING_PREFIX}https://{git.host}"
+
+
+def username(index: Index, env: Mapping[str, str]) -> str:
+    """The username for ``index``: PRIVPIP_INDEX_<NAME>_USERNAME, else the config's (whose
+    default is the provider's). login, logout, status and the lookup all ask this."""
+    return env.get(username_var(index)) or index.username
+
+
+def env_token_var(index: Index, env: Mapping[str, str]) -> str | None:
+    """The variable that supplies ``index``'s token right now, if any (it beats the keyring)."""
+    for var in (token_var(index), *index.token_env):
+        if env.get(var):
+            return var
+    return None
+
+
+# ---------------------------------------------------------------------------
+# what a token may contain
+
+TokenProblem = Literal["not-text", "control", "non-ascii"]
+
+
+def token_problem(value: str) -> TokenProblem | None:
+    """What is wrong with ``value`` as a token, if anything.
+
+    "not-text": undecodable bytes from the environment (lone surrogates), which nothing can
+    carry; "control" and "non-ascii": HTTP basic auth and netrc files cannot carry them
+    (``privpip env`` can: its shells quote anything).
     """
-    if not index.auth:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "not-text"
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return "control"
+    if any(ord(c) > 127 for c in value):
+        return "non-ascii"
+    return None
+
+
+def checked(whose: str, user: str, value: str, source: str) -> Credential:
+    """A Credential, unless a value is not text: undecodable bytes in an environment variable
+    arrive as lone surrogates, which no URL, netrc or shell output can carry."""
+    for what, text in (("username", user), (f"token (from {source})", value)):
+        if token_problem(text) == "not-text":
+            raise UnsafeCredential(
+                f"the {what} for {whose} is not valid UTF-8 text",
+                "tokens are printable ASCII; check how the value was set",
+            )
+    return Credential(user, Secret(value), source)
+
+
+def ask_token(index: Index, user: str) -> str:
+    """The hidden prompt for ``index``'s token (login and the lookup both use it)."""
+    import getpass
+
+    return getpass.getpass(f"Token for {index.name} ({redact(index.url)}, user {user}): ")
+
+
+# ---------------------------------------------------------------------------
+# the resolver
+
+
+class Resolver:
+    """Finds credentials in the order of INDEX_SOURCES (indexes) or GIT_SOURCES (git hosts).
+
+    ``store`` is the keyring (None: not asked); ``prompt`` asks on a terminal (None: never,
+    for ``no_prompt_reason``). A keyring failure means "try the next source".
+    """
+
+    def __init__(self, env: Mapping[str, str], store: Store | None,
+                 prompt: Prompt | None = None,
+                 no_prompt_reason: str = "stdin is not a terminal",
+                 run_command: CommandRunner | None = None) -> None:
+        self.env = env
+        self.store = store
+        self.prompt = prompt
+        self.no_prompt_reason = no_prompt_reason
+        self.run_command = run_command or run_token_command
+
+    def index(self, index: Index) -> Credential | None:
+        """The first credential found for ``index``; None for an index with ``auth = false``.
+
+        A configured token-command that fails is an error; a provider's default command
+        whose program is not installed is skipped.
+        """
+        if not index.auth:
+            return None
+        user = username(index, self.env)
+        tried: list[tuple[str, str]] = []
+        found = self._env_or_keyring((token_var(index), *index.token_env), keyring_service(index),
+                                     user, f"index {index.name!r}", tried)
+        if found is None:
+            found = self._token_command(index, user, tried)
+        if found is None:
+            found = self._ci_job_token(index, tried)
+        if found is None:
+            found = self._prompt(index, user, tried)
+        if found is not None:
+            return found
+        raise CredentialNotFound(
+            index.name, tried, f"run `privpip login {index.name}`, or set {token_var(index)}",
+        )
+
+    def git_host(self, git: GitHost, cfg: Config) -> Credential:
+        """The first credential found for ``git``: its variables, keyring, an index on its host."""
+        explicit_user = self.env.get(git_username_var(git)) or git.username
+        user = explicit_user or git.default_username
+        tried: list[tuple[str, str]] = []
+        found = self._env_or_keyring((git_token_var(git), *git.token_env),
+                                     git_keyring_service(git), user, f"git host {git.host}",
+                                     tried)
+        if found is not None:
+            return found
+        found = self._same_host_index(git, cfg, explicit_user, tried)
+        if found is not None:
+            return found
+        raise GitCredentialNotFound(
+            git.host, tried,
+            f"set {git_token_var(git)}, or store a token with "
+            f"`keyring set {git_keyring_service(git)} {user}`",
+        )
+
+    # -- the sources, in order
+
+    def _env_or_keyring(self, variables: Sequence[str], service: str, user: str, whose: str,
+                        tried: list[tuple[str, str]]) -> Credential | None:
+        for var in variables:
+            value = self.env.get(var)
+            if value:
+                return checked(whose, user, value, f"env:{var}")
+            tried.append((f"env:{var}", "set but empty" if value == "" else "not set"))
+        if self.store is None:
+            tried.append(("keyring", "disabled"))
+            return None
+        try:
+            value = self.store.get(service, user)
+        except KeyringUnavailable as exc:
+            tried.append(("keyring", exc.message))
+            return None
+        if value:
+            return checked(whose, user, value, "keyring")
+        tried.append(("keyring", f"no entry for {redact(service)} and user {user!r}"))
         return None
-    username = env.get(username_var(index)) or index.username
-    tried: list[tuple[str, str]] = []
 
-    found = from_env_or_keyring((token_var(index), *index.token_env), keyring_service(index),
-                                username, f"index {index.name!r}", env, store, tried)
-    if found is not None:
-        return found
-
-    if index.token_command:
+    def _token_command(self, index: Index, user: str,
+                       tried: list[tuple[str, str]]) -> Credential | None:
+        if not index.token_command:
+            return None
         program = index.token_command[0]
         try:
-            value = (run_command or run_token_command)(index.token_command, index.token_timeout,
-                                                       env)
+            value = self.run_command(index.token_command, index.token_timeout, self.env)
         except CommandNotFound as exc:
             if not index.token_command_is_default:
                 raise _command_error(index, exc) from None
             tried.append((f"command:{program}", f"{program!r} is not installed (not on PATH)"))
+            return None
         except TokenCommandFailed as exc:
             raise _command_error(index, exc) from None
-        else:
-            return Credential(username, Secret(value), f"command:{program}")
+        return Credential(user, Secret(value), f"command:{program}")
 
-    job = providers.gitlab_ci_job_token(index.url, env)
-    if job is not None:
-        return Credential(job[0], Secret(job[1]), "env:CI_JOB_TOKEN")
-    if providers.in_gitlab_ci(env) and index.provider == "gitlab":
-        tried.append(("env:CI_JOB_TOKEN", f"only used for indexes on CI_SERVER_HOST "
-                      f"({env.get('CI_SERVER_HOST') or 'not set'}), not {index.host}"))
+    def _ci_job_token(self, index: Index, tried: list[tuple[str, str]]) -> Credential | None:
+        job = providers.gitlab_ci_job_token(index.url, self.env)
+        if job is not None:
+            return Credential(job[0], Secret(job[1]), "env:CI_JOB_TOKEN")
+        if providers.in_gitlab_ci(self.env) and index.provider == "gitlab":
+            tried.append(("env:CI_JOB_TOKEN", f"only used for indexes on CI_SERVER_HOST "
+                          f"({self.env.get('CI_SERVER_HOST') or 'not set'}), not {index.host}"))
+        return None
 
-    if prompt is not None:
-        value = prompt(index, username)
+    def _prompt(self, index: Index, user: str, tried: list[tuple[str, str]]) -> Credential | None:
+        if self.prompt is None:
+            tried.append(("prompt", self.no_prompt_reason))
+            return None
+        value = self.prompt(index, user)
         if value:
-            return checked(f"index {index.name!r}", username, value, "prompt")
+            return checked(f"index {index.name!r}", user, value, "prompt")
         tried.append(("prompt", "nothing entered"))
-    else:
-        tried.append(("prompt", no_prompt_reason))
-
-    raise CredentialNotFound(
-        index.name,
-        tried,
-        f"run `privpip login {index.name}`, or set {token_var(index)}",
-    )
-
-
-def from_env_or_keyring(
-    variables: Sequence[str], service: str, username: str, whose: str,
-    env: Mapping[str, str], store: Store | None, tried: list[tuple[str, str]],
-) -> Credential | None:
-    """The first non-empty variable, else the keyring entry (service, username).
-
-    Shared by indexes and git hosts; every source that had nothing is appended to ``tried``.
-    """
-    for var in variables:
-        value = env.get(var)
-        if value:
-            return checked(whose, username, value, f"env:{var}")
-        tried.append((f"env:{var}", "set but empty" if value == "" else "not set"))
-    if store is None:
-        tried.append(("keyring", "disabled"))
         return None
-    try:
-        value = store.get(service, username)
-    except KeyringUnavailable as exc:
-        tried.append(("keyring", exc.message))
-        return None
-    if value:
-        return checked(whose, username, value, "keyring")
-    tried.append(("keyring", f"no entry for {redact(service)} and user {username!r}"))
+
+    def _same_host_index(self, git: GitHost, cfg: Config, explicit_user: str | None,
+                         tried: list[tuple[str, str]]) -> Credential | None:
+        index = index_on_host(git, cfg)
+        if index is None:
+            tried.append(("index on the same host", "none configured"))
+            return None
+        found = _from_privpips_netrc(index, self.env)
+        if found is None:
+            no_prompt = Resolver(self.env, self.store, None, "git's helper cannot ask",
+                                 self.run_command)
+            try:
+                cred = no_prompt.index(index)
+            except CredentialNotFound as exc:
+                tried.append((f"index {index.name!r}",
+                              "; ".join(f"{s}: {r}" for s, r in exc.tried)))
+                return None
+            if cred is None:
+                return None
+            found = cred._replace(source=f"index {index.name} ({cred.source})")
+        # "__token__" is PyPI's convention and means nothing to git; a real username
+        # (a GitLab deploy token's, gitlab-ci-token) is needed by git as well.
+        user = found.username
+        if user == DEFAULT_USERNAME:
+            user = git.default_username
+        return found._replace(username=explicit_user or user)
+
+
+def index_on_host(git: GitHost, cfg: Config) -> Index | None:
+    """The first index (with auth) on the same host name; its port does not matter (as in netrc)."""
+    from privpip import urls
+
+    for index in cfg.indexes:
+        if index.auth and urls.same_host(index.host, git.hostname):
+            return index
     return None
 
 
-def checked(whose: str, username: str, value: str, source: str) -> Credential:
-    """A Credential, unless a value is not text: undecodable bytes in an environment variable
-    arrive as lone surrogates, which no URL, netrc or shell output can carry."""
-    for what, text in (("username", username), (f"token (from {source})", value)):
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise UnsafeCredential(
-                f"the {what} for {whose} is not valid UTF-8 text",
-                "tokens are printable ASCII; check how the value was set",
-            ) from None
-    return Credential(username, Secret(value), source)
+def _from_privpips_netrc(index: Index, env: Mapping[str, str]) -> Credential | None:
+    """The index's credential from the private netrc privpip wrote for this run, if any.
 
+    pip's environment does not carry PRIVPIP_INDEX_<NAME>_TOKEN (a build backend could print
+    it), so a helper started by git under pip finds the index's token where pip does.
+    """
+    path = env.get("PRIVPIP_NETRC")
+    if not path:
+        return None
+    import netrc
 
-def prompt_on_terminal(index: Index, username: str) -> str:
-    import getpass
-
-    return getpass.getpass(f"Token for {index.name} ({redact(index.url)}, user {username}): ")
+    try:
+        entry = netrc.netrc(path).authenticators(index.netrc_host)
+    except (OSError, netrc.NetrcParseError):
+        return None
+    if not entry or not entry[2]:
+        return None
+    return Credential(entry[0] or index.username, Secret(entry[2]),
+                      f"index {index.name} (privpip's netrc)")
 
 
 def _command_error(index: Index, exc: TokenCommandFailed) -> TokenCommandFailed:
@@ -166,8 +364,9 @@ def _command_error(index: Index, exc: TokenCommandFailed) -> TokenCommandFailed:
              if index.token_command_is_default
              else f"token-command (in {index.origin or 'the config'})")
     fixes = []
-    if index.provider in providers.LOGIN_HINTS:
-        fixes.append(providers.LOGIN_HINTS[index.provider])
+    hint = providers.get(index.provider).login_hint
+    if hint:
+        fixes.append(hint)
     if not isinstance(exc, CommandNotFound):
         fixes.append(f"its own messages, if any, are above; run the command of {where} "
                      "yourself to see why it fails")

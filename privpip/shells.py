@@ -130,6 +130,7 @@ def netrc(variables: Mapping[str, str]) -> str:
     from privpip import delivery
     from privpip.config import Index, env_key
     from privpip.credentials import Credential
+    from privpip.delivery.netrc import netrc_text
     from privpip.secret import Secret
 
     accesses = []
@@ -144,4 +145,4 @@ def netrc(variables: Mapping[str, str]) -> str:
             accesses.append(delivery.Access(Index(name=name, url=url), credential))
     if not accesses:
         return ""
-    return delivery.netrc_text(accesses, target_version=None)
+    return netrc_text(accesses, target_version=None)

@@ -8,24 +8,35 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests import packaging_fixtures
+from tests.helpers import (
+    HOSTILE_TOKEN,
+    HOSTILE_USER,
+    PLAIN_TOKEN,
+    TESTS,
+    IndexServer,
+    start_pypiserver,
+    write_htpasswd,
+)
 
-TESTS = Path(__file__).resolve().parent
-PLAIN_TOKEN = "plain-Token_123.abc"
-# Every character that has broken someone's pip.conf: @ : / # ? % space ' " $( ) \ and more.
-HOSTILE_TOKEN = "p@ss:w/rd#frag?q=1%41 'sq' \"dq\" $(touch pwned) `id` \\back;&|<>*~!"
-HOSTILE_USER = "deploy-token-7"
+# Fixtures that start servers or build environments: a test using one is end-to-end.
+_E2E_FIXTURES = {"index_server", "make_venv", "git_server", "stub_index"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests under tests/e2e/, and tests using a server or venv fixture, as `e2e`."""
+    e2e = TESTS / "e2e"
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if e2e in Path(str(item.fspath)).parents or fixtures & _E2E_FIXTURES:
+            item.add_marker(pytest.mark.e2e)
 
 _STRIPPED_PREFIXES = ("PIP_", "UV_", "PRIVPIP_", "TWINE_", "PYTHON_KEYRING", "KEYRING_", "GIT_")
 _STRIPPED = {"VIRTUAL_ENV", "CONDA_PREFIX", "NETRC", "PYTHONPATH", "CI_JOB_TOKEN", "GITLAB_CI",
@@ -70,84 +81,8 @@ def _home_really_isolated(isolated: Path) -> None:
     assert os.environ["PIP_CONFIG_FILE"] == os.devnull
 
 
-def privpip(*args: str, cwd: Path | str | None = None, env: dict[str, str] | None = None,
-            input: str | None = None, timeout: float = 300, wrapper: list[str] | None = None,
-            ) -> subprocess.CompletedProcess[str]:
-    """Run the real privpip in a child process, the way a user does (from this checkout)."""
-    full_env = dict(os.environ)
-    full_env["PYTHONPATH"] = str(TESTS.parent)
-    full_env.update(env or {})
-    return subprocess.run(
-        [*(wrapper or []), sys.executable, "-m", "privpip", *args], cwd=cwd, env=full_env, input=input,
-        capture_output=True, text=True, timeout=timeout,
-        stdin=None if input is not None else subprocess.DEVNULL,
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class IndexServer:
-    """A running pypiserver with htpasswd authentication on 127.0.0.1."""
-
-    root: str
-    packages: Path
-    users: dict[str, str]
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-
-    @property
-    def url(self) -> str:
-        return f"{self.root}/simple/"
-
-    def config(self, name: str = "corp", default: bool = True, extra: str = "") -> str:
-        return (f'[[index]]\nname = "{name}"\nurl = "{self.url}"\n'
-                f"default = {'true' if default else 'false'}\n{extra}")
-
-
-def write_htpasswd(path: Path, users: dict[str, str]) -> Path:
-    """An htpasswd file for pypiserver's -P: one line per user, passwords hashed by passlib."""
-    from passlib.apache import HtpasswdFile
-
-    htpasswd = HtpasswdFile(str(path), new=True)
-    for user, password in users.items():
-        htpasswd.set_password(user, password)
-    htpasswd.save()
-    return path
-
-
-def start_pypiserver(packages: Path, htpasswd: Path | None, authenticate: str,
-                     log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "pypiserver", "run", "-i", "127.0.0.1", "-p", str(port)]
-    if htpasswd is not None:
-        cmd += ["-P", str(htpasswd), "-a", authenticate]
-    else:
-        cmd += ["-P", ".", "-a", "."]
-    cmd += ["--disable-fallback", str(packages)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    process = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
-    root = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"pypiserver exited: {log.read_text(errors='replace')}")
-        try:
-            urllib.request.urlopen(root + "/simple/", timeout=2)  # noqa: S310 - loopback
-            return process, root
-        except urllib.error.HTTPError:
-            return process, root  # 401: up, and asking for credentials
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("pypiserver did not start within 30 s")
-
-
 @pytest.fixture(scope="session")
-def index_server(tmp_path_factory: pytest.TempPathFactory) -> IndexServer:
+def index_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
     base = tmp_path_factory.mktemp("index")
     packages = base / "packages"
     packaging_fixtures.populate(packages)
@@ -161,28 +96,6 @@ def index_server(tmp_path_factory: pytest.TempPathFactory) -> IndexServer:
 
 
 _TEMPLATES: dict[str, Path] = {}
-
-
-def python_for(version: str) -> str | None:
-    """An interpreter for ``version`` (e.g. "3.8"): pyenv's, or one on PATH."""
-    try:
-        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        root = ""
-    if root:
-        candidates = sorted(Path(root, "versions").glob(f"{version}.*/bin/python{version}"))
-        if candidates:
-            return str(candidates[-1])
-    return shutil.which(f"python{version}")
-
-
-def newest_python() -> tuple[str, str] | None:
-    for minor in range(20, 10, -1):
-        found = python_for(f"3.{minor}")
-        if found:
-            return f"3.{minor}", found
-    return None
 
 
 @pytest.fixture
@@ -202,18 +115,3 @@ def make_venv(tmp_path_factory: pytest.TempPathFactory):
     return make
 
 
-def venv_python(venv: Path) -> str:
-    return str(venv / "bin" / "python")
-
-
-def installed(venv: Path, module: str) -> str:
-    """Import ``module`` in ``venv`` and return its VALUE."""
-    out = subprocess.run([venv_python(venv), "-c", f"import {module}; print({module}.VALUE)"],
-                         capture_output=True, text=True)
-    return out.stdout.strip() if out.returncode == 0 else f"<not importable: {out.stderr[-200:]}>"
-
-
-def write_config(directory: Path, text: str) -> Path:
-    path = directory / "privpip.toml"
-    path.write_text(text, encoding="utf-8")
-    return path

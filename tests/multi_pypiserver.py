@@ -37,7 +37,7 @@ def main() -> None:
                                       authenticate=["download", "list", "update"],
                                       disable_fallback=True)
 
-    def dispatch(environ, start_response):  # type: ignore[no-untyped-def]
+    def dispatch(environ, start_response):
         app = apps.get(shift_path_info(environ) or "")
         if app is None:
             start_response("404 Not Found", [("Content-Type", "text/plain")])

@@ -9,7 +9,7 @@ from keyring.backend import KeyringBackend
 
 
 class BlockingKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def get_password(self, service, username):
         threading.Event().wait()

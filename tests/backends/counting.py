@@ -6,7 +6,7 @@ from keyring.backend import KeyringBackend
 
 
 class CountingKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    priority = 1
     instances = 0
     readers: list[int] = []
     entries: dict[tuple[str, str], str] = {}

@@ -8,12 +8,13 @@ shared cores) and "long" for local runs: ``HYPOTHESIS_PROFILE=long python -m pyt
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from tests import packaging_fixtures
-from tests.conftest import IndexServer, start_pypiserver, write_htpasswd
+from tests.helpers import IndexServer, start_pypiserver, write_htpasswd
 from tests.security import leakscan
 
 settings.register_profile(
@@ -50,7 +51,7 @@ build_wheel = get_requires_for_build_wheel
 
 
 @pytest.fixture(scope="session")
-def canary_index(tmp_path_factory: pytest.TempPathFactory) -> IndexServer:
+def canary_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
     """A real pypiserver whose one user authenticates with the ASCII canary."""
     base = tmp_path_factory.mktemp("canary-index")
     packages = base / "packages"
@@ -69,7 +70,7 @@ def canary_index(tmp_path_factory: pytest.TempPathFactory) -> IndexServer:
 
 
 @pytest.fixture(scope="session")
-def public_index(tmp_path_factory: pytest.TempPathFactory) -> str:
+def public_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An unauthenticated loopback pypiserver standing in for PyPI: someone squats corp-dep."""
     base = tmp_path_factory.mktemp("public-index")
     packages = base / "packages"

@@ -136,7 +136,7 @@ class Ctx:
     planted: set[Path] = field(default_factory=set)  # files setup wrote on purpose
     secret_stores: set[Path] = field(default_factory=set)  # keyring / opt-in credential files
     cleanups: list[Callable[[], None]] = field(default_factory=list)
-    extra: dict[str, object] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     # pytest's request.getfixturevalue: a setup asks for a session fixture only when it needs it
     fixture: Callable[[str], Any] = lambda name: None
 

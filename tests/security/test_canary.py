@@ -27,7 +27,7 @@ from urllib.parse import quote
 import pytest
 
 from tests import packaging_fixtures
-from tests.conftest import free_port, installed, start_pypiserver, write_htpasswd
+from tests.helpers import free_port, installed, start_pypiserver, write_htpasswd
 from tests.security import leakscan
 from tests.security.leakscan import Ctx, RunResult, Scenario
 from tests.security.stubs import StubIndex

@@ -2,7 +2,7 @@
 
 - Several `privpip install` at once: each gets its own private netrc holding only its own
   credential, they overlap in time (a barrier proves it), all succeed, nothing is left over.
-- privpip.config.write_atomic (the pattern `index add` will use) against readers in threads
+- privpip.config.edit.write_atomic (the pattern `index add` will use) against readers in threads
   and in privpip processes: every read is the whole old file or the whole new one.
 """
 
@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from privpip import config
+from privpip.config.edit import write_atomic
+from privpip.config.schema import parse_text
 from privpip.errors import ConfigError
-from tests.conftest import (
+from tests.helpers import (
     HOSTILE_TOKEN,
     HOSTILE_USER,
     PLAIN_TOKEN,
@@ -101,9 +102,9 @@ B = "".join(f'[[index]]\nname = "idx{n}"\nurl = "https://h{n}.example.com/simple
 
 def test_readers_never_see_a_torn_config(tmp_path):
     path = tmp_path / "privpip.toml"
-    config.write_atomic(path, A)
+    write_atomic(path, A)
     path.chmod(0o640)
-    expected = [config.parse_text(A, "x"), config.parse_text(B, "x")]
+    expected = [parse_text(A, "x").indexes, parse_text(B, "x").indexes]
     stop = threading.Event()
     bad: list[str] = []
     reads = [0]
@@ -111,7 +112,7 @@ def test_readers_never_see_a_torn_config(tmp_path):
     def reader() -> None:
         while not stop.is_set():
             try:
-                got = config.parse_text(path.read_text(encoding="utf-8"), "x")
+                got = parse_text(path.read_text(encoding="utf-8"), "x").indexes
             except ConfigError as exc:
                 bad.append(exc.message)
                 continue
@@ -124,7 +125,7 @@ def test_readers_never_see_a_torn_config(tmp_path):
         thread.start()
     try:
         for n in range(300):
-            config.write_atomic(path, B if n % 2 == 0 else A)
+            write_atomic(path, B if n % 2 == 0 else A)
     finally:
         stop.set()
         for thread in threads:
@@ -144,7 +145,7 @@ def test_control_a_plain_rewrite_is_seen_torn(tmp_path):
         handle.write(A[: len(A) // 2])
         handle.flush()
         with pytest.raises(ConfigError):
-            config.parse_text(path.read_text(), "x")
+            parse_text(path.read_text(), "x").indexes
 
 
 def test_write_atomic_cleans_up_and_follows_symlinks(tmp_path, monkeypatch):
@@ -152,7 +153,7 @@ def test_write_atomic_cleans_up_and_follows_symlinks(tmp_path, monkeypatch):
     real.write_text(A)
     link = tmp_path / "privpip.toml"
     link.symlink_to(real)
-    config.write_atomic(link, B)
+    write_atomic(link, B)
     assert link.is_symlink() and real.read_text() == B
 
     def broken(src, dst):
@@ -160,20 +161,20 @@ def test_write_atomic_cleans_up_and_follows_symlinks(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", broken)
     with pytest.raises(OSError, match="disk full"):
-        config.write_atomic(link, A)
+        write_atomic(link, A)
     assert real.read_text() == B
     assert sorted(p.name for p in tmp_path.iterdir()) == ["privpip.toml", "real.toml"]
 
 
 def test_privpip_processes_reading_while_a_writer_writes(tmp_path):
     path = tmp_path / "privpip.toml"
-    config.write_atomic(path, A)
+    write_atomic(path, A)
     stop = threading.Event()
 
     def writer() -> None:
         n = 0
         while not stop.is_set():
-            config.write_atomic(path, B if n % 2 == 0 else A)
+            write_atomic(path, B if n % 2 == 0 else A)
             n += 1
             time.sleep(0.001)
 

@@ -1,6 +1,6 @@
 """Config loading under fuzzing: any document gives a valid config or a ConfigError, nothing else.
 
-In-process (privpip.config.parse_text / parse_file) for speed, and a few documents through the
+In-process (privpip.config.schema: parse_text, read_file) for speed, and a few documents through the
 real CLI to check exit status 2 and that no traceback is printed.
 """
 
@@ -15,8 +15,9 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from privpip import config
+from privpip.config import schema
 from privpip.errors import ConfigError
-from tests.conftest import privpip
+from tests.helpers import privpip
 from tests.security.conftest import budget
 
 KEYS = ["name", "url", "username", "default", "token-env", "auth", "nmae", "URL", ""]
@@ -61,13 +62,13 @@ auth = false
 
 def outcome(text: str, pyproject: bool = False) -> list[config.Index] | ConfigError:
     try:
-        indexes = config.parse_text(text, "privpip.toml", pyproject=pyproject)
+        indexes = schema.parse_text(text, "privpip.toml", pyproject=pyproject).indexes
     except ConfigError as exc:
         assert exc.message and "\n" not in exc.where
         return exc
     assert all(isinstance(i, config.Index) for i in indexes)
     for index in indexes:  # what the rest of privpip relies on
-        assert config._NAME.match(index.name) and index.url.startswith(("https://", "http://"))
+        assert schema._NAME.match(index.name) and index.url.startswith(("https://", "http://"))
         assert index.host and index.netrc_host
     return indexes
 
@@ -143,7 +144,7 @@ def test_files_of_any_bytes(data):
             path = Path(tmp) / name
             path.write_bytes(data)
             try:
-                config.parse_file(path)
+                schema.read_file(path)
             except ConfigError:
                 pass
 

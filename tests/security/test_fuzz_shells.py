@@ -20,7 +20,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import TESTS
+from tests.helpers import TESTS
 from tests.security.conftest import budget
 
 PAYLOADS = ["$(touch pwned)", "`touch pwned`", "(touch pwned)", "'; touch pwned; '",

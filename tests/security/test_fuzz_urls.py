@@ -21,7 +21,7 @@ from privpip.secret import Secret, redact
 from tests.security.conftest import budget
 
 # Every Unicode scalar value: lone surrogates are not text (privpip refuses them earlier, see
-# tests/test_credentials.py), everything else is fair game, NUL and newlines included.
+# tests/unit/test_credentials.py), everything else is fair game, NUL and newlines included.
 text = st.text(st.characters(codec="utf-8"), min_size=1, max_size=40)
 hosts = st.sampled_from([
     ("https://pkgs.example.com/simple/", "pkgs.example.com", None),
@@ -50,7 +50,7 @@ def test_url_parses_back_exactly(host, user, token):
     assert parts.scheme == urlsplit(url_in).scheme
     assert parts.hostname == hostname and parts.port == port
     assert parts.path == urlsplit(url_in).path and not parts.query and not parts.fragment
-    assert unquote(parts.username) == user and unquote(parts.password) == token
+    assert unquote(str(parts.username)) == user and unquote(str(parts.password)) == token
     # The netloc is plain ASCII: nothing for IDNA or NFKC normalization to change.
     assert parts.netloc.isascii() and " " not in url
 

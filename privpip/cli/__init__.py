@@ -1,0 +1,136 @@
+"""The command line: the root group, the table of commands (each imported only when it runs),
+and main(), the one place where errors become messages and exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from privpip import __version__
+from privpip.cli.options import CONTEXT
+from privpip.errors import PrivpipError
+from privpip.secret import redact
+
+# name: (module in privpip.cli, attribute, the one-line help `privpip --help` shows without
+# importing the module; "" for a hidden command). A test checks that each matches the
+# command's own short help, so it cannot go stale.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "install": ("install", "install",
+                "pip install, with the private indexes and their credentials."),
+    "pip": ("pip", "pip", "Any pip command (download, wheel, index, lock, ...), authenticated."),
+    "env": ("env", "env", "Print PIP_*/UV_* variables with credentials, for a shell or CI step."),
+    "login": ("login", "login", "Check a token for index NAME and store it in the OS keyring."),
+    "logout": ("login", "logout",
+               "Remove the token `privpip login NAME` stored in the OS keyring."),
+    "status": ("status", "status",
+               "Show each configured index and where its credential comes from."),
+    "init": ("init", "init", "Write a starter privpip.toml, with comments explaining each key."),
+    "index": ("index", "index",
+              "Add or remove an index in the project's config file (comments are kept)."),
+    "audit": ("audit", "audit",
+              "Report every package an index owns that also exists on the public index."),
+    "run": ("run", "run",
+            "Run COMMAND with the private indexes and their credentials in its environment."),
+    "upload": (
+        "upload", "upload",
+        "Upload wheels and sdists to a private index with twine (`python -m twine upload`).",
+    ),
+    "completion": ("completion", "completion",
+                   "Print the shell completion script (bash, zsh, fish)."),
+    "git-credential": ("git_credential", "git_credential", ""),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose COMMANDS are imported on first use, not at start-up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        import importlib
+
+        module, attr, _ = COMMANDS[name]
+        command: click.Command = getattr(importlib.import_module(f"privpip.cli.{module}"), attr)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, short) for name, (_, _, short) in sorted(COMMANDS.items()) if short]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="privpip")
+@click.option(
+    "--config", "config_path", metavar="PATH", envvar="PRIVPIP_CONFIG",
+    help="Config file to use instead of searching for privpip.toml / pyproject.toml "
+    "from the current directory upwards.  [env: PRIVPIP_CONFIG]",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Say which config, target and credential "
+              "source each index uses (never the token).")
+@click.option("--no-input", is_flag=True, envvar="PRIVPIP_NO_INPUT",
+              help="Never prompt; fail instead when a token is missing.  [env: PRIVPIP_NO_INPUT]")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, verbose: bool, no_input: bool) -> None:
+    """Install from private Python package indexes without writing a token into a file.
+
+    The project commits privpip.toml (index names and URLs, never secrets); each index's
+    token comes from, in order: PRIVPIP_INDEX_<NAME>_TOKEN, the index's token-env
+    variables, the OS keyring (service = index URL), the index's token-command (or its
+    provider's CLI: aws, gcloud, az), the GitLab CI job token (inside GitLab CI, same
+    host), or a hidden prompt on a terminal.
+
+    \b
+      privpip install mypackage     pip install, authenticated
+      privpip pip download foo      any pip command
+      eval "$(privpip env)"         export PIP_*/UV_* variables into a shell
+    """
+    # The order of sources above is credentials.INDEX_SOURCES (a test compares them); it is
+    # written out here because importing that module would slow down `privpip --help`.
+    from pathlib import Path
+
+    from privpip.context import Context
+
+    ctx.obj = Context(
+        env=dict(os.environ),
+        cwd=Path.cwd(),
+        config_path=config_path,
+        verbose=verbose,
+        interactive=not no_input and sys.stdin is not None and sys.stdin.isatty(),
+    )
+
+
+def main() -> None:
+    """Console entry point: user errors get a message and an exit code; bugs get exit 70."""
+    if os.environ.get("_PRIVPIP_COMPLETE", "").startswith("fish"):
+        from privpip.cli.completion import use_privpip_fish
+
+        use_privpip_fish()
+    try:
+        cli.main(prog_name="privpip", standalone_mode=False)
+    except PrivpipError as exc:
+        click.echo(f"privpip: error: {redact(exc.message)}", err=True)
+        if exc.hint:
+            click.echo(f"  hint: {redact(exc.hint)}", err=True)
+        raise SystemExit(exc.exit_code) from None
+    except click.exceptions.Abort:
+        click.echo("\nprivpip: aborted", err=True)
+        raise SystemExit(130) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        click.echo("\nprivpip: interrupted", err=True)
+        raise SystemExit(130) from None
+    except Exception as exc:
+        if os.environ.get("PRIVPIP_DEBUG"):
+            raise
+        click.echo(f"privpip: internal error: {type(exc).__name__}: {redact(str(exc))}", err=True)
+        click.echo("  hint: this is a bug in privpip; rerun with PRIVPIP_DEBUG=1 for a traceback "
+                   "and report it", err=True)
+        raise SystemExit(70) from None

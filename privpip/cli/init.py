@@ -1,0 +1,60 @@
+"""`privpip init`: write a starter config (privpip.toml, or a [tool.privpip] table)."""
+
+from __future__ import annotations
+
+import click
+
+from privpip.cli.options import CONTEXT
+from privpip.config import PROJECT_FILE, PYPROJECT_FILE, has_privpip_table
+from privpip.config import edit as config_edit
+from privpip.context import Context
+from privpip.errors import UsageError
+
+
+@click.command(context_settings=CONTEXT)
+@click.option("--pyproject", is_flag=True,
+              help="Add a [tool.privpip] table to ./pyproject.toml instead of writing "
+              "./privpip.toml.")
+@click.pass_obj
+def init(ctx: Context, pyproject: bool) -> None:
+    """Write a starter privpip.toml, with comments explaining each key.
+
+    Never overwrites: an existing privpip.toml (or [tool.privpip] table) is left alone.
+
+    \b
+      privpip init
+      privpip init --pyproject
+    """
+    own = ctx.cwd / PROJECT_FILE
+    pyproject_file = ctx.cwd / PYPROJECT_FILE
+    if pyproject:
+        if not pyproject_file.is_file():
+            raise UsageError(f"there is no {PYPROJECT_FILE} in this directory",
+                             "run `privpip init` (without --pyproject) to write privpip.toml")
+        if own.exists():
+            raise UsageError(f"{PROJECT_FILE} exists here and is read instead of "
+                             f"[tool.privpip] in {PYPROJECT_FILE}; nothing was written",
+                             f"use {PROJECT_FILE}, or remove it first")
+        text = config_edit.init_text(pyproject_file)
+        config_edit.write_atomic(pyproject_file, text)
+        written = f"a [tool.privpip] table to {PYPROJECT_FILE}"
+    else:
+        if own.exists():
+            raise UsageError(f"{PROJECT_FILE} already exists; it was not overwritten",
+                             "edit it, or add an index with `privpip index add NAME URL`")
+        if pyproject_file.is_file() and has_privpip_table(
+                config_edit.read(pyproject_file)):
+            raise UsageError(f"{PYPROJECT_FILE} here already has a [tool.privpip] "
+                             f"table; a {PROJECT_FILE} would hide it; nothing was written",
+                             "add indexes there with `privpip index add NAME URL`")
+        try:
+            config_edit.write_atomic(own, config_edit.init_text(own), exclusive=True)
+        except FileExistsError:
+            raise UsageError(f"{PROJECT_FILE} already exists; it was not "
+                             "overwritten") from None
+        written = PROJECT_FILE
+    click.echo(f"privpip: wrote {written}")
+    click.echo("next:\n"
+               "  privpip index add NAME URL --default   the index that replaces PyPI\n"
+               "  privpip login NAME                     store its token in the keyring\n"
+               "  privpip status --check                 check every index's credential")

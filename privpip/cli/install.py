@@ -1,0 +1,44 @@
+"""`privpip install PIP_ARGS...`: pip install (or uv pip install), authenticated."""
+
+from __future__ import annotations
+
+import click
+
+from privpip.cli.options import PASSTHROUGH, pip_options
+from privpip.config import Installer
+from privpip.context import Context
+
+
+@click.command(context_settings=PASSTHROUGH,
+               short_help="pip install, with the private indexes and their credentials.")
+@pip_options
+@click.option("--installer", type=click.Choice(["pip", "uv"]), default=None,
+              envvar="PRIVPIP_INSTALLER",
+              help="Install with `pip install` or `uv pip install --python TARGET`. Default: "
+              "the config's `installer` key, else pip.  [env: PRIVPIP_INSTALLER]")
+@click.argument("pip_args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_obj
+def install(ctx: Context, indexes: tuple[str, ...], python: str | None,
+            allow_public: tuple[str, ...], installer: Installer | None,
+            pip_args: tuple[str, ...]) -> None:
+    """Run `pip install PIP_ARGS...` with the private indexes and their credentials.
+
+    privpip's own options come first; everything after them goes to the installer unchanged:
+
+    \b
+      privpip install -r requirements.txt
+      privpip install --index corp --python .venv -- corp-lib==1.2
+      privpip install git+https://gitlab.example.com/group/dep.git@v1.2.3
+      privpip install --installer uv -r requirements.txt
+
+    When a requirement on the command line or in a -r file names a package that an index
+    owns (its `packages` key) while a public index is also searched (no default index, or
+    --extra-index-url), and the public index has that name, privpip refuses to install.
+
+    git+https requirements on a host with a [[git]] table get their token from privpip
+    through git's credential helper protocol, never in the URL (git 2.31+).
+    """
+    from privpip import pipeline, runner
+
+    runner.exit_with(pipeline.run_pip(ctx, indexes, python, ["install", *pip_args],
+                                      allow_public, installer))

@@ -1,0 +1,218 @@
+"""`privpip login` / `logout`: check a token against its index, keep it in the OS keyring."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from privpip import check, credentials
+from privpip.cli.completion import complete_index_names
+from privpip.cli.options import CONTEXT
+from privpip.config import Index
+from privpip.context import Context
+from privpip.credentials import Credential
+from privpip.errors import KeyringUnavailable, PrivpipError, UsageError
+from privpip.secret import Secret, redact
+from privpip.store import KeyringStore
+
+_USERNAME_HELP = ("Username to store the token under. Default: the index's `username` "
+                  "(__token__ unless set), or PRIVPIP_INDEX_<NAME>_USERNAME.")
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("name", shell_complete=complete_index_names)
+@click.option("--username", "-u", metavar="USER", help=_USERNAME_HELP)
+@click.option("--no-verify", is_flag=True,
+              help="Store the token without first checking it against the index "
+              "(for an index this machine cannot reach).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=check.DEFAULT_TIMEOUT,
+              show_default=True, metavar="SECONDS", help="How long to wait for the index.")
+@click.pass_obj
+def login(ctx: Context, name: str, username: str | None, no_verify: bool,
+          timeout: float) -> None:
+    """Check a token for index NAME and store it in the OS keyring.
+
+    The token is read with a hidden prompt on a terminal, or as one line from stdin
+    otherwise; there is no option that takes it on the command line.
+
+    \b
+      privpip login corp
+      printf %s "$TOKEN" | privpip login corp
+      privpip login corp --username gitlab+deploy-token-7
+
+    Before storing, privpip makes an authenticated GET of the index's simple page:
+    a token the index refuses (401/403) is not stored. The entry is stored under
+    service = the index URL and the username, the lookup pip (--keyring-provider),
+    uv and twine make, so they find it too.
+    """
+    index = _auth_index(ctx, name)
+    username = username or credentials.username(index, ctx.env)
+    url = redact(index.url)
+    store = KeyringStore.from_env(ctx.env)
+
+    # Ask the keyring first: a missing or hanging backend fails before the token is typed.
+    try:
+        had_entry = store.get(credentials.keyring_service(index), username) is not None
+    except KeyringUnavailable as exc:
+        raise _cannot_store(index, exc) from None
+
+    env_var = credentials.env_token_var(index, ctx.env)
+    if env_var:
+        click.echo(f"privpip: note: {env_var} is set and takes precedence over the keyring "
+                   f"for index {index.name}; unset it to use the token stored now", err=True)
+
+    token = _read_token(ctx, index, username)
+    cred = Credential(username, token, "login")
+    if no_verify:
+        click.echo(f"privpip: not checking the token against {url} (--no-verify)", err=True)
+    else:
+        _verify(index, cred, timeout)
+
+    try:
+        store.set(credentials.keyring_service(index), username, token.reveal())
+        backend = store.backend_name()
+    except KeyringUnavailable as exc:
+        raise _cannot_store(index, exc) from None
+    verb = "replaced" if had_entry else "stored"
+    click.echo(f"privpip: {verb} the token for index {index.name} (user {username}) in the "
+               f"keyring under {url}")
+    click.echo(f"  keyring backend: {backend}")
+    if "plaintext" in backend.lower():
+        click.echo("  note: this backend keeps tokens unencrypted in a file in your home "
+                   "directory", err=True)
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("name", shell_complete=complete_index_names)
+@click.option("--username", "-u", metavar="USER", help=_USERNAME_HELP)
+@click.pass_obj
+def logout(ctx: Context, name: str, username: str | None) -> None:
+    """Remove the token `privpip login NAME` stored in the OS keyring.
+
+    Running it again is not an error: it says that nothing was stored.
+    """
+    index = _auth_index(ctx, name)
+    username = username or credentials.username(index, ctx.env)
+    store = KeyringStore.from_env(ctx.env)
+    try:
+        removed = store.delete(credentials.keyring_service(index), username)
+    except KeyringUnavailable as exc:
+        raise KeyringUnavailable(f"cannot remove the token for index {index.name}: "
+                                 f"{exc.message}", exc.hint) from None
+    if removed:
+        click.echo(f"privpip: removed the token for index {index.name} (user {username}) "
+                   "from the keyring")
+    else:
+        click.echo(f"privpip: nothing was stored for index {index.name} (user {username}) "
+                   "in the keyring; nothing to remove")
+    env_var = credentials.env_token_var(index, ctx.env)
+    if env_var:
+        click.echo(f"privpip: note: {env_var} is still set and supplies the token for index "
+                   f"{index.name}", err=True)
+
+
+# ---------------------------------------------------------------------------
+
+
+def _auth_index(ctx: Context, name: str) -> Index:
+    index = ctx.config.get(name)
+    if not index.auth:
+        raise UsageError(f"index {name!r} has auth = false: it needs no token")
+    return index
+
+
+def _read_token(ctx: Context, index: Index, username: str) -> Secret:
+    stdin = sys.stdin
+    if stdin is None:
+        raise UsageError("no stdin to read the token from",
+                         f'pipe it in: printf %s "$TOKEN" | privpip login {index.name}')
+    if stdin.isatty():
+        if not ctx.interactive:
+            raise UsageError("--no-input was given, so there is no prompt for the token",
+                             f'pipe it in: printf %s "$TOKEN" | privpip login {index.name}')
+        try:
+            value = credentials.ask_token(index, username)
+        except EOFError:
+            value = ""
+    else:
+        line = stdin.readline()
+        value = line[:-1] if line.endswith("\n") else line
+        value = value[:-1] if value.endswith("\r") else value
+    token = Secret(value)  # registered with the redactor from here on
+    if not value:
+        raise UsageError("no token given (empty input); nothing was stored",
+                         f'pipe it in: printf %s "$TOKEN" | privpip login {index.name}')
+    problem = credentials.token_problem(value)
+    if problem == "control":
+        raise UsageError("the token contains a control character; nothing was stored",
+                         "tokens are printable text; check how the value was copied")
+    if problem is not None:
+        raise UsageError("the token contains a non-ASCII character, which HTTP basic "
+                         "authentication as pip uses it cannot carry; nothing was stored",
+                         "registry tokens are ASCII; check how the value was copied")
+    if value != value.strip():
+        click.echo("privpip: note: the token starts or ends with white space; check how it "
+                   "was copied", err=True)
+    return token
+
+
+def _verify(index: Index, cred: Credential, timeout: float) -> None:
+    url = redact(index.url)
+    with _waiting(f"checking the token against {url}"):
+        result = check.check(index, cred, timeout)
+        anonymous = check.check(index, None, timeout) if result.ok else None
+    if result.outcome == check.REJECTED:
+        raise PrivpipError(
+            f"index {index.name} ({url}) rejected the token for user {cred.username!r}: "
+            f"HTTP {result.status}; nothing was stored",
+            "check the token, its scope (it must be allowed to read packages) and the "
+            "username (--username)",
+        )
+    if not result.ok:
+        status = f"HTTP {result.status}" if result.status is not None else "no HTTP status"
+        raise PrivpipError(
+            f"could not check the token against index {index.name} ({url}): {status}, "
+            f"{result.detail}; nothing was stored",
+            f"fix the URL or the connection and retry, or store the token unchecked with "
+            f"`privpip login {index.name} --no-verify`",
+        )
+    if anonymous is not None and anonymous.ok:
+        click.echo(f"privpip: note: {url} also answers without a credential, so this check "
+                   "could not tell whether the token is right", err=True)
+    else:
+        click.echo(f"privpip: the index accepted the token (HTTP {result.status}, "
+                   f"{result.seconds:.2f} s)", err=True)
+
+
+class _waiting:  # noqa: N801 - used like a function
+    """A spinner on a terminal, one line of progress otherwise (both on stderr)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        self.status: object = None
+
+    def __enter__(self) -> None:
+        if sys.stderr.isatty():
+            from rich.console import Console
+
+            self.status = Console(stderr=True).status(self.message + " ...")
+            self.status.__enter__()
+        else:
+            click.echo(f"privpip: {self.message} ...", err=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.status is not None:
+            self.status.__exit__(*exc)  # type: ignore[attr-defined]
+
+
+def _cannot_store(index: Index, exc: KeyringUnavailable) -> KeyringUnavailable:
+    return KeyringUnavailable(
+        f"cannot store a token for index {index.name}: {exc.message}; nothing was stored",
+        f"set {credentials.token_var(index)} in the environment instead (a CI secret, or "
+        "your shell profile), or install a keyring backend: on a machine without a desktop "
+        "keyring, `pip install keyrings.alt` and set "
+        "PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring (it keeps tokens "
+        "unencrypted in a file in your home directory). "
+        "PRIVPIP_KEYRING_TIMEOUT sets how long privpip waits for the keyring.",
+    )

@@ -1,0 +1,46 @@
+"""Options and settings shared by several commands, declared once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from privpip.cli.completion import complete_index_names
+
+CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+# Commands that pass the rest of their command line on to another program.
+PASSTHROUGH: dict[str, Any] = {**CONTEXT, "ignore_unknown_options": True,
+                               "allow_interspersed_args": False}
+
+F = TypeVar("F", bound=Callable[..., Any])
+USE_ALL = "Use only this configured index (repeatable). Default: all of them."
+
+
+def index_option(help: str = USE_ALL, multiple: bool = True,  # noqa: A002 - click's name
+                 dest: str = "indexes") -> Callable[[F], F]:
+    """``--index NAME`` / ``-x NAME``: a configured index, completed from the config."""
+    return click.option("--index", "-x", dest, multiple=multiple, metavar="NAME",
+                         shell_complete=complete_index_names, help=help)
+
+
+def python_option(help: str) -> Callable[[F], F]:  # noqa: A002 - click's name
+    """``--python PATH``: the target interpreter or environment."""
+    return click.option("--python", metavar="PATH", help=help)
+
+
+TARGET_HELP = ("Target interpreter or environment directory. Default: the active virtual or "
+               "conda environment, else python3 on PATH.")
+
+
+def pip_options(command: F) -> F:
+    """--index, --python and --allow-public, as `install` and `pip` take them."""
+    command = index_option()(command)
+    command = python_option(TARGET_HELP)(command)
+    command = click.option(
+        "--allow-public", "allow_public", multiple=True, metavar="NAME",
+        help="Install NAME even though an index owns it (its `packages`) and it also exists "
+        "on the public index in play (repeatable). Only for a public project that is yours.",
+    )(command)
+    return command

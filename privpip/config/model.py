@@ -1,0 +1,137 @@
+"""The config's immutable model: Index, GitHost and Config (names and URLs, never a secret)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal, NamedTuple
+from urllib.parse import urlsplit
+
+from privpip import urls
+from privpip.errors import ConfigError
+
+PROJECT_FILE = "privpip.toml"
+PYPROJECT_FILE = "pyproject.toml"
+DEFAULT_USERNAME = "__token__"  # PyPI's convention, which GitLab and most registries accept
+DEFAULT_PUBLIC_INDEX = "https://pypi.org/simple/"
+DEFAULT_TOKEN_TIMEOUT = 60.0
+
+Installer = Literal["pip", "uv"]
+INSTALLERS: tuple[Installer, ...] = ("pip", "uv")
+
+
+class Index(NamedTuple):
+    """One named private index, as written in a config file (credential-free)."""
+
+    name: str
+    url: str
+    username: str = DEFAULT_USERNAME
+    default: bool = False
+    token_env: tuple[str, ...] = ()
+    auth: bool = True
+    upload_url: str | None = None
+    origin: str = ""
+    provider: str = "generic"
+    # The command whose stdout is the token: the index's token-command, else the provider's.
+    token_command: tuple[str, ...] = ()
+    token_command_is_default: bool = False
+    token_timeout: float = DEFAULT_TOKEN_TIMEOUT
+    # PEP 503-normalized names or globs of the packages this index owns (dependency confusion).
+    packages: tuple[str, ...] = ()
+
+    @property
+    def env_name(self) -> str:
+        """NAME as it appears in PRIVPIP_INDEX_<NAME>_TOKEN (uv's rule)."""
+        return env_key(self.name)
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def netrc_host(self) -> str:
+        return urls.netrc_host(self.url)
+
+
+# Usernames git hosts expect with a token when the [[git]] table sets none (see the README).
+GIT_USERNAMES = {
+    "github.com": "x-access-token",
+    "bitbucket.org": "x-token-auth",
+}
+GIT_DEFAULT_USERNAME = "oauth2"  # GitLab's convention; GitLab and GitHub accept it with a PAT
+
+
+class GitHost(NamedTuple):
+    """One [[git]] table: a host whose git+https URLs get a credential through privpip."""
+
+    host: str  # lower-case host name, with ":port" when one was written
+    username: str | None = None  # None: the index's username on reuse, else the host's default
+    token_env: tuple[str, ...] = ()
+    origin: str = ""
+
+    @property
+    def hostname(self) -> str:
+        return urlsplit("//" + self.host).hostname or ""
+
+    @property
+    def port(self) -> int | None:
+        return urlsplit("//" + self.host).port
+
+    @property
+    def env_name(self) -> str:
+        """HOST as it appears in PRIVPIP_GIT_<HOST>_TOKEN."""
+        return env_key(self.host)
+
+    @property
+    def default_username(self) -> str:
+        return self.username or GIT_USERNAMES.get(self.hostname, GIT_DEFAULT_USERNAME)
+
+
+class Config(NamedTuple):
+    indexes: tuple[Index, ...]
+    files: tuple[Path, ...] = ()
+    notes: tuple[str, ...] = ()
+    # The public index that squatters publish to; checked by `install` and `audit`.
+    public_index: str = DEFAULT_PUBLIC_INDEX
+    git_hosts: tuple[GitHost, ...] = ()
+    installer: Installer | None = None  # top-level `installer`; None: not set
+
+    def select(self, names: tuple[str, ...] | list[str] = ()) -> tuple[Index, ...]:
+        """The indexes to use: all of them, or the named ones in config order."""
+        if not self.indexes and self.git_hosts and not names:
+            return ()  # only git hosts: pip keeps its own index, git gets the credentials
+        if not self.indexes:
+            raise ConfigError(
+                "",
+                "no private index is configured",
+                f"create {PROJECT_FILE} with an [[index]] table (see `privpip --help`), "
+                "or pass --config PATH",
+            )
+        if not names:
+            return self.indexes
+        known = {i.name: i for i in self.indexes}
+        for name in names:
+            if name not in known:
+                # Named on the command line (--index NAME, or login/logout NAME), not in a file.
+                raise ConfigError(
+                    "",
+                    f"no index named {name!r}{did_you_mean(name, known)}",
+                    "configured: " + ", ".join(known),
+                )
+        wanted = set(names)
+        return tuple(i for i in self.indexes if i.name in wanted)
+
+    def get(self, name: str) -> Index:
+        return self.select([name])[0]
+
+
+def env_key(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+
+
+def did_you_mean(word: str, candidates: Mapping[str, object] | list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(candidates), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

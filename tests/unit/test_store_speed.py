@@ -1,0 +1,220 @@
+"""The keyring store: which backend it loads, that it loads it once, and that it stays bounded."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from privpip.errors import KeyringUnavailable
+from privpip.store import KeyringStore
+from tests.helpers import TESTS
+
+PLAINTEXT = "keyrings.alt.file.PlaintextKeyring"
+URLS = [f"https://h{n}.example/simple/" for n in range(3)]
+
+
+@pytest.fixture(autouse=True)
+def fresh_detection():
+    """keyring keeps every backend class ever imported, and the backends it detected, for the
+    process: each test detects in its own HOME, without the test backends imported here."""
+    import keyring.backend
+
+    vars(keyring.backend.get_all_keyring).pop("saved_result", None)
+    yield
+    for cls in list(keyring_classes()):
+        if cls.__module__ in ("counting", "blocking", "locked"):
+            keyring_classes().discard(cls)
+    vars(keyring.backend.get_all_keyring).pop("saved_result", None)
+
+
+@pytest.fixture
+def env() -> dict[str, str]:
+    """The test's environment without PYTHON_KEYRING_BACKEND: nothing names a backend."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHON_KEYRING_BACKEND"}
+
+
+@pytest.fixture
+def counting(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.syspath_prepend(str(TESTS / "backends"))
+    import counting
+
+    keyring_classes().add(counting.CountingKeyring)
+    monkeypatch.setattr(counting.CountingKeyring, "instances", 0)
+    monkeypatch.setattr(counting.CountingKeyring, "readers", [])
+    monkeypatch.setattr(counting.CountingKeyring, "entries", {})
+    return counting.CountingKeyring
+
+
+def keyring_classes() -> set[type]:
+    from keyring.backend import KeyringBackend
+
+    return KeyringBackend._classes
+
+
+def remember(store: KeyringStore, backend: str, detected: str | None = None) -> None:
+    path = store.state_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"backend={backend}\ndetected={detected or backend}\n")
+
+
+def test_python_keyring_backend_is_honoured_and_not_remembered(env):
+    store = KeyringStore.from_env({**env, "PYTHON_KEYRING_BACKEND": PLAINTEXT})
+    store.set(URLS[0], "__token__", "tok-0")
+    assert store.chosen_by == "PYTHON_KEYRING_BACKEND"
+    assert store.backend_name() == PLAINTEXT
+    assert not store.state_file().exists()
+
+
+def test_keyrings_own_config_file_is_honoured(env, counting):
+    config = Path(env["XDG_CONFIG_HOME"]) / "python_keyring" / "keyringrc.cfg"
+    config.parent.mkdir(parents=True)
+    config.write_text(f"[backend]\ndefault-keyring={PLAINTEXT}\n")
+    remember(KeyringStore(env=env), "counting.CountingKeyring")  # the config file wins
+    store = KeyringStore.from_env(env)
+    assert store.get(URLS[0], "__token__") is None
+    assert store.chosen_by == "keyringrc.cfg"
+    assert store.backend_name() == PLAINTEXT
+
+
+def test_a_detected_backend_is_remembered_and_used_next_time(env):
+    first = KeyringStore.from_env(env)
+    first.set(URLS[0], "__token__", "tok-0")
+    assert first.chosen_by == "detected"
+    assert first.state_file().read_text() == f"backend={PLAINTEXT}\ndetected={PLAINTEXT}\n"
+    second = KeyringStore.from_env(env)
+    assert second.get(URLS[0], "__token__") == "tok-0"
+    assert second.chosen_by == "remembered"
+    assert second.backend_name() == PLAINTEXT
+
+
+@pytest.mark.parametrize("remembered", [
+    "no.such.module.Keyring",          # uninstalled since
+    "keyring.backends.null.Keyring",   # loads, but priority -1: not a keyring that keeps tokens
+    "keyring.backends.fail.Keyring",   # priority 0
+    "os.path.join",                    # not a backend
+    "keyring.backends.macOS.Keyring",  # not viable here: its priority raises
+    "",
+    "x; import os",
+])
+def test_a_stale_remembered_backend_falls_back_to_detection(env, remembered):
+    if remembered == "keyring.backends.macOS.Keyring" and sys.platform == "darwin":
+        pytest.skip("viable on macOS")
+    store = KeyringStore.from_env(env)
+    remember(store, remembered)
+    assert store.get(URLS[0], "__token__") is None
+    assert store.chosen_by == "detected"
+    assert store.backend_name() == PLAINTEXT
+
+
+def test_a_remembered_backend_that_detection_would_not_pick_asks_the_detected_one_on_a_miss(
+        env, counting):
+    from keyrings.alt.file import PlaintextKeyring
+
+    PlaintextKeyring().set_password(URLS[1], "__token__", "in-detected")
+    counting.entries[(URLS[0], "__token__")] = "in-remembered"
+    store = KeyringStore.from_env(env)
+    remember(store, "counting.CountingKeyring", "keyring.backends.chainer.ChainerBackend")
+    assert store.get_many([(URLS[0], "__token__"), (URLS[1], "__token__")]) == {
+        (URLS[0], "__token__"): "in-remembered", (URLS[1], "__token__"): "in-detected"}
+    assert store.chosen_by == "remembered"
+
+
+def test_several_lookups_load_the_backend_once_in_one_thread(env, counting):
+    counting.entries.update({(url, "__token__"): f"tok-{n}" for n, url in enumerate(URLS)})
+    store = KeyringStore.from_env({**env, "PYTHON_KEYRING_BACKEND": "counting.CountingKeyring"})
+    pairs = [(url, "__token__") for url in URLS] + [("https://other.example/", "me")]
+    found = store.get_many(pairs)
+    assert found == {**{(url, "__token__"): f"tok-{n}" for n, url in enumerate(URLS)},
+                     ("https://other.example/", "me"): None}
+    assert len(counting.readers) == 4 and len(set(counting.readers)) == 1
+    # Later reads of the same entries are answered from what was read; a new one reads once.
+    assert [store.get(url, "__token__") for url in URLS] == ["tok-0", "tok-1", "tok-2"]
+    assert store.get("https://new.example/", "me") is None
+    assert store.backend_name() == "counting.CountingKeyring"
+    assert counting.instances == 1
+    assert len(counting.readers) == 5
+
+
+def test_a_hanging_backend_costs_one_timeout_per_run(env, monkeypatch):
+    monkeypatch.syspath_prepend(str(TESTS / "backends"))
+    store = KeyringStore.from_env({**env, "PYTHON_KEYRING_BACKEND": "blocking.BlockingKeyring",
+                                   "PRIVPIP_KEYRING_TIMEOUT": "0.3"})
+    start = time.monotonic()
+    with pytest.raises(KeyringUnavailable, match="did not answer within 0.3 s"):
+        store.get_many([(url, "__token__") for url in URLS])
+    assert 0.25 < time.monotonic() - start < 2
+    start = time.monotonic()
+    with pytest.raises(KeyringUnavailable, match="did not answer within 0.3 s"):
+        store.get(URLS[0], "__token__")
+    with pytest.raises(KeyringUnavailable, match="did not answer"):
+        store.set(URLS[0], "__token__", "x")
+    assert time.monotonic() - start < 0.2
+
+
+def test_a_keyring_error_fails_that_lookup_only(env, monkeypatch):
+    monkeypatch.syspath_prepend(str(TESTS / "backends"))
+    store = KeyringStore.from_env({**env, "PYTHON_KEYRING_BACKEND": "locked.LockedKeyring"})
+    assert store.get_many([(URLS[0], "__token__")]) == {}
+    with pytest.raises(KeyringUnavailable, match="KeyringLocked: the collection is locked"):
+        store.get(URLS[0], "__token__")
+
+
+def test_a_backend_that_cannot_load_is_a_keyring_failure(env):
+    store = KeyringStore.from_env({**env, "PYTHON_KEYRING_BACKEND": "no.such.Keyring"})
+    with pytest.raises(KeyringUnavailable, match="could not read from the keyring"):
+        store.get(URLS[0], "__token__")
+
+
+PROBE = """
+import sys
+sys.argv = ["privpip", *sys.argv[1:]]
+from privpip.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+import json
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("keyring"))), file=sys.stderr)
+"""
+
+
+def run_env_with_keyring_tokens(tmp_path: Path, env: dict[str, str],
+                                prefix: list[str]) -> subprocess.CompletedProcess[str]:
+    from keyrings.alt.file import PlaintextKeyring
+
+    keyring = PlaintextKeyring()
+    for n, url in enumerate(URLS):
+        keyring.set_password(url, "__token__", f"tok-{n}")
+    (tmp_path / "privpip.toml").write_text("".join(
+        f'[[index]]\nname = "i{n}"\nurl = "{url}"\n' for n, url in enumerate(URLS)))
+    result = subprocess.run([*prefix, sys.executable, "-c", PROBE, "env", "--shell", "bash"],
+                            cwd=tmp_path, capture_output=True, text=True,
+                            env={**env, "PYTHONPATH": str(TESTS.parent),
+                                 "PRIVPIP_USER_CONFIG": str(tmp_path / "none.toml")})
+    assert "https://__token__:tok-2@h2.example/simple/" in result.stdout, result.stderr
+    return result
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="the macOS backend is the one to load there")
+def test_env_with_a_detected_keyring_does_not_import_the_macos_backend(tmp_path, env):
+    result = run_env_with_keyring_tokens(tmp_path, env, [])
+    modules = json.loads(result.stderr.strip().splitlines()[-1])
+    assert "keyring.backends.SecretService" in modules  # detection did run
+    assert "keyring.backends.macOS" not in modules
+
+
+@pytest.mark.skipif(shutil.which("strace") is None or sys.platform != "linux",
+                    reason="needs strace on Linux")
+def test_env_with_a_detected_keyring_starts_no_process(tmp_path, env):
+    log = tmp_path / "strace.log"
+    run_env_with_keyring_tokens(tmp_path, env, ["strace", "-f", "-qq", "-e", "trace=execve",
+                                                "-o", str(log)])
+    programs = [line.split('"')[1] for line in log.read_text().splitlines() if "execve(" in line]
+    assert programs == [sys.executable], programs
