@@ -25,7 +25,18 @@ from tests.helpers import (
     write_config,
 )
 
-UV = shutil.which("uv")
+
+def _uv() -> str | None:
+    """uv on PATH, else the binary of the `uv` package the test extra installs."""
+    try:
+        from uv import find_uv_bin
+
+        return shutil.which("uv") or str(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
+
+
+UV = _uv()
 needs_uv = pytest.mark.skipif(UV is None, reason="uv is not installed")
 
 
