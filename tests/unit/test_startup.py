@@ -12,6 +12,10 @@ from tests.helpers import TESTS
 PROBE = """
 import sys
 sys.argv = ["privpip", *sys.argv[1:]]
+import os
+def exit_here(code):  # main() ends with os._exit; the probe still has to report
+    raise SystemExit(code)
+os._exit = exit_here
 from privpip.cli import main
 try:
     main()

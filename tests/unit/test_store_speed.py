@@ -175,6 +175,10 @@ def test_a_backend_that_cannot_load_is_a_keyring_failure(env):
 PROBE = """
 import sys
 sys.argv = ["privpip", *sys.argv[1:]]
+import os
+def exit_here(code):  # main() ends with os._exit; the probe still has to report
+    raise SystemExit(code)
+os._exit = exit_here
 from privpip.cli import main
 try:
     main()
