@@ -39,7 +39,7 @@ def _make_private_dir(base: Path | None) -> Path:
     # tempfile.gettempdir's own order of candidates; tempfile only if none of them works.
     names = [os.environ.get(var, "") for var in ("TMPDIR", "TEMP", "TMP")]
     if os.name == "posix":
-        names += ["/tmp", "/var/tmp", "/usr/tmp"]
+        names += ["/tmp", "/var/tmp", "/usr/tmp"]  # noqa: S108 - mkdir 0700, random name
     for name in filter(None, names):
         try:
             return _mkdir_in(Path(os.path.abspath(name)))

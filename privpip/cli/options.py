@@ -37,7 +37,7 @@ class PassThrough(click.Command):
                 raise click.NoSuchOption(opt, ctx=ctx)
             match_long(opt, *args)
 
-        parser._match_long_opt = without_suggestions
+        setattr(parser, "_match_long_opt", without_suggestions)  # noqa: B010 - a private method
         return parser
 USE_ALL = "Use only this configured index (repeatable). Default: all of them."
 
