@@ -200,6 +200,28 @@ class Resolver:
         self.no_prompt_reason = no_prompt_reason
         self.run_command = run_command or run_token_command
 
+    def prefetch(self, indexes: Sequence[Index] = (), git_hosts: Sequence[GitHost] = ()) -> None:
+        """Read, in one keyring batch, the entries of every index and git host whose variables
+        (the sources before the keyring) are all empty; ``index`` and ``git_host`` then find
+        them read. One batch is one backend load, one thread and one time bound, where a
+        lookup per index cost a thread each. A failure here is left for each lookup to report.
+        """
+        get_many = getattr(self.store, "get_many", None)
+        if get_many is None:
+            return
+        pairs = [(keyring_service(i), username(i, self.env)) for i in indexes
+                 if i.auth and not any(self.env.get(v) for v in (token_var(i), *i.token_env))]
+        pairs += [(git_keyring_service(g), self._git_user(g)) for g in git_hosts
+                  if not any(self.env.get(v) for v in (git_token_var(g), *g.token_env))]
+        if pairs:
+            try:
+                get_many(pairs)
+            except KeyringUnavailable:
+                pass
+
+    def _git_user(self, git: GitHost) -> str:
+        return self.env.get(git_username_var(git)) or git.username or git.default_username
+
     def index(self, index: Index) -> Credential | None:
         """The first credential found for ``index``; None for an index with ``auth = false``.
 
@@ -227,8 +249,12 @@ class Resolver:
     def git_host(self, git: GitHost, cfg: Config) -> Credential:
         """The first credential found for ``git``: its variables, keyring, an index on its host."""
         explicit_user = self.env.get(git_username_var(git)) or git.username
-        user = explicit_user or git.default_username
+        user = self._git_user(git)
         tried: list[tuple[str, str]] = []
+        # The index on the same host is the fallback; unless privpip's netrc has its token,
+        # its keyring entry is read in the same batch.
+        same_host = index_on_host(git, cfg) if not self.env.get("PRIVPIP_NETRC") else None
+        self.prefetch([same_host] if same_host is not None else [], [git])
         found = self._env_or_keyring((git_token_var(git), *git.token_env),
                                      git_keyring_service(git), user, f"git host {git.host}",
                                      tried)

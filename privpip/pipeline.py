@@ -31,6 +31,7 @@ def resolve_accesses(ctx: Context, names: Sequence[str] = ()) -> list[Access]:
         credentials.ask_token if ctx.interactive else None,
         "--no-input was given or stdin is not a terminal",
     )
+    resolver.prefetch(indexes)  # one keyring batch for every index that needs it
     accesses = []
     for index in indexes:
         cred = resolver.index(index)
@@ -45,13 +46,12 @@ def resolve_accesses(ctx: Context, names: Sequence[str] = ()) -> list[Access]:
 def check_dependency_confusion(ctx: Context, names: Sequence[str], install_args: Sequence[str],
                                allow: Sequence[str]) -> None:
     """Before `pip install`: refuse when a public index could serve a privately owned name."""
-    from privpip import confusion
-
     cfg = ctx.config
     selected = cfg.select(tuple(names))
     if not any(index.packages for index in cfg.indexes):
         ctx.note("dependency confusion check: no index declares `packages`")
         return
+    from privpip import confusion  # only now: it loads privpip.http and pip's argument scanner
     for note in confusion.check_install(cfg.indexes, selected, cfg.public_index, install_args,
                                         ctx.cwd, allow):
         ctx.note(note)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from privpip.errors import PrivpipError
+
+if TYPE_CHECKING:
+    import subprocess
 
 _FORWARDED = [s for s in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, s)]
 
@@ -24,10 +24,59 @@ def private_dir(env: Mapping[str, str]) -> Iterator[Path]:
     base = env.get("XDG_RUNTIME_DIR")
     if not (base and os.path.isdir(base) and os.access(base, os.W_OK)):
         base = None
-    path = Path(tempfile.mkdtemp(prefix="privpip-", dir=base))  # mkdtemp makes it 0700
+    path = _make_private_dir(Path(base) if base else None)
     try:
         yield path
     finally:
+        _remove(path)
+
+
+def _make_private_dir(base: Path | None) -> Path:
+    """tempfile.mkdtemp's 0700 directory with an unguessable name, in ``base`` or where
+    mkdtemp would put it, without tempfile's imports (random, shutil with bz2 and lzma)."""
+    if base is not None:
+        return _mkdir_in(base)
+    # tempfile.gettempdir's own order of candidates; tempfile only if none of them works.
+    names = [os.environ.get(var, "") for var in ("TMPDIR", "TEMP", "TMP")]
+    if os.name == "posix":
+        names += ["/tmp", "/var/tmp", "/usr/tmp"]  # noqa: S108 - mkdir 0700, random name
+    for name in filter(None, names):
+        try:
+            return _mkdir_in(Path(os.path.abspath(name)))
+        except OSError:
+            continue
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="privpip-"))
+
+
+def _mkdir_in(base: Path) -> Path:
+    for _ in range(100):
+        path = base / f"privpip-{os.urandom(8).hex()}"
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"no free name for a private directory in {base}")
+
+
+def _remove(path: Path) -> None:
+    """shutil.rmtree(path, ignore_errors=True) for the flat directory privpip writes (its
+    netrc); shutil itself only when something made a subdirectory in it."""
+    try:
+        with os.scandir(path) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    import shutil
+
+                    shutil.rmtree(path, ignore_errors=True)
+                    return
+                os.unlink(entry.path)
+        os.rmdir(path)
+    except OSError:
+        import shutil
+
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -45,6 +94,8 @@ def run(
     privpip is not in the terminal's foreground process group: a Ctrl-C at the terminal
     already reached the child, and a second one would interrupt its clean-up.
     """
+    import subprocess  # only commands that run a child need it
+
     try:
         child: subprocess.Popen[Any]
         if on_output is None:

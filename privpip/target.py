@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from privpip.errors import UsageError
 
@@ -16,8 +14,7 @@ _BIN = "Scripts" if os.name == "nt" else "bin"
 _EXE = "python.exe" if os.name == "nt" else "python"
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):  # not a dataclass: install's start-up need not import dataclasses
     python: str
     why: str  # "--python", "VIRTUAL_ENV", "CONDA_PREFIX", "PATH"
 
@@ -31,6 +28,8 @@ class Target:
         match = re.search(r"^\s*version(?:_info)?\s*=\s*(\d+)\.(\d+)", text, re.MULTILINE)
         if match:
             return int(match.group(1)), int(match.group(2))
+        import subprocess
+
         try:
             out = subprocess.run(
                 [self.python, "-c", "import sys; print(*sys.version_info[:2])"],
@@ -51,7 +50,7 @@ def find(python: str | None, env: Mapping[str, str]) -> Target:
         if path.is_dir():
             path = path / _BIN / _EXE
         if not path.exists() and os.sep not in python:
-            found = shutil.which(python, path=env.get("PATH"))
+            found = _which(python, path=env.get("PATH"))
             if found:
                 return Target(found, "--python")
         if not path.exists():
@@ -63,10 +62,18 @@ def find(python: str | None, env: Mapping[str, str]) -> Target:
             if candidate.exists():
                 return Target(str(candidate), var)
     for name in ("python3", "python"):
-        found = shutil.which(name, path=env.get("PATH"))
+        found = _which(name, path=env.get("PATH"))
         if found:
             return Target(found, "PATH")
     raise UsageError(
         "no Python interpreter found: no active virtual environment and no python3 on PATH",
         "activate a virtual environment or pass --python PATH",
     )
+
+
+def _which(name: str, path: str | None) -> str | None:
+    """shutil.which, imported only here: with --python PATH or an active environment
+    (the common case) privpip needs neither shutil nor the compression modules it loads."""
+    import shutil
+
+    return shutil.which(name, path=path)

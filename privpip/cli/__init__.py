@@ -64,8 +64,16 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """click.version_option's output, without its gettext lookup at import time."""
+    if value and not ctx.resilient_parsing:
+        click.echo(f"privpip, version {__version__}", color=ctx.color)
+        ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings=CONTEXT)
-@click.version_option(__version__, "-V", "--version", prog_name="privpip")
+@click.option("-V", "--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_print_version, help="Show the version and exit.")
 @click.option(
     "--config", "config_path", metavar="PATH", envvar="PRIVPIP_CONFIG",
     help="Config file to use instead of searching for privpip.toml / pyproject.toml "
@@ -106,7 +114,38 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, no_input: bo
 
 
 def main() -> None:
-    """Console entry point: user errors get a message and an exit code; bugs get exit 70."""
+    """Console entry point: run, then exit at once with the status `_main` gave."""
+    try:
+        _main()
+    except SystemExit as exc:
+        _exit_now(exc.code)
+    _exit_now(0)
+
+
+def _exit_now(code: object) -> None:
+    """Exit without the interpreter's shutdown (~10 ms: module teardown, garbage collection).
+
+    By now the child was reaped and the private files removed (their ``with`` blocks ended).
+    Only what cannot be lost stops the shortcut: output that does not flush (a closed pipe)
+    and non-daemon threads; then the normal exit keeps Python's own status and messages.
+    """
+    status = 0 if code is None else code if isinstance(code, int) else None
+    threading = sys.modules.get("threading")
+    waiting = threading is not None and any(
+        t.is_alive() and not t.daemon and t is not threading.main_thread()
+        for t in threading.enumerate())
+    if status is None or waiting:
+        raise SystemExit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        raise SystemExit(code) from None
+    os._exit(status & 0xFF)
+
+
+def _main() -> None:
+    """user errors get a message and an exit code; bugs get exit 70."""
     if os.environ.get("_PRIVPIP_COMPLETE", "").startswith("fish"):
         from privpip.cli.completion import use_privpip_fish
 

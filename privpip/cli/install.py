@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from privpip.cli.options import PASSTHROUGH, pip_options
+from privpip.cli.options import PASSTHROUGH, PassThrough, pip_options
 from privpip.config import Installer
 from privpip.context import Context
 
 
-@click.command(context_settings=PASSTHROUGH,
+@click.command(cls=PassThrough, context_settings=PASSTHROUGH,
                short_help="pip install, with the private indexes and their credentials.")
 @pip_options
 @click.option("--installer", type=click.Choice(["pip", "uv"]), default=None,

@@ -15,6 +15,30 @@ PASSTHROUGH: dict[str, Any] = {**CONTEXT, "ignore_unknown_options": True,
                                "allow_interspersed_args": False}
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class PassThrough(click.Command):
+    """A command whose unknown options go on to another program: no "did you mean" search.
+
+    click tries every option as one of its own first and builds the NoSuchOption that is
+    then ignored with its close matches, importing difflib each run for nothing (each pip
+    option passed through is one such miss). Parsing itself stays click's.
+    """
+
+    def make_parser(self, ctx: click.Context) -> Any:
+        parser = super().make_parser(ctx)
+        match_long = getattr(parser, "_match_long_opt", None)
+        long_opts = getattr(parser, "_long_opt", None)
+        if match_long is None or not isinstance(long_opts, dict):
+            return parser  # another click: its parser is used as it is
+
+        def without_suggestions(opt: str, *args: Any) -> None:
+            if opt not in long_opts:
+                raise click.NoSuchOption(opt, ctx=ctx)
+            match_long(opt, *args)
+
+        setattr(parser, "_match_long_opt", without_suggestions)  # noqa: B010 - a private method
+        return parser
 USE_ALL = "Use only this configured index (repeatable). Default: all of them."
 
 

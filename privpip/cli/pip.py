@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from privpip.cli.options import PASSTHROUGH, pip_options
+from privpip.cli.options import PASSTHROUGH, PassThrough, pip_options
 from privpip.context import Context
 
 
-@click.command(context_settings=PASSTHROUGH,
+@click.command(cls=PassThrough, context_settings=PASSTHROUGH,
                short_help="Any pip command (download, wheel, index, lock, ...), authenticated.")
 @pip_options
 @click.argument("pip_args", nargs=-1, required=True, type=click.UNPROCESSED)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from privpip.cli.options import PASSTHROUGH, index_option, python_option
+from privpip.cli.options import PASSTHROUGH, PassThrough, index_option, python_option
 from privpip.context import Context
 from privpip.errors import UsageError
 
 
-@click.command(context_settings=PASSTHROUGH)
+@click.command(cls=PassThrough, context_settings=PASSTHROUGH)
 @index_option()
 @python_option(
               help="The Python whose netrc parser reads the credentials (only matters for "

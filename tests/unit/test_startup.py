@@ -1,4 +1,4 @@
-"""The import budget: `privpip env` and `--help` load neither keyring, rich nor tomli_w."""
+"""The start-up budget: what `privpip env`, `install` and `--help` import, and the fast exit."""
 
 from __future__ import annotations
 
@@ -7,28 +7,46 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import TESTS
 
 PROBE = """
 import sys
 sys.argv = ["privpip", *sys.argv[1:]]
+import os
+def exit_here(code):  # main() ends with os._exit; the probe still has to report
+    raise SystemExit(code)
+os._exit = exit_here
 from privpip.cli import main
 try:
     main()
 except SystemExit:
     pass
 import json
-heavy = sorted({m.split(".")[0] for m in sys.modules} & {"keyring", "rich", "tomli_w", "urllib3",
-               "requests", "platformdirs", "email", "http", "concurrent", "asyncio"})
-print(json.dumps(heavy), file=sys.stderr)
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 """
+HEAVY = {"keyring", "rich", "tomli_w", "urllib3", "requests", "platformdirs", "email", "http",
+         "concurrent", "asyncio", "urllib.request", "http.client", "difflib", "ssl", "tarfile",
+         "dataclasses_json"}
+# what `env` may not load beyond that: the child's and the private directory's modules
+ENV_ONLY = {"subprocess", "shutil", "tempfile", "random", "bz2", "lzma", "privpip.confusion",
+            "privpip.http", "privpip.runner"}
 
 
 def loaded(args, tmp_path, env):
     result = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=tmp_path,
                             env={**os.environ, "PYTHONPATH": str(TESTS.parent), **env},
                             capture_output=True, text=True)
-    return json.loads(result.stderr.strip().splitlines()[-1]), result
+    modules = set(json.loads(result.stderr.strip().splitlines()[-1]))
+    return sorted(m for m in modules if m in HEAVY or m.split(".")[0] in HEAVY), result
+
+
+def all_loaded(args, tmp_path, env):
+    result = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(TESTS.parent), **env},
+                            capture_output=True, text=True)
+    return set(json.loads(result.stderr.strip().splitlines()[-1])), result
 
 
 def test_env_imports_nothing_heavy(tmp_path):
@@ -39,6 +57,31 @@ def test_env_imports_nothing_heavy(tmp_path):
     modules, result = loaded(["env", "--shell", "bash"], tmp_path, env)
     assert "export PIP_EXTRA_INDEX_URL=" in result.stdout
     assert modules == []
+    everything, _ = all_loaded(["env", "--shell", "bash"], tmp_path, env)
+    assert everything & ENV_ONLY == set()
+
+
+def test_install_imports_only_what_running_pip_needs(tmp_path):
+    """No keyring (tokens in variables), no dependency-confusion module (no index declares
+    `packages`), no difflib for the pip options passed through, no shutil/tempfile."""
+    (tmp_path / "privpip.toml").write_text(
+        '[[index]]\nname = "corp"\nurl = "https://h.example/simple/"\ndefault = true\n')
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho \"$@\"\n")
+    fake.chmod(0o755)
+    env = {"PRIVPIP_INDEX_CORP_TOKEN": "token", "PRIVPIP_USER_CONFIG": str(tmp_path / "none"),
+           "TMPDIR": str(tmp_path)}
+    args = ["install", "--python", str(fake), "--dry-run", "-q", "--upgrade",
+            "--index-url=https://h.example/simple/", "corp-dep"]
+    everything, result = all_loaded(args, tmp_path, env)
+    assert result.stdout.strip() == ("-m pip install --dry-run -q --upgrade "
+                                     "--index-url=https://h.example/simple/ corp-dep")
+    heavy = {m for m in everything if m in HEAVY or m.split(".")[0] in HEAVY}
+    assert heavy == set()
+    # (gettext stays: click's own modules import it)
+    assert everything & {"shutil", "tempfile", "random", "bz2", "lzma", "privpip.confusion",
+                         "privpip.http"} == set()
+    assert "subprocess" in everything  # the child is run: the probe saw the real path
 
 
 def test_help_imports_nothing_heavy(tmp_path):
@@ -59,3 +102,107 @@ def test_lazy_command_help_matches_the_commands_own():
             assert short == "", name
         else:
             assert command.get_short_help_str(limit=300) == short, name
+
+
+PIP_FORMS = [
+    ["-q", "x"], ["--upgrade", "x"], ["-r", "req.txt"], ["-rreq.txt"], ["--index-url=x", "y"],
+    ["--index-url", "x", "y"], ["-Ur", "req.txt"], ["--", "corp-lib==1.2"], ["-q", "--", "x"],
+    ["--index", "corp", "-q", "x"], ["-x", "corp", "--python", "py", "--", "-q"],
+    ["-q", "--index", "corp", "x"], ["--allow-public", "a", "--upgrade", "--pre", "x"],
+    ["--no-such-privpip-option", "x"], ["--upg", "x"], ["--install", "x"], ["-", "x"],
+    ["--installer", "uv", "--dry-run", "x"], ["--installer=pip", "-e", ".", "--", "--x"],
+]
+
+
+def test_passed_through_options_parse_exactly_as_with_plain_click():
+    """The PassThrough parser only skips the "did you mean" search: every form of a pip
+    option reaches pip as click would pass it, and privpip's own options still parse."""
+    import click
+
+    from privpip.cli.install import install
+    from privpip.cli.run import run
+
+    for command in (install, run):
+        plain = click.Command(command.name, params=command.params,
+                              context_settings=command.context_settings)
+        for args in PIP_FORMS:
+            ours = command.make_context(command.name, list(args)).params
+            theirs = plain.make_context(command.name, list(args)).params
+            assert ours == theirs, args
+    params = install.make_context("install", ["--index", "corp", "-Ur", "req.txt", "--",
+                                              "x"]).params
+    assert params["indexes"] == ("corp",) and params["pip_args"] == ("-Ur", "req.txt", "--", "x")
+
+
+def test_passed_through_options_do_not_load_difflib():
+    code = ("import sys\nfrom privpip.cli.install import install\n"
+            "install.make_context('install', ['-q', '--upgrade', '--index-url=x', '-Ur', 'r'])\n"
+            "print('difflib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(TESTS.parent)}).stdout
+    assert out.strip() == "False"
+
+
+def privpip(args, tmp_path, **kwargs):
+    env = {**os.environ, "PYTHONPATH": str(TESTS.parent),
+           "PRIVPIP_USER_CONFIG": str(tmp_path / "none"),
+           **{f"PRIVPIP_INDEX_I{n}_TOKEN": f"token-{n}" for n in range(3)}}
+    (tmp_path / "privpip.toml").write_text("".join(
+        f'[[index]]\nname = "i{n}"\nurl = "https://h{n}.example/simple/"\n' for n in range(3)))
+    return subprocess.run([sys.executable, "-m", "privpip", *args], cwd=tmp_path, env=env,
+                          **kwargs)
+
+
+def test_version_output_is_clicks():
+    from click.testing import CliRunner
+
+    from privpip import __version__
+    from privpip.cli import cli
+
+    for flag in ("--version", "-V"):
+        result = CliRunner().invoke(cli, [flag])
+        assert result.exit_code == 0 and result.output == f"privpip, version {__version__}\n"
+
+
+def test_fast_exit_flushes_piped_output_and_keeps_statuses(tmp_path):
+    """main() leaves with os._exit: output written to a pipe is all there, statuses stay."""
+    env_out = privpip(["env", "--shell", "bash"], tmp_path, capture_output=True, text=True)
+    assert env_out.returncode == 0 and env_out.stdout.count("export ") >= 2
+    assert env_out.stdout.endswith("\n")
+    bad = privpip(["env", "--shell", "nosuch"], tmp_path, capture_output=True, text=True)
+    assert bad.returncode == 2 and "Invalid value" in bad.stderr
+    missing = privpip(["env", "--index", "nosuch"], tmp_path, capture_output=True, text=True)
+    assert missing.returncode != 0 and missing.stderr.startswith("privpip: error:")
+    version = privpip(["--version"], tmp_path, capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("privpip, version ")
+
+
+CLOSED_STDOUT = """
+import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+code = "import sys; sys.argv = ['privpip', *sys.argv[1:]]; import privpip.cli as c; c." + sys.argv[1]
+p = subprocess.run([sys.executable, "-c", code, *sys.argv[2:]], stdout=w, stderr=subprocess.PIPE,
+                   text=True)
+print(p.returncode, p.stderr.strip().splitlines()[-1:])
+"""
+
+
+@pytest.mark.parametrize("buffered", [True, False])
+@pytest.mark.parametrize("args", [["--version"], ["env", "--shell", "bash"]])
+def test_a_closed_stdout_ends_as_before_the_fast_exit(tmp_path, args, buffered):
+    """A reader that went away (``privpip env | head -0``): the status and the last message
+    are those of the normal exit (``_main()`` alone, as before the fast exit)."""
+    privpip(["--version"], tmp_path, capture_output=True)  # writes privpip.toml
+    env = {**os.environ, "PYTHONPATH": str(TESTS.parent),
+           "PRIVPIP_USER_CONFIG": str(tmp_path / "none"),
+           **{f"PRIVPIP_INDEX_I{n}_TOKEN": f"token-{n}" for n in range(3)}}
+    env.pop("PYTHONUNBUFFERED", None)
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
+
+    def outcome(call):
+        return subprocess.run([sys.executable, "-c", CLOSED_STDOUT, call, *args], cwd=tmp_path,
+                              env=env, capture_output=True, text=True).stdout
+
+    assert outcome("main()") == outcome("_main()")

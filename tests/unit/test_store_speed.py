@@ -175,6 +175,10 @@ def test_a_backend_that_cannot_load_is_a_keyring_failure(env):
 PROBE = """
 import sys
 sys.argv = ["privpip", *sys.argv[1:]]
+import os
+def exit_here(code):  # main() ends with os._exit; the probe still has to report
+    raise SystemExit(code)
+os._exit = exit_here
 from privpip.cli import main
 try:
     main()
@@ -218,3 +222,27 @@ def test_env_with_a_detected_keyring_starts_no_process(tmp_path, env):
                                                 "-o", str(log)])
     programs = [line.split('"')[1] for line in log.read_text().splitlines() if "execve(" in line]
     assert programs == [sys.executable], programs
+
+
+def test_the_resolver_reads_every_keyring_entry_in_one_batch(tmp_path, env, counting):
+    """Indexes whose variables are empty are read together: one backend load, one thread;
+    an index with its token in a variable is not read from the keyring at all."""
+    from privpip import config, credentials
+
+    counting.entries.update({(url, "__token__"): f"tok-{n}" for n, url in enumerate(URLS)})
+    (tmp_path / "privpip.toml").write_text("".join(
+        f'[[index]]\nname = "i{n}"\nurl = "{url}"\n' for n, url in enumerate(URLS))
+        + '[[git]]\nhost = "git.example"\n')
+    run_env = {**env, "PYTHON_KEYRING_BACKEND": "counting.CountingKeyring",
+               "PRIVPIP_INDEX_I1_TOKEN": "from-var",
+               "PRIVPIP_USER_CONFIG": str(tmp_path / "none.toml")}
+    run_env.pop("PRIVPIP_INDEX_I0_TOKEN", None)
+    run_env.pop("PRIVPIP_INDEX_I2_TOKEN", None)
+    cfg = config.load(tmp_path, run_env)
+    resolver = credentials.Resolver(run_env, KeyringStore.from_env(run_env))
+    resolver.prefetch(cfg.indexes, cfg.git_hosts)
+    found = [resolver.index(index) for index in cfg.indexes]
+    assert [(c.token.reveal(), c.source) for c in found if c] == [
+        ("tok-0", "keyring"), ("from-var", "env:PRIVPIP_INDEX_I1_TOKEN"), ("tok-2", "keyring")]
+    assert counting.instances == 1
+    assert len(counting.readers) == 3 and len(set(counting.readers)) == 1  # i0, i2, git host
