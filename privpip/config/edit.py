@@ -63,6 +63,14 @@ def starter(pyproject: bool) -> str:
             + _doc("[[index]]"))
 
 
+def user_starter() -> str:
+    """The starter text of the user config file (`init --user`, `index add --user`)."""
+    return ("# privpip's user config: private package indexes you use outside any project.\n"
+            "# A project's privpip.toml comes first; an index here with the same name is\n"
+            "# hidden by it. This file holds index names and URLs, never a token.\n"
+            + _doc("[[index]]"))
+
+
 _INDEX_HEADER = re.compile(r"^\s*\[\[\s*index\s*\]\]\s*(#.*)?$")
 _PYPROJECT_INDEX_HEADER = re.compile(
     r"^\s*\[\[\s*tool\s*\.\s*privpip\s*\.\s*index\s*\]\]\s*(#.*)?$"
