@@ -48,8 +48,11 @@ def status(ctx: Context, do_check: bool, show_prefix: bool, as_json: bool,
            timeout: float) -> None:
     """Show each configured index and where its credential comes from.
 
-    Columns: index name, URL, default or extra, username, and the credential's source
-    (env:VARIABLE, keyring, or missing). status never prompts and never prints a token.
+    First the config files read, then the columns: index name, URL, default or extra,
+    username, and the credential's source (env:VARIABLE, keyring, or missing). Nothing is
+    cut to fit a narrow terminal: the URL moves to its own line, or each index becomes a
+    block. Colour on a terminal; NO_COLOR=1 turns it off, FORCE_COLOR=1 on for a pipe.
+    status never prompts and never prints a token.
 
     \b
       privpip status
