@@ -15,8 +15,12 @@ from privpip.errors import UsageError
 @click.option("--pyproject", is_flag=True,
               help="Add a [tool.privpip] table to ./pyproject.toml instead of writing "
               "./privpip.toml.")
+@click.option("--user", is_flag=True,
+              help="Write your user config file instead (for indexes you use outside any "
+              "project; its directory is created).  [file: $PRIVPIP_USER_CONFIG, else "
+              "~/.config/privpip/config.toml on Linux]")
 @click.pass_obj
-def init(ctx: Context, pyproject: bool) -> None:
+def init(ctx: Context, pyproject: bool, user: bool) -> None:
     """Write a starter privpip.toml, with comments explaining each key.
 
     Never overwrites: an existing privpip.toml (or [tool.privpip] table) is left alone.
@@ -24,7 +28,11 @@ def init(ctx: Context, pyproject: bool) -> None:
     \b
       privpip init
       privpip init --pyproject
+      privpip init --user             your own indexes, outside any project
     """
+    if user:
+        _init_user(ctx, pyproject)
+        return
     own = ctx.cwd / PROJECT_FILE
     pyproject_file = ctx.cwd / PYPROJECT_FILE
     if pyproject:
@@ -58,3 +66,27 @@ def init(ctx: Context, pyproject: bool) -> None:
                "  privpip index add NAME URL --default   the index that replaces PyPI\n"
                "  privpip login NAME                     store its token in the keyring\n"
                "  privpip status --check                 check every index's credential")
+
+
+def _init_user(ctx: Context, pyproject: bool) -> None:
+    from privpip.config import label, user_config_file
+
+    if pyproject:
+        raise UsageError("--user and --pyproject name different files", "drop one of them")
+    path = user_config_file(ctx.env)
+    if path.exists():
+        raise UsageError(f"{path} already exists; it was not overwritten",
+                         "add an index with `privpip index add --user NAME URL`")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        config_edit.write_atomic(path, config_edit.user_starter(), exclusive=True)
+    except FileExistsError:
+        raise UsageError(f"{path} already exists; it was not overwritten") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}",
+                         "set PRIVPIP_USER_CONFIG to a file in a writable directory") from None
+    click.echo(f"privpip: wrote {label(path)}")
+    click.echo("next:\n"
+               "  privpip index add --user NAME URL --default   the index that replaces PyPI\n"
+               "  privpip login NAME                            store its token in the keyring\n"
+               "  privpip status --check                        check every index's credential")

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import click
 
-from privpip import check, credentials
+from privpip import check, credentials, terminal
 from privpip.cli.options import CONTEXT
-from privpip.config import Index
+from privpip.config import Config, Index, label, user_config_file
 from privpip.context import Context
 from privpip.credentials import Credential
 from privpip.errors import CredentialNotFound, KeyringUnavailable
 from privpip.secret import redact
 from privpip.store import KeyringStore
+from privpip.terminal import Cell, Line
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,11 @@ def status(ctx: Context, do_check: bool, show_prefix: bool, as_json: bool,
            timeout: float) -> None:
     """Show each configured index and where its credential comes from.
 
-    Columns: index name, URL, default or extra, username, and the credential's source
-    (env:VARIABLE, keyring, or missing). status never prompts and never prints a token.
+    First the config files read, then the columns: index name, URL, default or extra,
+    username, and the credential's source (env:VARIABLE, keyring, or missing). Nothing is
+    cut to fit a narrow terminal: the URL moves to its own line, or each index becomes a
+    block. Colour on a terminal; NO_COLOR=1 turns it off, FORCE_COLOR=1 on for a pipe.
+    status never prompts and never prints a token.
 
     \b
       privpip status
@@ -56,9 +63,13 @@ def status(ctx: Context, do_check: bool, show_prefix: bool, as_json: bool,
     store = _FirstFailureStore(KeyringStore.from_env(ctx.env))
     # No prompt: status reports what is there, it never asks.
     resolver = credentials.Resolver(ctx.env, store)
-    rows = [_row(index, resolver) for index in indexes]
+    # Keyring reads and token commands can take seconds: a spinner on a terminal meanwhile.
+    with terminal.spinner("privpip: reading credentials…", ctx.env):
+        rows = [_row(index, resolver) for index in indexes]
     if do_check:
-        results = check.check_all([(r.index, r.credential) for r in rows], timeout)
+        with terminal.spinner(f"privpip: checking {len(rows)} "
+                              f"{'index' if len(rows) == 1 else 'indexes'}…", ctx.env):
+            results = check.check_all([(r.index, r.credential) for r in rows], timeout)
         rows = [Row(r.index, r.username, r.source, r.credential, res)
                 for r, res in zip(rows, results, strict=True)]
     notes = []
@@ -82,11 +93,9 @@ def status(ctx: Context, do_check: bool, show_prefix: bool, as_json: bool,
             notes.append(f"{row.index.name}: {row.result.describe()}")
 
     if as_json:
-        _print_json(rows, notes, show_prefix, do_check)
-    elif sys.stdout.isatty() and not ctx.env.get("NO_COLOR"):
-        _print_rich(rows, notes, show_prefix)
+        _print_json(ctx, rows, notes, show_prefix, do_check)
     else:
-        _print_plain(rows, notes, show_prefix)
+        _print_text(ctx, rows, notes, show_prefix)
     if do_check and not all(r.result is not None and r.result.ok for r in rows):
         raise SystemExit(1)
 
@@ -118,14 +127,18 @@ def _row(index: Index, resolver: credentials.Resolver) -> Row:
     return Row(index, cred.username, cred.source, cred)
 
 
-def _cells(row: Row, show_prefix: bool) -> list[str]:
-    cells = [row.index.name, redact(row.index.url), row.role, row.username, row.source]
+def _cells(row: Row, show_prefix: bool) -> list[Cell]:
+    colors = {check.OK: "green", check.REJECTED: "red", check.UNREACHABLE: "yellow"}
+    cells: list[Cell] = [(row.index.name, "bold"), (redact(row.index.url), ""),
+                         (row.role, ""), (row.username, ""),
+                         (row.source, "red" if row.source == "missing" else "")]
     if show_prefix:
-        cells.append(row.credential.token.prefix(4) if row.credential else "")
+        cells.append((row.credential.token.prefix(4) if row.credential else "", ""))
     if row.result is not None:
         res = row.result
-        cells += [res.outcome, str(res.status) if res.status is not None else "-",
-                  f"{res.seconds:.2f} s"]
+        cells += [(res.outcome, colors.get(res.outcome, "")),
+                  (str(res.status) if res.status is not None else "-", ""),
+                  (f"{res.seconds:.2f} s", "")]
     return cells
 
 
@@ -138,43 +151,35 @@ def _headers(show_prefix: bool, checked: bool) -> list[str]:
     return headers
 
 
-def _print_plain(rows: list[Row], notes: list[str], show_prefix: bool) -> None:
-    table = [_headers(show_prefix, rows[0].result is not None)]
-    table += [_cells(row, show_prefix) for row in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
-    for line in table:
-        cells = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
-        click.echo("  ".join(cells).rstrip())
-    for note in notes:
-        click.echo(note)
+def config_files(cfg: Config, env: Mapping[str, str]) -> list[tuple[Path, str]]:
+    """Each config file the run read, with its scope: "project" or "user"."""
+    user = os.path.abspath(user_config_file(env))
+    return [(path, "user" if os.path.abspath(path) == user else "project")
+            for path in cfg.files]
 
 
-def _print_rich(rows: list[Row], notes: list[str], show_prefix: bool) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    colors = {check.OK: "green", check.REJECTED: "red", check.UNREACHABLE: "yellow"}
-    table = Table(box=None, header_style="bold")
-    for header in _headers(show_prefix, rows[0].result is not None):
-        table.add_column(header)
-    for row in rows:
-        cells = [Text(cell) for cell in _cells(row, show_prefix)]
-        if row.source == "missing":
-            cells[4].stylize("red")
-        if row.result is not None:
-            cells[-3].stylize(colors.get(row.result.outcome, ""))
-        table.add_row(*cells)
-    console = Console()
-    console.print(table)
-    for note in notes:
-        console.print(Text(note))
+def _print_text(ctx: Context, rows: list[Row], notes: list[str], show_prefix: bool) -> None:
+    """The table (fitted to $COLUMNS / the terminal, never cut), the config files, the notes."""
+    lines: list[Line] = []
+    for path, scope in config_files(ctx.config, ctx.env):
+        lines.append([("config: ", ""), (f"{label(path)} ({scope})", "")])
+    headers = _headers(show_prefix, rows[0].result is not None)
+    table = [_cells(row, show_prefix) for row in rows]
+    lines += terminal.layout(headers, table, terminal.width(ctx.env, sys.stdout), wrap=1)
+    lines += [[(note, "")] for note in notes]
+    terminal.echo_lines(lines, ctx.env)
 
 
-def _print_json(rows: list[Row], notes: list[str], show_prefix: bool, checked: bool) -> None:
+SCHEMA_VERSION = 1  # of `status --json`; raised only when a key changes meaning or goes away
+
+
+def _print_json(ctx: Context, rows: list[Row], notes: list[str], show_prefix: bool,
+                checked: bool) -> None:
     import json
 
-    out: dict[str, object] = {}
+    out: dict[str, object] = {"schema_version": SCHEMA_VERSION}
+    out["config_files"] = [{"path": os.path.abspath(path), "scope": scope}
+                           for path, scope in config_files(ctx.config, ctx.env)]
     items = []
     for row in rows:
         item: dict[str, object] = {

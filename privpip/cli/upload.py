@@ -14,11 +14,14 @@ from privpip.context import Context
 @python_option(
               help="Run the twine of this interpreter or environment. Default: the active "
               "environment's (else python3 on PATH) when it has twine, else privpip's own.")
-@click.argument("dists", nargs=-1, required=True, metavar="DIST...")
+@click.argument("dists", nargs=-1, metavar="[DIST]...")
 @click.pass_obj
 def upload(ctx: Context, index_name: str | None, python: str | None,
            dists: tuple[str, ...]) -> None:
     """Upload wheels and sdists to a private index with twine (`python -m twine upload`).
+
+    With no DIST, every .whl, .tar.gz and .zip file in ./dist is uploaded (as `uv publish`
+    does). twine is the target environment's, else privpip's own, else `twine` on PATH.
 
     The upload URL is the index's `upload-url`, else derived from its url (GitLab project
     index: the url without /simple; a server whose url is https://host/simple/: the root).
@@ -26,7 +29,8 @@ def upload(ctx: Context, index_name: str | None, python: str | None,
     Every file's version is checked (PEP 440) before anything is uploaded.
 
     \b
-      privpip upload dist/*
+      privpip upload                  everything in ./dist
+      privpip upload --index corp dist/*
       privpip upload --index corp dist/corp_lib-1.2.0-py3-none-any.whl dist/corp_lib-1.2.0.tar.gz
     """
     from privpip import pipeline, runner
@@ -35,7 +39,7 @@ def upload(ctx: Context, index_name: str | None, python: str | None,
     from privpip.errors import UsageError
     from privpip.secret import redact
 
-    files = twine.collect(dists)
+    files = twine.collect(dists or twine.default_dists(ctx.cwd))
     cfg = ctx.config
     if index_name is None:
         if len(cfg.indexes) > 1:
@@ -53,14 +57,14 @@ def upload(ctx: Context, index_name: str | None, python: str | None,
         if python:
             raise
         target_python = None
-    twine_python = twine.find_twine(target_python)
-    ctx.note(f"twine: {twine_python} -m twine")
+    twine_command = twine.find_twine(target_python, ctx.env)
+    ctx.note("twine: " + " ".join(twine_command))
     (access,) = pipeline.resolve_accesses(ctx, [index_name])  # last: it may prompt
 
     env = dict(ctx.env)
     env.pop("TWINE_REPOSITORY", None)  # a .pypirc section name would compete with the URL
     env.update(twine.twine_variables(access, url))
-    argv = [twine_python, "-m", "twine", "upload", "--verbose", "--disable-progress-bar"]
+    argv = [*twine_command, "upload", "--verbose", "--disable-progress-bar"]
     argv += ["--", *(str(d.path) for d in files)]
     output = twine.TwineOutput(lambda line: click.echo(redact(line), nl=False, err=True),
                                  ctx.verbose)

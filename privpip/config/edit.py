@@ -32,9 +32,9 @@ _DOC = """\
 #                        # (http:// only for localhost)
 # default = true         # optional, default false; true replaces PyPI (pip --index-url);
 #                        # at most one index; the others are extra indexes
-# username = "__token__" # optional; the HTTP basic-auth user (a deploy token's own name,
-#                        # or gitlab-ci-token for CI_JOB_TOKEN); default __token__
-# token-env = ["CI_JOB_TOKEN"]
+# username = "__token__" # optional; the HTTP basic-auth user (a deploy token's own
+#                        # name); default __token__. GitLab CI's job token needs none.
+# token-env = ["CORP_PYPI_TOKEN"]
 #                        # optional; more variables to read the token from, in order
 # auth = true            # optional; false for an index that needs no credential
 """
@@ -60,6 +60,14 @@ def starter(pyproject: bool) -> str:
     return ("# privpip.toml: the private package indexes this project installs from.\n"
             "#\n"
             "# Commit this file: it holds index names and URLs, never a token.\n"
+            + _doc("[[index]]"))
+
+
+def user_starter() -> str:
+    """The starter text of the user config file (`init --user`, `index add --user`)."""
+    return ("# privpip's user config: private package indexes you use outside any project.\n"
+            "# A project's privpip.toml comes first; an index here with the same name is\n"
+            "# hidden by it. This file holds index names and URLs, never a token.\n"
             + _doc("[[index]]"))
 
 
@@ -282,9 +290,8 @@ def url_hints(url: str, env_name: str) -> list[str]:
             f"this looks like a GitLab {kind} package registry. GitLab accepts: a personal "
             "access token (scope read_api) with the default username __token__; a deploy "
             "token (scope read_package_registry) with its own username "
-            "(--username gitlab+deploy-token-N); in GitLab CI, the job token: add "
-            f"--token-env CI_JOB_TOKEN and set PRIVPIP_INDEX_{env_name}_USERNAME=gitlab-ci-token "
-            "in the job"
+            "(--username gitlab+deploy-token-N); in GitLab CI on the same host, the job "
+            "token (CI_JOB_TOKEN, user gitlab-ci-token) is used with nothing to configure"
         )
         if kind == "group":
             hints.append("a GitLab group index serves the packages of every project in the "

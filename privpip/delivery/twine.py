@@ -133,9 +133,11 @@ def _version_part(filename: str, kind: str) -> str:
 _HAS_TWINE = "import importlib.util, sys; sys.exit(importlib.util.find_spec('twine') is None)"
 
 
-def find_twine(target_python: str | None) -> str:
-    """The interpreter to run `-m twine` with: the target's, else privpip's own."""
+def find_twine(target_python: str | None, env: Mapping[str, str] | None = None) -> list[str]:
+    """The command that runs twine: the target's ``python -m twine``, else privpip's own,
+    else a `twine` on PATH (installed with pipx or `uv tool`)."""
     import importlib.util
+    import shutil
 
     if target_python:
         try:
@@ -144,16 +146,34 @@ def find_twine(target_python: str | None) -> str:
         except (OSError, subprocess.SubprocessError):
             has = False
         if has:
-            return target_python
+            return [target_python, "-m", "twine"]
     if importlib.util.find_spec("twine") is not None:
-        return sys.executable
+        return [sys.executable, "-m", "twine"]
+    on_path = shutil.which("twine", path=(env or {}).get("PATH"))
+    if on_path:
+        return [on_path]
     where = f"{target_python} nor " if target_python else ""
     raise PrivpipError(
         f"twine is not installed: neither {where}privpip's own Python ({sys.executable}) "
-        "can import it",
-        "install it into the project's environment (`python -m pip install twine`), or next "
-        "to privpip (`pipx inject privpip twine`)",
+        "can import it, and there is no `twine` on PATH",
+        "install it next to privpip (`pipx inject privpip twine`, `uv tool install privpip "
+        "--with twine`, or `pip install 'privpip[upload]'`), on PATH (`pipx install twine`), "
+        "or into the project's environment (`python -m pip install twine`)",
     )
+
+
+def default_dists(cwd: Path) -> list[str]:
+    """No files named: every distribution in ./dist, as `uv publish` does."""
+    dist = cwd / "dist"
+    if not dist.is_dir() or not any(_kind(p.name) for p in dist.iterdir()):
+        found = ("dist/ has no .whl, .tar.gz or .zip files" if dist.is_dir()
+                 else "there is no dist/ directory here")
+        raise UsageError(
+            f"no files given, and {found}",
+            "build first (`python -m build` or `uv build` write dist/), or name the files: "
+            "privpip upload path/to/file.whl",
+        )
+    return [str(dist)]
 
 
 _REFUSED = re.compile(

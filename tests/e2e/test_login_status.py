@@ -253,6 +253,8 @@ def test_status_json_and_prefix(index_server, project):
     env = {**PLAINTEXT, "PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN}
     data = json.loads(pp("status", "--json", cwd=project, env=env).stdout)
     assert data == {
+        "schema_version": 1,
+        "config_files": [{"path": str(project / "privpip.toml"), "scope": "project"}],
         "indexes": [{"name": "corp", "url": index_server.url, "role": "default",
                      "username": "__token__", "source": "env:PRIVPIP_INDEX_CORP_TOKEN"}],
         "notes": [],

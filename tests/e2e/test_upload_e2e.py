@@ -182,5 +182,52 @@ def test_missing_twine(upload_server, tmp_path, make_venv):
     )
     assert result.returncode == 1, result.stderr
     assert "privpip: error: twine is not installed" in result.stderr
-    assert "hint: install it into the project's environment" in result.stderr
+    assert "and there is no `twine` on PATH" in result.stderr
+    assert "hint: install it next to privpip (`pipx inject privpip twine`" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_twine_on_path_is_used(upload_server, tmp_path, make_venv):
+    """twine installed by pipx or `uv tool`: not importable by privpip, but on PATH."""
+    configure(upload_server, tmp_path)
+    files = dists(tmp_path / "dist")
+    python, env = bare_python(tmp_path, make_venv)
+    bin_dir = tmp_path / "tool-bin"
+    bin_dir.mkdir()
+    # The test environment's own twine script, whose shebang names the interpreter that has it.
+    (bin_dir / "twine").symlink_to(Path(sys.executable).parent / "twine")
+    env["PATH"] = str(bin_dir)
+    result = subprocess.run(
+        [python, "-m", "privpip", "-v", "upload", "--python", python],
+        cwd=tmp_path, env={**os.environ, **env, **ENV},
+        capture_output=True, text=True, stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"privpip: twine: {bin_dir / 'twine'}\n" in result.stderr
+    assert_no_token(result.stdout + result.stderr, HOSTILE_USER, HOSTILE_TOKEN)
+    assert {f.name for f in files} <= {p.name for p in upload_server.packages.iterdir()}
+
+
+def test_no_files_uploads_dist(upload_server, tmp_path):
+    configure(upload_server, tmp_path)
+    files = dists(tmp_path / "dist")
+    (tmp_path / "dist" / "notes.txt").write_text("not a distribution, skipped")
+    result = privpip("upload", "--index", "corp", cwd=tmp_path, env=ENV)
+    assert result.returncode == 0, result.stderr
+    assert {f.name for f in files} <= {p.name for p in upload_server.packages.iterdir()}
+
+
+@pytest.mark.parametrize("make_dist", [False, True], ids=["no-dist", "empty-dist"])
+def test_no_files_and_nothing_in_dist(upload_server, tmp_path, make_dist):
+    configure(upload_server, tmp_path)
+    if make_dist:
+        (tmp_path / "dist").mkdir()
+        (tmp_path / "dist" / "README").write_text("x")
+    result = privpip("upload", cwd=tmp_path, env=ENV)
+    assert result.returncode == 2, result.stderr
+    found = ("dist/ has no .whl, .tar.gz or .zip files" if make_dist
+             else "there is no dist/ directory here")
+    assert result.stderr == (
+        f"privpip: error: no files given, and {found}\n"
+        "  hint: build first (`python -m build` or `uv build` write dist/), or name the "
+        "files: privpip upload path/to/file.whl\n")
