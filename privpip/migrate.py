@@ -155,6 +155,7 @@ class _Builder:
         self.old_config = edit.read(config_path) if config_path.is_file() else None
         self.config = self.old_config if self.old_config is not None else \
             edit.starter(self.pyproject)
+        self.initial_config = self.config
         parsed = parse_text(self.config, self.label, self.pyproject)
         self.indexes = list(parsed.indexes)
         self.gits = list(parsed.git_hosts)
@@ -243,7 +244,7 @@ class _Builder:
         plan = self.plan
         if self.removed_requirement_options:
             self.note(WHY_REMOVED.format(config=self.shown(plan.config_path)))
-        if self.config != (self.old_config if self.old_config is not None else ""):
+        if self.config != self.initial_config:
             plan.changes.append(FileChange(plan.config_path, self.shown(plan.config_path),
                                            self.old_config, self.config))
         for file, lines in self.lines.items():
@@ -391,8 +392,8 @@ def _remove_pip_conf_value(lines: list[str], n: int, start: int, end: int) -> bo
     if key_line is None or _pip_conf_key(lines, n) not in _PIP_INDEX_KEYS:
         return False
     line = lines[n]
-    left = start
-    while left > 0 and not line[left - 1].isspace() and line[left - 1] not in "=:":
+    left = line.rfind("://", 0, start)  # back over the scheme to where the URL starts
+    while left > 0 and (line[left - 1].isalnum() or line[left - 1] in "+.-"):
         left -= 1
     right = end
     while right < len(line) and not line[right].isspace():
