@@ -135,3 +135,100 @@ def test_crash_between_two_replaces_leaves_no_half_written_file(tmp_path: Path) 
         migrate.write_all([changes[1], missing_dir])
     assert changes[1].path.read_text() == "old b\n"
     assert os.listdir(tmp_path) and not list(tmp_path.glob(".*tmp"))
+
+
+def _repo(tmp_path: Path, files: dict[str, str]) -> Path:
+    repo = tmp_path / "hostile"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    for name, text in files.items():
+        with open(repo / name, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "leaky")
+    return repo
+
+
+def test_hostile_token_is_checked_stored_and_gone(tmp_path: Path, index_server) -> None:
+    netloc = index_server.root.split("://")[1]
+    repo = _repo(tmp_path, {"requirements.txt": (
+        f"--extra-index-url http://{HOSTILE_USER}:{quote(HOSTILE_TOKEN, safe='')}@{netloc}"
+        "/simple/\ncorp-dep==1.0\n")})
+    result = privpip("migrate", "--yes", cwd=repo, env=PLAINTEXT, timeout=60)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert_no_token(output, HOSTILE_USER, HOSTILE_TOKEN)
+    assert "accepted the token" in result.stderr and "rotate it" in result.stderr
+    assert (repo / "requirements.txt").read_text() == "corp-dep==1.0\n"
+    for path in (repo / "requirements.txt", repo / "privpip.toml"):
+        assert_no_token(path.read_text(), HOSTILE_USER, HOSTILE_TOKEN)
+    assert f'username = "{HOSTILE_USER}"' in (repo / "privpip.toml").read_text()
+    stored = keyring_get(index_server.url, HOSTILE_USER, PLAINTEXT)
+    assert stored.returncode == 0 and stored.stdout.rstrip("\n") == HOSTILE_TOKEN
+
+
+def test_git_url_and_path_limit(tmp_path: Path) -> None:
+    token = "glpat-Q7x9Kd2mLp4Rt8Vw3Zy6"
+    repo = _repo(tmp_path, {
+        "requirements.txt": f"dep @ git+https://oauth2:{token}@git.example.com/g/dep.git@v1\n",
+        "other.txt": f"-i https://__token__:{PLAIN_TOKEN}@pypi.example.com/simple/\n"})
+    result = privpip("migrate", "--yes", "requirements.txt", cwd=repo, env=PLAINTEXT, timeout=60)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert token not in output and token[5:] not in output
+    assert (repo / "requirements.txt").read_text() == \
+        "dep @ git+https://git.example.com/g/dep.git@v1\n"
+    assert PLAIN_TOKEN in (repo / "other.txt").read_text()  # not named: left alone
+    config = (repo / "privpip.toml").read_text()
+    assert '[[git]]\nhost = "git.example.com"\nusername = "oauth2"\n' in config
+    assert "[[index]]\nname" not in config  # other.txt was not migrated
+    stored = keyring_get("git:https://git.example.com", "oauth2", PLAINTEXT)
+    assert stored.stdout.rstrip("\n") == token
+    assert "github.com/settings" not in result.stderr and "rotate it" in result.stderr
+
+
+def test_terminal_confirmation(tmp_path: Path) -> None:
+    """On a terminal (a real pty) privpip asks; "n" changes nothing, "y" applies."""
+    import pty
+    import subprocess
+    import sys
+
+    from tests.helpers import TESTS
+
+    repo = _repo(tmp_path, {"requirements.txt":
+                            f"-i https://__token__:{PLAIN_TOKEN}@pypi.example.com/simple/\nx\n"})
+    env = {**os.environ, **PLAINTEXT, "PYTHONPATH": str(TESTS.parent)}
+
+    def run(answer: bytes) -> str:
+        leader, follower = pty.openpty()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "privpip", "migrate", "--no-verify"], cwd=repo, env=env,
+            stdin=follower, stdout=follower, stderr=follower, close_fds=True)
+        os.close(follower)
+        output = b""
+        answered = False
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+            if not answered and b"Apply this plan? [y/N]" in output:
+                os.write(leader, answer + b"\n")
+                answered = True
+        os.close(leader)
+        assert process.wait(60) == 0
+        text = output.decode(errors="replace")
+        assert answered, text
+        return text
+
+    before = (repo / "requirements.txt").read_text()
+    no = run(b"n")
+    assert "nothing was changed" in no and PLAIN_TOKEN not in no
+    assert (repo / "requirements.txt").read_text() == before
+    assert not (repo / "privpip.toml").exists()
+    yes = run(b"y")
+    assert "rewrote requirements.txt" in yes and PLAIN_TOKEN not in yes
+    assert (repo / "requirements.txt").read_text() == "x\n"
