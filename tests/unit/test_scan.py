@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
@@ -224,7 +223,11 @@ def test_user_files_and_environment(isolated: Path, tmp_path: Path) -> None:
     auth.write_text(f'[http-basic.corp]\nusername = "u"\npassword = "{PLAIN}"\n')
     extra = tmp_path / "extra.conf"
     extra.write_text(f"[global]\nextra-index-url = https://v:{PLAIN}@x.example.com/simple/\n")
+    venv = tmp_path / "venv"  # the active environment's site file (pipconfig's "site")
+    venv.mkdir()
+    (venv / "pip.conf").write_text(f"[install]\nindex-url = https://s:{PLAIN}@z.example.com/\n")
     result = privpip("scan", "--user", env={
+        "VIRTUAL_ENV": str(venv),
         "PIP_CONFIG_FILE": str(extra),
         "PIP_EXTRA_INDEX_URL": f"https://w:{PLAIN}@y.example.com/simple/"})
     assert result.returncode == 1, result.stderr
@@ -235,6 +238,7 @@ def test_user_files_and_environment(isolated: Path, tmp_path: Path) -> None:
     assert any(line.startswith(f"{isolated / '.pypirc'}:3: password in [pypi]") for line in out)
     assert any(line.startswith(f"{auth}:3: password key") for line in out)
     assert any(line.startswith(f"{extra}:2: ") for line in out)
+    assert any(line.startswith(f"{venv / 'pip.conf'}:2: password in URL") for line in out)
     assert "$PIP_EXTRA_INDEX_URL: password in URL (https://w:****@y.example.com/simple/, " \
            "y.example.com)" in out
     assert privpip("scan", "--user", "x").returncode == 2
