@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -234,22 +235,10 @@ def write_atomic(path: Path, text: str, *, exclusive: bool = False) -> None:
     link, which unlike os.replace never overwrites). Two writers at once: the last one wins,
     and each file read is still whole. Nothing is left behind on failure.
     """
-    import stat
-    import tempfile
-
     # A new file is created exactly at ``path``: never through a (dangling) symlink.
     target = Path(path) if exclusive else Path(os.path.realpath(path))
+    tmp = _stage(target, text)
     try:
-        mode = stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
         if not exclusive:
             os.replace(tmp, target)
             return
@@ -264,6 +253,52 @@ def write_atomic(path: Path, text: str, *, exclusive: bool = False) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def write_many_atomic(texts: Sequence[tuple[Path, str]],
+                      before_replace: Callable[[int], None] | None = None) -> None:
+    """Write several files so that a failure leaves each one whole, old or new.
+
+    Every new text is staged first (as ``write_atomic`` does); a failure while staging leaves
+    every file as it was. Then each replaces its file in one step. ``before_replace(n)`` runs
+    before the n-th replace (tests inject a crash there).
+    """
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, text in texts:
+            target = Path(os.path.realpath(path))
+            staged.append((_stage(target, text), target))
+        for n, (tmp, target) in enumerate(staged):
+            if before_replace is not None:
+                before_replace(n)
+            os.replace(tmp, target)
+    finally:
+        for tmp, _ in staged:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def _stage(target: Path, text: str) -> str:
+    """A flushed temporary file next to ``target`` holding ``text``, with ``target``'s mode
+    (a new file: 0o666 minus the umask); the caller replaces ``target`` with it or removes it."""
+    import stat
+    import tempfile
+
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
 
 
 def _umask() -> int:

@@ -1,0 +1,113 @@
+"""`privpip migrate`: move the tokens `privpip scan` finds into privpip's config and the keyring."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from privpip import check
+from privpip.cli.options import CONTEXT
+from privpip.context import Context
+
+if TYPE_CHECKING:
+    from privpip.migrate import Plan
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--yes", "-y", is_flag=True, help="Apply the plan without asking.")
+@click.option("--no-verify", is_flag=True,
+              help="Store tokens without first checking them against their index.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=check.DEFAULT_TIMEOUT,
+              show_default=True, metavar="SECONDS",
+              help="How long to wait for an index when checking a token.")
+@click.pass_obj
+def migrate(ctx: Context, paths: tuple[Path, ...], yes: bool, no_verify: bool,
+            timeout: float) -> None:
+    """Move the tokens `privpip scan` finds into privpip's config and the keyring.
+
+    Each index URL with a token becomes an [[index]] (a git+https host a [[git]]) entry in
+    privpip.toml (or [tool.privpip]); the token is checked against the index and stored in
+    the keyring. Requirement files lose their --index-url / --extra-index-url lines (privpip
+    supplies the index); a pip.conf loses the index setting that held the token; other
+    files keep the URL without the credential. CI files and Dockerfiles get
+    ${PRIVPIP_INDEX_<NAME>_TOKEN} (GitLab CI: ${CI_JOB_TOKEN}); .env files too, and
+    `password =` in .pypirc / pip.conf moves to the keyring. PATH limits it to those files.
+
+    The plan is shown first as diffs with the secrets masked. On a terminal privpip asks
+    before applying; --yes applies without asking; otherwise nothing is changed.
+    Afterwards git history is checked: a token that was ever committed must be rotated.
+    """
+    from privpip import migrate as migrate_mod
+    from privpip import scan as scan_mod
+    from privpip.cli.scan import check_paths
+    from privpip.config import PROJECT_FILE
+
+    check_paths(ctx, paths)
+    root = scan_mod.git_root(ctx.cwd, ctx.env) or ctx.cwd
+    config_path = ctx.project_file() or root / PROJECT_FILE
+    # Paths are shown (and found again) from the root: run the scan from there.
+    full = tuple(p if p.is_absolute() else ctx.cwd / p for p in paths)
+    findings = scan_mod.scan_project(full, root, ctx.env)
+    plan = migrate_mod.build_plan(findings, root, ctx.env, config_path)
+    if plan.empty:
+        click.echo("privpip: nothing to migrate: no token written into the project's files "
+                   "that privpip can move")
+        if plan.skipped:
+            click.echo(plan.describe(), nl=False)
+            raise SystemExit(1)
+        return
+    click.echo(plan.describe(), nl=False)
+    if not yes:
+        if not (ctx.interactive and sys.stdout.isatty()):
+            click.echo("privpip: no terminal to confirm on: nothing was changed; rerun with "
+                       "--yes to apply this plan", err=True)
+            raise SystemExit(1)
+        if not click.confirm("Apply this plan?", default=False):
+            click.echo("privpip: nothing was changed")
+            return
+    _store_tokens(ctx, plan, no_verify, timeout)
+    migrate_mod.write_all(plan.changes)
+    for change in plan.changes:
+        click.echo(f"privpip: {'created' if change.old is None else 'rewrote'} {change.shown}")
+    history = migrate_mod.history_commits(root, plan.secrets(), ctx.env)
+    for finding in plan.moved:
+        if finding.secret is not None and finding.secret in history:
+            click.echo("privpip: WARNING: " + migrate_mod.rotate_advice(
+                finding, history[finding.secret]), err=True)
+    if plan.skipped:
+        raise SystemExit(1)
+
+
+def _store_tokens(ctx: Context, plan: Plan, no_verify: bool, timeout: float) -> None:
+    """Check every token against its index, then store them all; a failure changes no file."""
+    from privpip.credentials import Credential
+    from privpip.errors import KeyringUnavailable, PrivpipError
+    from privpip.secret import redact
+    from privpip.store import KeyringStore
+
+    if not no_verify:
+        for entry in plan.entries:
+            if entry.index is None:
+                continue
+            result = check.check(entry.index, Credential(entry.username, entry.token, "file"),
+                                 timeout)
+            if not result.ok:
+                raise PrivpipError(
+                    f"{entry.what} ({redact(entry.service)}): {result.describe()}; "
+                    "nothing was changed",
+                    "fix the token (or the URL), or migrate without checking: --no-verify")
+            click.echo(f"privpip: {entry.what} accepted the token ({result.describe()})",
+                       err=True)
+    store = KeyringStore.from_env(ctx.env)
+    try:
+        for entry in plan.entries:
+            store.set(entry.service, entry.username, entry.token.reveal())
+            click.echo(f"privpip: stored the token for {entry.what} (user {entry.username}) in "
+                       "the keyring")
+    except KeyringUnavailable as exc:
+        raise KeyringUnavailable(f"cannot store a token: {exc.message}; no file was changed",
+                                 exc.hint) from None

@@ -1,0 +1,600 @@
+"""`privpip migrate`: the plan that moves scanned tokens out of files, and its atomic apply."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from privpip import credentials
+from privpip.config import DEFAULT_USERNAME, PROJECT_FILE, GitHost, Index, edit, label
+from privpip.config.schema import parse_text
+from privpip.scan import LEAK, MASK, Finding, guess_provider, split_lines
+from privpip.secret import Secret
+
+_CI_FILE = re.compile(r"(^|/)(\.gitlab-ci[^/]*\.ya?ml|\.gitlab/ci/[^/]+\.ya?ml|"
+                      r"\.github/workflows/[^/]+\.ya?ml)$")
+_DOCKER_FILE = re.compile(r"(^|/)(Dockerfile|Containerfile)(\.[^/]*)?$|\.(docker|container)file$",
+                          re.IGNORECASE)
+_ENV_FILE = re.compile(r"(^|/)\.env(\.[^/]*)?$")
+# What precedes the URL of the index that replaces PyPI (it becomes the default index).
+_INDEX_OPTION = re.compile(r"(?:^|[\s\"'])(?:-i|--index-url|PIP_INDEX_URL|index-url|index_url)$")
+# An index option in a requirements file and its value (pip accepts `--opt=URL` and `--opt URL`).
+_REQUIREMENT_INDEX = re.compile(
+    r"(?P<opt>(?<!\S)(?:-i|--index-url|--extra-index-url))(?:\s*=\s*|\s+)(?P<url>\S+)")
+_GITLAB_PROJECT = re.compile(r"/api/v4/(?:projects|groups)/([^/]+)/")
+# `NAME=value` in a .env file (optionally `export NAME=`), `ENV NAME=value` / `ARG NAME=value`
+# / `ENV NAME value` in a Dockerfile: the variable a literal token is assigned to.
+_ASSIGNED = re.compile(r"^\s*(?:export\s+|ENV\s+|ARG\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*[= ]",
+                       re.IGNORECASE)
+_PIP_INDEX_KEYS = {"index-url": True, "extra-index-url": False}  # key -> replaces PyPI
+_PYPIRC_DEFAULTS = {"pypi": "https://upload.pypi.org/legacy/",
+                    "testpypi": "https://test.pypi.org/legacy/"}
+
+ROTATE_PAGES = {
+    "gitlab": "https://{host}/-/user_settings/personal_access_tokens (or the project's "
+              "Settings > Repository > Deploy tokens)",
+    "github": "https://github.com/settings/tokens",
+}
+
+WHY_REMOVED = (
+    "the index options are removed from requirement files, not kept without the token: "
+    "{config} now names the index, and privpip runs pip through its own local index, which "
+    "refuses index options inside requirement files (they would bypass it and its "
+    "credentials); install with `privpip install -r FILE`")
+WHY_PIP_CONF = (
+    "{where}: the index setting with a token is removed: privpip takes the index over "
+    "({config} names it; the token is in the keyring)")
+
+
+@dataclass(frozen=True)
+class KeyringEntry:
+    """A token to store: service and username as privpip's resolver (or twine) looks them up."""
+
+    what: str  # "index corp", "git host github.com", ".pypirc [corp]"
+    service: str
+    username: str
+    token: Secret = field(repr=False)
+    index: Index | None = None  # the index to verify the token against; None: not checked
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: Path
+    shown: str
+    old: str | None  # None: a new file
+    new: str
+
+    def diff(self, secrets: Sequence[Secret]) -> str:
+        """A unified diff with every form of every secret masked."""
+        import difflib
+
+        lines = difflib.unified_diff(
+            split_lines(self.old or ""), split_lines(self.new),
+            "/dev/null" if self.old is None else f"a/{self.shown}", f"b/{self.shown}")
+        text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+        return mask(text, secrets)
+
+
+def mask(text: str, secrets: Sequence[Secret]) -> str:
+    """``text`` with every form of every secret (raw, percent-encoded) replaced by ****."""
+    from urllib.parse import quote
+
+    for secret in sorted(secrets, key=lambda s: -len(s.reveal())):
+        value = secret.reveal()
+        for form in sorted({value, quote(value, safe=""), quote(value)}, key=len, reverse=True):
+            if len(form) >= 4:
+                text = text.replace(form, MASK)
+    return text
+
+
+@dataclass
+class Plan:
+    config_path: Path
+    changes: list[FileChange] = field(default_factory=list)
+    entries: list[KeyringEntry] = field(default_factory=list)
+    ci_variables: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    skipped: list[tuple[Finding, str]] = field(default_factory=list)  # (finding, why)
+    moved: list[Finding] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes and not self.entries
+
+    def secrets(self) -> list[Secret]:
+        return [f.secret for f in [*self.moved, *(s for s, _ in self.skipped)]
+                if f.secret is not None]
+
+    def describe(self) -> str:
+        out: list[str] = []
+        for change in self.changes:
+            out.append(change.diff(self.secrets()))
+        if self.entries:
+            out.append("keyring entries to create (each token is first checked against its "
+                       "index, where there is one):")
+            out += [f"  {e.what}: service {e.service}, user {e.username}" for e in self.entries]
+        if self.ci_variables:
+            out.append("CI variables to create (masked, protected) in the CI system's settings, "
+                       "each holding the token that was in the file:")
+            out += [f"  {v}" for v in self.ci_variables]
+        out += [f"note: {n}" for n in self.notes]
+        for finding, why in self.skipped:
+            out.append(f"not migrated (remove it by hand: {why}): {finding.describe()}")
+        return mask("\n".join(out) + "\n", self.secrets()) if out else ""
+
+
+def _index_name(url: str, provider: str, taken: set[str]) -> str:
+    from urllib.parse import urlsplit
+
+    match = _GITLAB_PROJECT.search(urlsplit(url).path)
+    base = f"gitlab-{match.group(1)}" if provider == "gitlab" and match and \
+        match.group(1).isdigit() else (urlsplit(url).hostname or "index")
+    base = re.sub(r"[^A-Za-z0-9._-]", "-", base).strip("-._") or "index"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}-{n}", n + 1
+    return name
+
+
+def _same_url(a: str, b: str) -> bool:
+    return a.rstrip("/") == b.rstrip("/")
+
+
+class _Builder:
+    """The state of one plan while findings are turned into edits (config text, file lines)."""
+
+    def __init__(self, root: Path, config_path: Path) -> None:
+        self.root = root
+        self.plan = Plan(config_path)
+        self.pyproject = edit.is_pyproject(config_path)
+        self.label = label(config_path)
+        self.old_config = edit.read(config_path) if config_path.is_file() else None
+        self.config = self.old_config if self.old_config is not None else \
+            edit.starter(self.pyproject)
+        self.initial_config = self.config
+        parsed = parse_text(self.config, self.label, self.pyproject)
+        self.indexes = list(parsed.indexes)
+        self.gits = list(parsed.git_hosts)
+        self.old_texts: dict[Path, str] = {}
+        self.lines: dict[Path, list[str]] = {}
+        self.stored: set[tuple[str, str]] = set()
+        self.removed_requirement_options = False
+
+    # -- files ---------------------------------------------------------------------------
+
+    def file_lines(self, finding: Finding) -> list[str] | None:
+        file = self.root / finding.path
+        if file not in self.lines:
+            try:
+                with open(file, encoding="utf-8", newline="") as handle:
+                    self.old_texts[file] = handle.read()
+            except (OSError, UnicodeDecodeError):
+                return None
+            self.lines[file] = split_lines(self.old_texts[file])
+        return self.lines[file]
+
+    # -- config --------------------------------------------------------------------------
+
+    def append_table(self, kind: str, fields: dict[str, Any]) -> None:
+        """One more [[index]] / [[git]] table, appended as text and loaded back to check it.
+
+        edit.add_index works on a file on disk; a plan edits several tables before anything
+        is written, so the same appending runs here on text.
+        """
+        if kind == "index":
+            block = edit.table_text(fields, self.pyproject)
+        else:
+            import tomli_w
+
+            block = ("[[tool.privpip.git]]" if self.pyproject else "[[git]]") + "\n" + \
+                tomli_w.dumps(fields)
+        new = edit._appended(self.config, block)
+        parse_text(new, self.label, self.pyproject)  # raises ConfigError: nothing is written
+        self.config = new
+
+    def index_for(self, url: str, provider: str, username: str | None,
+                  replaces_pypi: bool) -> Index:
+        found = next((i for i in self.indexes if _same_url(i.url, url)), None)
+        if found is not None:
+            return found
+        name = _index_name(url, provider, {i.name for i in self.indexes})
+        fields: dict[str, Any] = {"name": name, "url": url}
+        if replaces_pypi and not any(i.default for i in self.indexes):
+            fields["default"] = True
+        if username and username != DEFAULT_USERNAME:
+            fields["username"] = username
+        self.append_table("index", fields)
+        index = parse_text(self.config, self.label, self.pyproject).indexes[-1]
+        self.indexes.append(index)
+        return index
+
+    def git_for(self, host: str, username: str | None) -> GitHost:
+        found = next((g for g in self.gits if g.host == host), None)
+        if found is not None:
+            return found
+        fields: dict[str, Any] = {"host": host}
+        if username:
+            fields["username"] = username
+        self.append_table("git", fields)
+        git = parse_text(self.config, self.label, self.pyproject).git_hosts[-1]
+        self.gits.append(git)
+        return git
+
+    def store(self, what: str, service: str, username: str, token: Secret,
+              index: Index | None) -> None:
+        if (service, username) not in self.stored:
+            self.stored.add((service, username))
+            self.plan.entries.append(KeyringEntry(what, service, username, token, index))
+
+    def ci_variable(self, var: str) -> None:
+        if var not in self.plan.ci_variables:
+            self.plan.ci_variables.append(var)
+
+    def note(self, text: str) -> None:
+        if text not in self.plan.notes:
+            self.plan.notes.append(text)
+
+    # -- the result ----------------------------------------------------------------------
+
+    def finish(self) -> Plan:
+        plan = self.plan
+        if self.removed_requirement_options:
+            self.note(WHY_REMOVED.format(config=self.shown(plan.config_path)))
+        if self.config != self.initial_config:
+            plan.changes.append(FileChange(plan.config_path, self.shown(plan.config_path),
+                                           self.old_config, self.config))
+        for file, lines in self.lines.items():
+            new = "".join(lines)
+            if new != self.old_texts[file]:
+                plan.changes.append(FileChange(file, self.shown(file), self.old_texts[file], new))
+        return plan
+
+    def shown(self, path: Path) -> str:
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return label(path)
+
+
+def build_plan(findings: Sequence[Finding], root: Path, env: Mapping[str, str],
+               config_path: Path | None = None) -> Plan:
+    """What `privpip migrate` would do for ``findings`` (paths relative to ``root``).
+
+    ``config_path``: the project's config file (default: privpip.toml at ``root``).
+    URLs with a credential come first (they create the indexes), then literal tokens in .env
+    files and Dockerfiles, which are matched to those indexes.
+    """
+    builder = _Builder(root, config_path or root / PROJECT_FILE)
+    leaks = [f for f in findings if f.level == LEAK]
+    # Left to right on a line, lines top to bottom: a removed line becomes "" (lines keep their
+    # numbers) and a span is applied right to left within one line by the sort below.
+    order = sorted(leaks, key=lambda f: (f.path, f.line, -(f.span or (0, 0))[0]))
+    later: list[Finding] = []
+    for finding in order:
+        if finding.secret is None or finding.span is None:
+            builder.plan.skipped.append((finding, "privpip cannot tell where the token is"))
+        elif finding.kind.startswith("password in ["):
+            _ini_password(builder, finding)
+        elif finding.url_without_secret is not None and not finding.kind.startswith(
+                "password key"):
+            _url(builder, finding)
+        elif finding.url_without_secret is None and (
+                _ENV_FILE.search(finding.path) or _DOCKER_FILE.search(finding.path)):
+            later.append(finding)
+        else:
+            builder.plan.skipped.append((finding, "privpip does not rewrite this kind"))
+    for finding in later:
+        _literal(builder, finding)
+    return builder.finish()
+
+
+def _url(b: _Builder, finding: Finding) -> None:
+    """A URL with a credential: an [[index]] or [[git]] entry, and the file without it."""
+    from urllib.parse import urlsplit
+
+    assert finding.url_without_secret is not None and finding.secret is not None
+    assert finding.span is not None
+    lines = b.file_lines(finding)
+    if lines is None:
+        b.plan.skipped.append((finding, "the file cannot be read as UTF-8 text"))
+        return
+    url = finding.url_without_secret
+    is_git = url.lower().startswith("git+")
+    plain = url[4:] if is_git else url
+    line = lines[finding.line - 1]
+    start, end = finding.span
+    name = finding.path.rsplit("/", 1)[-1]
+    requirements = name.endswith((".txt", ".in")) and not is_git
+    requirement_option = next(
+        (m for m in _REQUIREMENT_INDEX.finditer(line) if m.start("url") <= start < m.end("url")),
+        None) if requirements else None
+    if requirements and requirement_option is None:
+        b.plan.skipped.append((finding, "a direct URL, not an index"))
+        return
+    pip_conf = name in ("pip.conf", "pip.ini") and not is_git
+    before = re.sub(r"(?:git\+)?https?://$", "", line[:start], flags=re.IGNORECASE)
+    replaces_pypi = bool(_INDEX_OPTION.search(before.rstrip(" \t\"'=:")))
+    if pip_conf:
+        key = _pip_conf_key(lines, finding.line - 1)
+        replaces_pypi = _PIP_INDEX_KEYS.get(key or "", False)
+    if is_git:
+        host = urlsplit(plain).netloc.rpartition("@")[2].lower()
+        git = b.git_for(host, finding.username)
+        var = credentials.git_token_var(git)
+        username = finding.username or git.default_username
+        service, what, index = credentials.git_keyring_service(git), f"git host {git.host}", None
+    else:
+        index = b.index_for(plain, finding.provider_guess, finding.username, replaces_pypi)
+        var = credentials.token_var(index)
+        username = finding.username or index.username
+        service, what = credentials.keyring_service(index), f"index {index.name}"
+    ci = bool(_CI_FILE.search(finding.path))
+    docker = bool(_DOCKER_FILE.search(finding.path))
+    if ci or docker:
+        # No keyring there: the file names the variable privpip (and the shell) reads.
+        if ci and name.startswith(".gitlab-ci") and finding.provider_guess == "gitlab":
+            replacement = "gitlab-ci-token:${CI_JOB_TOKEN}"
+            b.note(f"{finding.path}:{finding.line}: uses GitLab's job token (CI_JOB_TOKEN); "
+                   "allow this project in the package project's CI/CD job token settings")
+        else:
+            replacement = (finding.username + ":" if finding.username else "") + f"${{{var}}}"
+            b.ci_variable(var)
+        lines[finding.line - 1] = line[:start] + replacement + line[end:]
+        if docker and not ci:
+            _docker_arg(b, finding, lines, var)
+    elif requirement_option is not None:
+        lines[finding.line - 1] = _without(line, requirement_option.start("opt"),
+                                           requirement_option.end("url"))
+        b.removed_requirement_options = True
+        b.store(what, service, username, finding.secret, index)
+    elif pip_conf and _remove_pip_conf_value(lines, finding.line - 1, start, end):
+        b.note(WHY_PIP_CONF.format(where=f"{finding.path}:{finding.line}",
+                                   config=b.shown(b.plan.config_path)))
+        b.store(what, service, username, finding.secret, index)
+    else:
+        # Elsewhere (setup.cfg, pyproject.toml, tox.ini...) the URL stays, without its
+        # credential: privpip's delivery supplies it for the host.
+        lines[finding.line - 1] = line[:start] + line[end + 1:]  # also the "@"
+        b.store(what, service, username, finding.secret, index)
+    b.plan.moved.append(finding)
+
+
+def _without(line: str, start: int, end: int) -> str:
+    """``line`` without [start, end); "" (the line goes) when only blanks or a comment remain."""
+    rest = line[:start].rstrip(" \t") + line[end:]
+    body = rest.rstrip("\r\n")
+    if not body.strip() or body.strip().startswith("#"):
+        return ""
+    return rest
+
+
+def _pip_conf_key(lines: list[str], n: int) -> str | None:
+    """The normalized key whose value (or continuation line) line ``n`` holds."""
+    for i in range(n, -1, -1):
+        text = lines[i]
+        if not text or text[:1].isspace():  # a continuation, or a line already removed
+            continue
+        if text.lstrip().startswith(("#", ";", "[")):
+            return None
+        return text.split("=", 1)[0].split(":", 1)[0].strip().lower().replace("_", "-")
+    return None
+
+
+def _remove_pip_conf_value(lines: list[str], n: int, start: int, end: int) -> bool:
+    """Drop the URL around [start, end) from an index-url / extra-index-url value; the key goes
+    too when no value is left. False when line ``n`` is not such a value."""
+    key_line = next((i for i in range(n, -1, -1) if lines[i] and not lines[i][:1].isspace()),
+                    None)
+    if key_line is None or _pip_conf_key(lines, n) not in _PIP_INDEX_KEYS:
+        return False
+    line = lines[n]
+    left = line.rfind("://", 0, start)  # back over the scheme to where the URL starts
+    while left > 0 and (line[left - 1].isalnum() or line[left - 1] in "+.-"):
+        left -= 1
+    right = end
+    while right < len(line) and not line[right].isspace():
+        right += 1
+    lines[n] = line[:left] + line[right:]
+    if n != key_line and not lines[n].strip():
+        lines[n] = ""
+    block = [key_line]
+    i = key_line + 1
+    # Its continuation lines (indented), and those an earlier removal emptied ("").
+    while i < len(lines) and (lines[i] == "" or (lines[i][:1] in " \t" and lines[i].strip())):
+        block.append(i)
+        i += 1
+    first = lines[key_line]
+    value = re.split(r"[=:]", first, maxsplit=1)[1] if re.search(r"[=:]", first) else ""
+    if not value.strip() and not any(lines[j].strip() for j in block[1:]):
+        for j in block:
+            lines[j] = ""
+    return True
+
+
+def _docker_arg(b: _Builder, finding: Finding, lines: list[str], var: str) -> None:
+    """``ARG VAR`` before the first line that uses it, so `docker build --build-arg VAR` works."""
+    declared = re.compile(rf"^\s*ARG\s+{re.escape(var)}(\s|=|$)", re.IGNORECASE)
+    if any(declared.match(line) for line in lines):
+        return
+    at = finding.line - 1
+    newline = "\r\n" if lines[at].endswith("\r\n") else "\n"
+    lines[at] = f"ARG {var}{newline}" + lines[at]
+    b.note(f"{finding.path}: build with `docker build --build-arg {var}` (the variable set in "
+           "the environment or CI); a build argument stays in the image's history, so prefer "
+           f"a secret mount: `RUN --mount=type=secret,id={var.lower()},env={var} ...` and "
+           f"`docker build --secret id={var.lower()},env={var}`")
+
+
+def _ini_password(b: _Builder, finding: Finding) -> None:
+    """``password =`` in .pypirc or pip.conf: into the keyring, the key deleted."""
+    assert finding.secret is not None
+    name = finding.path.rsplit("/", 1)[-1]
+    section = finding.kind.partition("[")[2].partition("]")[0]
+    if name not in (".pypirc", "pip.conf", "pip.ini"):
+        b.plan.skipped.append((finding, f"privpip does not rewrite {name}"))
+        return
+    lines = b.file_lines(finding)
+    if lines is None:
+        b.plan.skipped.append((finding, "the file cannot be read as UTF-8 text"))
+        return
+    url = finding.url_without_secret
+    index: Index | None = None
+    if name == ".pypirc":
+        url = url or _PYPIRC_DEFAULTS.get(section)
+        if url is None:
+            b.plan.skipped.append((finding, f"[{section}] names no repository URL"))
+            return
+        index = next((i for i in b.indexes if _same_url(i.upload_url or "", url)
+                      or _same_url(i.url, url)), None)
+        if index is None:
+            # twine's own keyring lookup: service = the repository URL, the section's user.
+            username = finding.username or DEFAULT_USERNAME
+            b.store(f".pypirc [{section}]", url, username, finding.secret, None)
+            b.note(f"{finding.path}: twine reads the token for [{section}] from the keyring "
+                   f"(service {url}); add the index to privpip with `privpip index add` to "
+                   "upload with `privpip upload`")
+        else:
+            username = finding.username or index.username
+            # An upload URL answers no GET: the token is stored without a check.
+            b.store(f"index {index.name}", credentials.keyring_service(index), username,
+                    finding.secret, None)
+    else:
+        if url is None or "@" in url:
+            b.plan.skipped.append((finding, f"[{section}] has no credential-free index-url"))
+            return
+        index = b.index_for(url, finding.provider_guess, finding.username, True)
+        b.store(f"index {index.name}", credentials.keyring_service(index),
+                finding.username or index.username, finding.secret, index)
+    lines[finding.line - 1] = ""
+    b.plan.moved.append(finding)
+
+
+def _literal(b: _Builder, finding: Finding) -> None:
+    """A literal token in a .env file or a Dockerfile: ``${PRIVPIP_INDEX_<NAME>_TOKEN}``."""
+    assert finding.secret is not None and finding.span is not None
+    lines = b.file_lines(finding)
+    if lines is None:
+        b.plan.skipped.append((finding, "the file cannot be read as UTF-8 text"))
+        return
+    line = lines[finding.line - 1]
+    assigned = _ASSIGNED.match(line)
+    variable = assigned.group("name") if assigned else ""
+    target = _target(b, variable, finding)
+    if isinstance(target, str):
+        b.plan.skipped.append((finding, target))
+        return
+    if isinstance(target, Index):
+        var, index = credentials.token_var(target), target
+        what, service = f"index {target.name}", credentials.keyring_service(target)
+        username = credentials.username(target, {})
+    else:
+        var, index = credentials.git_token_var(target), None
+        what, service = f"git host {target.host}", credentials.git_keyring_service(target)
+        username = target.default_username
+    start, end = finding.span
+    if _DOCKER_FILE.search(finding.path):
+        lines[finding.line - 1] = line[:start] + f"${{{var}}}" + line[end:]
+        b.ci_variable(var)
+        _docker_arg(b, finding, lines, var)
+    else:
+        b.store(what, service, username, finding.secret, index)
+        if variable == var:
+            lines[finding.line - 1] = ""  # privpip reads that variable's token from the keyring
+        else:
+            lines[finding.line - 1] = line[:start] + f"${{{var}}}" + line[end:]
+            b.note(f"{finding.path}:{finding.line}: {variable or 'the value'} now refers to "
+                   f"{var}; privpip reads the token from the keyring, a tool that reads "
+                   f"{variable or 'it'} needs {var} set")
+    b.plan.moved.append(finding)
+
+
+def _target(b: _Builder, variable: str, finding: Finding) -> Index | GitHost | str:
+    """The index or git host a literal token belongs to, or why that cannot be told."""
+    for index in b.indexes:
+        if variable == credentials.token_var(index):
+            return index
+    for git in b.gits:
+        if variable == credentials.git_token_var(git):
+            return git
+    known = finding.provider_guess if finding.provider_guess in (
+        "gitlab", "github", "pypi", "artifactory", "aws") else None
+    candidates: list[Index | GitHost] = [
+        i for i in b.indexes if i.auth and (known is None or guess_provider(i.url) == known
+                                            or i.provider == known)]
+    candidates += [g for g in b.gits
+                   if known is None or guess_provider(f"https://{g.host}/") == known]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        return "no configured index or git host this token belongs to"
+    return "several configured indexes could own this token"
+
+
+# ---------------------------------------------------------------------------
+# apply
+
+
+def write_all(changes: Sequence[FileChange],
+              before_replace: Callable[[int], None] | None = None) -> None:
+    """Every changed file, each one whole (old or new) whatever fails: config.edit's writer."""
+    edit.write_many_atomic([(c.path, c.new) for c in changes], before_replace)
+
+
+def history_commits(root: Path, secrets: Sequence[Secret], env: Mapping[str, str],
+                    timeout: float = 20.0) -> dict[Secret, str]:
+    """The oldest commit whose tree holds each secret (raw or percent-encoded).
+
+    `git log -S<secret>` would put the token into argv, visible to every user in `ps`; so
+    `git grep -F -f FILE` reads the patterns from a private (0600) temporary file, removed
+    afterwards, over the commits `git rev-list --all` names (the newest 2000). Bounded by
+    ``timeout`` per git call.
+    """
+    import subprocess
+    import tempfile
+    from urllib.parse import quote
+
+    found: dict[Secret, str] = {}
+    try:
+        revs = subprocess.run(["git", "rev-list", "--all"], cwd=root, env=dict(env),
+                              capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired):
+        return found
+    commits = revs.stdout.split()[:2000] if revs.returncode == 0 else []
+    if not commits:
+        return found
+    for secret in secrets:
+        value = secret.reveal()
+        forms = sorted({value, quote(value, safe=""), quote(value)})
+        fd, patterns = tempfile.mkstemp(prefix="privpip-history-")  # 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write("\n".join(forms) + "\n")
+            out = subprocess.run(["git", "grep", "-l", "-F", "-f", patterns, *commits, "--"],
+                                 cwd=root, env=dict(env), capture_output=True, text=True,
+                                 timeout=timeout)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        finally:
+            os.unlink(patterns)
+        hits = {line.split(":", 1)[0] for line in out.stdout.splitlines() if ":" in line}
+        oldest = [c for c in commits if c in hits]
+        if oldest:
+            found[secret] = oldest[-1]
+    return found
+
+
+def rotate_advice(finding: Finding, commit: str) -> str:
+    from urllib.parse import urlsplit
+
+    url = finding.url_without_secret or ""
+    host = urlsplit(url[4:] if url.startswith("git+") else url).hostname or ""
+    page = ROTATE_PAGES.get(finding.provider_guess, "")
+    where = f"; revoke it at {page.format(host=host or 'gitlab.com')}" if page else \
+        "; revoke it where it was issued"
+    return (f"the token from {finding.path}:{finding.line} ({finding.redacted}) is in git history "
+            f"since commit {commit[:12]}: rotate it (revoke and replace): removing it from the "
+            f"file does not remove it from history{where}")
