@@ -51,8 +51,10 @@ def config_files(env: Mapping[str, str], prefix: str | Path | None = None
 
     ``prefix`` is the target interpreter's ``sys.prefix`` (its site config), None for none.
     """
-    files: list[tuple[Kind, Path]] = [("global", d / "pip.conf") for d in _site_config_dirs(env)]
     env_file = env.get("PIP_CONFIG_FILE")
+    if env_file == os.devnull:
+        return []  # pip then loads no file at all, global ones included
+    files: list[tuple[Kind, Path]] = [("global", d / "pip.conf") for d in _site_config_dirs(env)]
     if not (env_file and os.path.exists(env_file)):  # pip skips user files when it exists
         home = Path(env.get("HOME") or Path.home())
         legacy = home / ("pip" if sys.platform == "win32" else ".pip") / _basename()
