@@ -481,18 +481,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         status = code.value if isinstance(code, http.HTTPStatus) else code
-        self.server.state.log(f"{self._safe_command()} {safe_target(self.path)} -> {status}")
+        raw = getattr(self, "path", None)
+        target = safe_target(raw) if raw else "-"
+        self.server.state.log(f"{self._safe_command()} {target} -> {status}")
 
     def log_error(self, format: str, *args: Any) -> None:
-        # http.server's error formats quote the raw request line: log the format alone.
-        self.server.state.log(f"rejected a request: {format.replace('%r', '').replace('%s', '')}"
-                              .rstrip(" :()"))
+        # http.server's error messages quote the raw request line: only the status is logged.
+        code = next((a for a in args if isinstance(a, int)), None)
+        self.server.state.log("rejected a malformed request" + (f" ({code})" if code else ""))
 
     def log_message(self, format: str, *args: Any) -> None:
         self.server.state.log(redact(format))
 
     def _safe_command(self) -> str:
-        command = getattr(self, "command", None) or "-"
+        command = getattr(self, "command", None)
+        if not command:
+            return "-"
         return command if command.isascii() and command.isalpha() else "(odd method)"
 
     def do_GET(self) -> None:
@@ -690,6 +694,13 @@ class LocalServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # uv opens many connections at once
     state: State
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints a traceback to stderr; one line in the run's log is enough.
+        import sys
+
+        kind = sys.exc_info()[0]
+        self.state.log(f"a request failed: {kind.__name__ if kind else 'unknown error'}")
 
 
 @contextmanager
