@@ -474,6 +474,9 @@ class State:
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm the body waits for the
+    # client's delayed ACK, about 40 ms per answer (measured: 48 ms vs 3 ms per page).
+    disable_nagle_algorithm = True
     server: LocalServer
 
     def version_string(self) -> str:
