@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal, NamedTuple
 
-Key = Literal["index-url", "extra-index-url", "find-links"]
+Key = Literal["index-url", "extra-index-url", "find-links", "cert", "client-cert"]
 KEYS: tuple[Key, ...] = ("index-url", "extra-index-url", "find-links")
+# The TLS settings the local index needs to reach upstreams as pip would (a company CA bundle).
+TLS_KEYS: tuple[Key, ...] = ("cert", "client-cert")
 _ENV_VARS: dict[Key, str] = {
     "index-url": "PIP_INDEX_URL",
     "extra-index-url": "PIP_EXTRA_INDEX_URL",
     "find-links": "PIP_FIND_LINKS",
+    "cert": "PIP_CERT",
+    "client-cert": "PIP_CLIENT_CERT",
 }
 Kind = Literal["global", "user", "site", "env-file", "env"]
 
@@ -47,8 +51,10 @@ def config_files(env: Mapping[str, str], prefix: str | Path | None = None
 
     ``prefix`` is the target interpreter's ``sys.prefix`` (its site config), None for none.
     """
-    files: list[tuple[Kind, Path]] = [("global", d / "pip.conf") for d in _site_config_dirs(env)]
     env_file = env.get("PIP_CONFIG_FILE")
+    if env_file == os.devnull:
+        return []  # pip then loads no file at all, global ones included
+    files: list[tuple[Kind, Path]] = [("global", d / "pip.conf") for d in _site_config_dirs(env)]
     if not (env_file and os.path.exists(env_file)):  # pip skips user files when it exists
         home = Path(env.get("HOME") or Path.home())
         legacy = home / ("pip" if sys.platform == "win32" else ".pip") / _basename()
@@ -60,14 +66,17 @@ def config_files(env: Mapping[str, str], prefix: str | Path | None = None
     return files
 
 
-def settings(env: Mapping[str, str], prefix: str | Path | None = None) -> list[Setting]:
-    """Every index setting in pip's files and variables, lowest precedence first."""
+def settings(env: Mapping[str, str], prefix: str | Path | None = None,
+             keys: Sequence[Key] = KEYS) -> list[Setting]:
+    """Every setting of ``keys`` (the index ones unless told) in pip's files and variables,
+    lowest precedence first."""
     out: list[Setting] = []
     for kind, path in config_files(env, prefix):
-        out += _file_settings(kind, path)
-    for key, var in _ENV_VARS.items():
+        out += _file_settings(kind, path, keys)
+    for key in keys:
+        var = _ENV_VARS[key]
         if env.get(var):  # pip ignores an empty variable (a blank one clears the setting)
-            out.append(Setting("env", var, None, "", key, tuple(env[var].split())))
+            out.append(Setting("env", var, None, "", key, _split(key, env[var])))
     return out
 
 
@@ -88,7 +97,7 @@ def effective(found: list[Setting], command: str = "install") -> dict[Key, Setti
     return chosen
 
 
-def _file_settings(kind: Kind, path: Path) -> list[Setting]:
+def _file_settings(kind: Kind, path: Path, keys: Sequence[Key] = KEYS) -> list[Setting]:
     import configparser
 
     try:
@@ -107,12 +116,17 @@ def _file_settings(kind: Kind, path: Path) -> list[Setting]:
     lines = _key_lines(text)
     out = []
     for section in parser.sections():
-        for key in KEYS:
+        for key in keys:
             if parser.has_option(section, key):
-                values = tuple(parser.get(section, key).split())
+                values = _split(key, parser.get(section, key))
                 line = lines.get((section, key))
                 out.append(Setting(kind, str(path), line, section, key, values))
     return out
+
+
+def _split(key: Key, value: str) -> tuple[str, ...]:
+    # pip splits the list options on whitespace; a certificate path is one value (may hold spaces).
+    return tuple(value.split()) if key in KEYS else (value.strip(),)
 
 
 def _key_lines(text: str) -> dict[tuple[str, str], int]:

@@ -13,20 +13,33 @@ model in :mod:`.pages`, the HTTP plumbing in :mod:`.server` (imported when the i
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from privpip.errors import PrivpipError, UnsafeCredential
-from privpip.localindex.routing import Problem, Upstream
+from privpip.localindex.model import Problem, Upstream
 from privpip.secret import Secret
 
 if TYPE_CHECKING:
-    from privpip.localindex.server import LocalServer, State
+    import ssl
 
-__all__ = ["LocalIndex", "Problem", "Upstream"]
+    from privpip.localindex.server import LocalServer, State
+    from privpip.pipconfig import Setting
+
+__all__ = ["LocalIndex", "Problem", "Upstream", "ssl_context"]
+MAX_PAGE_BYTES = 64 << 20
+
+
+def ssl_context(env: Mapping[str, str] | None = None,
+                pip_settings: Sequence[Setting] | None = None) -> ssl.SSLContext:
+    """The TLS context pip would use for upstreams: its ``cert``, then REQUESTS_CA_BUNDLE,
+    CURL_CA_BUNDLE, SSL_CERT_FILE / SSL_CERT_DIR, else the default; plus its ``client-cert``.
+    See :mod:`privpip.localindex.tls`."""
+    from privpip.localindex import tls
+
+    return tls.ssl_context(env, pip_settings)
 
 
 def _check_credential(upstream: Upstream) -> None:
@@ -44,16 +57,33 @@ class LocalIndex:
     """A simple-API server on 127.0.0.1 for one run; a context manager (started on enter)."""
 
     def __init__(self, upstreams: Sequence[Upstream], timeout: float = 30.0,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None, *,
+                 ssl_context: ssl.SSLContext | None = None, cafile: str | None = None,
+                 deadline: float = 120.0, file_deadline: float = 3600.0,
+                 max_page_bytes: int = MAX_PAGE_BYTES) -> None:
+        """``timeout``: the longest wait for any one read from an upstream; ``deadline``: the
+        longest a whole page request may take (connect, redirects, body), ``file_deadline``
+        the same for one file download; ``max_page_bytes``: the largest project page (after
+        gzip). TLS: ``ssl_context`` (see :func:`ssl_context`), or ``cafile`` (a CA bundle to
+        trust instead of the default store), or the default context."""
+        import secrets
+
         names = [u.name for u in upstreams]
         if len(set(names)) != len(names):
             raise ValueError(f"index names must be unique: {names}")
         for upstream in upstreams:
             _check_credential(upstream)
-        if timeout <= 0:
-            raise ValueError("timeout must be positive")
+        if min(timeout, deadline, file_deadline) <= 0 or max_page_bytes <= 0:
+            raise ValueError("timeouts, deadlines and the page size limit must be positive")
+        if ssl_context is not None and cafile is not None:
+            raise ValueError("give ssl_context or cafile, not both")
         self.upstreams = tuple(upstreams)
         self.timeout = timeout
+        self.deadline = deadline
+        self.file_deadline = file_deadline
+        self.max_page_bytes = max_page_bytes
+        self._ssl_context = ssl_context
+        self._cafile = cafile
         self.username = "privpip-" + secrets.token_hex(4)
         self.password = Secret(secrets.token_urlsafe(24))
         self._log = log or (lambda _line: None)
@@ -66,7 +96,14 @@ class LocalIndex:
 
         if self._stack is not None:
             return self
-        state = State(self.upstreams, self.username, self.password, self.timeout, self._log)
+        context = self._ssl_context
+        if context is None and self._cafile is not None:
+            from privpip.localindex.tls import make_context
+
+            context = make_context(("the CA file given", self._cafile))
+        state = State(self.upstreams, self.username, self.password, self.timeout, self._log,
+                      context=context, deadline=self.deadline, file_deadline=self.file_deadline,
+                      max_page_bytes=self.max_page_bytes)
         stack = ExitStack()
         try:
             self._server = stack.enter_context(serving(state))

@@ -30,62 +30,23 @@ proxy) on a request nobody makes, and it would disclose every private name to an
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+from dataclasses import dataclass, replace
+from urllib.parse import quote, urlsplit, urlunsplit
 
-from packaging.utils import canonicalize_name
-
+from privpip.localindex.model import Problem, Upstream, normalize
 from privpip.localindex.pages import File, Page
-from privpip.secret import Secret
+
+__all__ = ["Problem", "Refusal", "Target", "Upstream", "normalize"]
 
 _NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
-
-
-def normalize(name: str) -> str:
-    """The PEP 503 form of a project name."""
-    return str(canonicalize_name(name))
 
 
 def is_valid_name(name: str) -> bool:
     """Whether ``name`` is a valid project name (PEP 508), so safe to put into a URL path."""
     return bool(_NAME.match(name))
-
-
-def _normalize_pattern(pattern: str) -> str:
-    # A glob normalizes like a name: "Corp_*" and "corp-*" are the same rule.
-    return re.sub(r"[-_.]+", "-", pattern.strip()).lower()
-
-
-@dataclass(frozen=True)
-class Upstream:
-    """An index behind the local one: its name, simple root URL, owned names and credential."""
-
-    name: str
-    url: str  # the simple API root, without credentials
-    owns: tuple[str, ...] = ()
-    username: str | None = None
-    token: Secret | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"index {self.name!r}: not an http(s) URL")
-        if parts.username is not None or parts.password is not None:
-            raise ValueError(f"index {self.name!r}: the URL must not carry a credential")
-        url = self.url if self.url.endswith("/") else self.url + "/"
-        object.__setattr__(self, "url", url)
-        object.__setattr__(self, "owns", tuple(_normalize_pattern(p) for p in self.owns))
-
-    def owns_name(self, name: str) -> bool:
-        normalized = normalize(name)
-        return any(fnmatch.fnmatchcase(normalized, pattern) for pattern in self.owns)
-
-    def project_url(self, name: str) -> str:
-        return urljoin(self.url, quote(normalize(name)) + "/")
 
 
 def owner(name: str, upstreams: Sequence[Upstream]) -> Upstream | None:
@@ -97,20 +58,6 @@ def upstreams_for(name: str, upstreams: Sequence[Upstream]) -> tuple[Upstream, .
     """Whom to ask for ``name``'s page: its owner alone, or every upstream in config order."""
     found = owner(name, upstreams)
     return (found,) if found is not None else tuple(upstreams)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something an upstream did that made a local request fail, named for the user."""
-
-    index: str
-    url: str  # redacted, without query string ("" when several indexes are meant)
-    what: str
-    hint: str
-
-    def describe(self) -> str:
-        where = f" ({self.url})" if self.url else ""
-        return f"index {self.index!r}{where} {self.what}; {self.hint}"
 
 
 @dataclass(frozen=True)
@@ -239,3 +186,18 @@ def combine(name: str, results: Sequence[tuple[Upstream, Page | None]]) -> Page 
     if reason is not None:
         return Refusal(name, tuple(u.name for u, _ in found), reason)
     return merge(normalize(name), [p for _, p in found])
+
+
+def withheld(name: str, failed: Sequence[str], answered: Sequence[str]) -> Problem:
+    """Why an unowned name's page was withheld although some indexes answered (fail closed).
+
+    The failing index's own problem says what went wrong there; this one tells the user why a
+    package that lives on another index failed too, and the two ways out.
+    """
+    failing = ", ".join(repr(i) for i in failed)
+    also = f" although {', '.join(repr(i) for i in answered)} answered" if answered else ""
+    what = (f"failed, so the page of {name!r} was withheld{also}: a page merged without "
+            f"{'it' if len(failed) == 1 else 'them'} could pick a copy squatted elsewhere")
+    hint = (f"fix index {failing} (see its own message), or add {name!r} to the packages of "
+            "the index that owns it")
+    return Problem(", ".join(failed), "", what, hint)

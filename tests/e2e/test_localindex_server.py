@@ -251,9 +251,15 @@ def test_upstream_refusal_is_a_named_problem(run, upstreams, tmp_path, token, wh
 
 def test_unowned_name_fails_closed_when_one_upstream_fails(run, upstreams) -> None:
     r = run(upstreams.corp(token="expired-" + "Token_zz99"), upstreams.other())
-    status, _, _ = r.get("/simple/b-pkg/")
+    status, body, _ = r.get("/simple/b-pkg/")
     assert status == 502
-    assert [p.index for p in r.index.problems()] == ["corp"]
+    assert b"index 'corp' failed, so privpip withheld this page" in body
+    failure, withheld = r.index.problems()
+    assert (failure.index, failure.what) == ("corp", "answered 403 Forbidden")
+    # b-pkg lives on 'other', which answered: the second problem says why it failed anyway.
+    assert withheld.index == "corp"
+    assert withheld.describe().startswith(
+        "index 'corp' failed, so the page of 'b-pkg' was withheld although 'other' answered")
 
 
 def test_unreachable_and_silent_upstreams_are_named_problems(run) -> None:

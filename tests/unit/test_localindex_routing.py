@@ -10,7 +10,8 @@ import pytest
 
 from privpip.localindex import pages, routing
 from privpip.localindex.pages import File, Page
-from privpip.localindex.routing import Refusal, Upstream
+from privpip.localindex.routing import Problem, Refusal, Upstream
+from privpip.secret import Secret
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "pages"
 H = "29a7cba98cf347075f2361d8cae0843f62cef50507b972ac87211c9d2ef42528"
@@ -240,3 +241,42 @@ def test_rewrite_points_files_at_the_local_server_with_stable_ids() -> None:
         assert (files, index, filename) == ("files", "corp", old.filename)
         assert targets[file_id] == routing.Target("corp", old.url, old.filename)
     assert "gitlab.example.com" not in json.dumps(pages.render_json(local, "corp-dep"))
+
+
+def test_withheld_page_problem_names_the_failing_index_and_why():
+    problem = routing.withheld("b-pkg", ["corp"], ["other"])
+    assert problem.index == "corp" and problem.url == ""
+    assert problem.describe() == (
+        "index 'corp' failed, so the page of 'b-pkg' was withheld although 'other' answered: "
+        "a page merged without it could pick a copy squatted elsewhere; fix index 'corp' (see "
+        "its own message), or add 'b-pkg' to the packages of the index that owns it")
+    both = routing.withheld("x", ["a", "b"], [])
+    assert both.index == "a, b" and "without them" in both.what and "although" not in both.what
+
+
+def test_state_fails_closed_and_says_which_index_withheld_the_page():
+    from privpip.localindex.server import State, UpstreamFailed
+
+    corp = Upstream("corp", "https://corp.example/simple/", owns=("corp-*",))
+    other = Upstream("other", "https://other.example/simple/")
+    state = State((corp, other), "u", Secret("p"), 5.0, lambda _line: None)
+    broken = Problem("corp", "https://corp.example/simple/b-pkg/", "answered 401 Unauthorized",
+                     "privpip login corp")
+
+    def fetch(upstream, name):
+        if upstream.name == "corp":
+            raise UpstreamFailed(broken)
+        return Page(name=name, files=(File(name + "-1.0.tar.gz", "https://x/f"),))
+
+    state.fetch_page = fetch  # type: ignore[method-assign]
+    try:
+        status, page, message = state.project("b-pkg")
+        assert (status, page) == (502, None)
+        assert message.startswith("index 'corp' failed, so privpip withheld this page")
+        assert state.problems == [broken, routing.withheld("b-pkg", ["corp"], ["other"])]
+        # An owned name asks its owner alone: its own problem says it all.
+        assert state.project("corp-x")[0] == 502
+        assert state.problems == [broken, routing.withheld("b-pkg", ["corp"], ["other"])]
+    finally:
+        state.executor.shutdown()
+        state.fetcher.close()

@@ -95,10 +95,11 @@ def test_config_file_variable_hides_user_files(layout: dict[str, str], tmp_path:
     assert pip_says(layout)["extra-index-url"] == ["http://127.0.0.1:1/own/"]
 
 
-def test_devnull_reads_no_user_or_env_file(layout: dict[str, str]) -> None:
+def test_devnull_reads_no_file_at_all(layout: dict[str, str]) -> None:
+    # pip skips every file, global and site ones included (configuration.py, os.devnull).
     layout["PIP_CONFIG_FILE"] = os.devnull
-    kinds = {kind for kind, _ in files_of(layout)}
-    assert kinds == {"global", "site"}
+    assert files_of(layout) == []
+    assert pip_says(layout)["index-url"] == ["https://pypi.org/simple"]
 
 
 def test_unreadable_or_broken_file_is_skipped(tmp_path: Path, isolated: Path) -> None:

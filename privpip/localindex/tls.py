@@ -1,0 +1,107 @@
+"""TLS to upstreams as pip does it: which CA bundle and client certificate, from where.
+
+pip verifies an index with, in this order: its ``cert`` option (``--cert``, ``PIP_CERT``, a
+pip.conf ``cert`` key), requests' ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``, OpenSSL's
+``SSL_CERT_FILE`` / ``SSL_CERT_DIR``, else the system store. A company that intercepts TLS
+sets one of them, so the local index must honour the same ones or every upstream fails.
+``client-cert`` (``PIP_CLIENT_CERT``) is one PEM file holding the key and the certificate.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from privpip.errors import PrivpipError
+
+if TYPE_CHECKING:
+    import ssl
+
+    from privpip.pipconfig import Setting
+
+CA_HINT = ("point PIP_CERT (or pip.conf's cert), REQUESTS_CA_BUNDLE or SSL_CERT_FILE at the "
+           "CA bundle that signs the index's certificate")
+
+
+def ca_source(env: Mapping[str, str], pip_settings: Sequence[Setting] | None = None,
+              command: str = "install") -> tuple[str, str] | None:
+    """(where it was set, path) of the CA bundle pip would use, or None for the default."""
+    from privpip import pipconfig
+
+    found = (pipconfig.settings(env, keys=pipconfig.TLS_KEYS) if pip_settings is None
+             else list(pip_settings))
+    chosen = pipconfig.effective(found, command).get("cert")
+    if chosen is not None and chosen.values and chosen.values[0]:
+        return f"pip's cert ({chosen.location})", chosen.values[0]
+    for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"):
+        if env.get(var):
+            return var, env[var]
+    return None
+
+
+def client_cert_source(env: Mapping[str, str], pip_settings: Sequence[Setting] | None = None,
+                       command: str = "install") -> tuple[str, str] | None:
+    from privpip import pipconfig
+
+    found = (pipconfig.settings(env, keys=pipconfig.TLS_KEYS) if pip_settings is None
+             else list(pip_settings))
+    chosen = pipconfig.effective(found, command).get("client-cert")
+    if chosen is not None and chosen.values and chosen.values[0]:
+        return f"pip's client-cert ({chosen.location})", chosen.values[0]
+    return None
+
+
+def ssl_context(env: Mapping[str, str] | None = None,
+                pip_settings: Sequence[Setting] | None = None,
+                command: str = "install") -> ssl.SSLContext:
+    """The context for upstream connections, from the CA bundle and client certificate pip
+    would use (see the module docstring). ``pip_settings``: ``pipconfig.settings(env,
+    keys=pipconfig.TLS_KEYS)`` when the caller already has them, else they are read here.
+
+    A bundle or client certificate that is missing or unreadable is a PrivpipError naming
+    where it was set.
+    """
+    env = os.environ if env is None else env
+    if pip_settings is None:
+        from privpip import pipconfig
+
+        pip_settings = pipconfig.settings(env, keys=pipconfig.TLS_KEYS)
+    ca = ca_source(env, pip_settings, command)
+    client = client_cert_source(env, pip_settings, command)
+    return make_context(ca, client)
+
+
+def make_context(ca: tuple[str, str] | None = None,
+                 client: tuple[str, str] | None = None) -> ssl.SSLContext:
+    """A verifying client context trusting ``ca`` (where, path) or the default store."""
+    import ssl
+
+    if ca is None:
+        context = ssl.create_default_context()
+    else:
+        where, path = ca
+        path = os.path.expanduser(path)
+        if not os.path.exists(path):
+            raise PrivpipError(f"{where} names a CA bundle that does not exist: {path}",
+                               hint="fix the path, or unset it to use the system's store")
+        try:
+            if os.path.isdir(path):
+                context = ssl.create_default_context(capath=path)
+            else:
+                context = ssl.create_default_context(cafile=path)
+        except (OSError, ssl.SSLError) as exc:
+            raise PrivpipError(f"{where} names a CA bundle that cannot be read: {path} "
+                               f"({getattr(exc, 'reason', None) or exc})",
+                               hint="it must be PEM certificates (a .pem / .crt file)") from None
+    if client is not None:
+        where, path = client
+        path = os.path.expanduser(path)
+        try:
+            context.load_cert_chain(path)
+        except (OSError, ssl.SSLError) as exc:
+            raise PrivpipError(f"{where} names a client certificate that cannot be used: "
+                               f"{path} ({getattr(exc, 'reason', None) or exc})",
+                               hint="it must be one PEM file holding the certificate and its "
+                                    "unencrypted key, as pip expects") from None
+    return context
