@@ -87,7 +87,7 @@ def _config_file(ctx: Context) -> Path:
             raise ConfigError(str(path), "no such config file",
                               "create it with `privpip init`")
         return path
-    found = config.find_project_file(ctx.cwd)
+    found = config.find_project_file(ctx.cwd, ctx.env)
     if found is None:
         raise ConfigError("", f"no {config.PROJECT_FILE} (or {config.PYPROJECT_FILE} with "
                           "[tool.privpip]) in this directory or above",
