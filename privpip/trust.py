@@ -231,6 +231,18 @@ def trust(path: Path, env: Mapping[str, str]) -> tuple[Path, str]:
     return real, records[str(real)]
 
 
+def keep_after_edit(path: Path, before: bytes, env: Mapping[str, str]) -> bool:
+    """After privpip itself rewrote ``path`` on the user's command (`privpip index add`):
+    trusted again when its content ``before`` the edit was trusted by a record."""
+    real = os.path.realpath(path)
+    records = read_records(env)
+    if records.get(real) != digest(before):
+        return False
+    records[real] = digest(Path(real).read_bytes())
+    write_records(env, records)
+    return True
+
+
 def revoke(path: Path, env: Mapping[str, str]) -> Path:
     real = os.path.realpath(path)
     records = read_records(env)

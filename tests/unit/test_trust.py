@@ -87,3 +87,18 @@ def test_description_escapes_terminal_control_characters():
     text = trust.describe_untrusted(Path("privpip.toml"), [index])
     assert "\x1b" not in text
     assert "\\x1b[2K" in text
+
+
+def test_privpips_own_edit_keeps_a_trusted_file_trusted(tmp_path):
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path)}
+    path = tmp_path / "privpip.toml"
+    path.write_text("# one\n")
+    assert not trust.keep_after_edit(path, b"# one\n", env)  # never trusted: stays so
+    path.write_text("# two\n")
+    assert not trust.is_trusted(path, b"# two\n", env)
+    trust.trust(path, env)
+    path.write_text("# three\n")
+    assert trust.keep_after_edit(path, b"# two\n", env)
+    assert trust.is_trusted(path, b"# three\n", env)
+    path.write_text("# four\n")  # changed by someone else in between: not carried over
+    assert not trust.keep_after_edit(path, b"# two\n", env)
