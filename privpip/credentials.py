@@ -17,7 +17,7 @@ from privpip.errors import (
     TokenCommandFailed,
     UnsafeCredential,
 )
-from privpip.secret import Secret, redact
+from privpip.secret import MIN_LENGTH, Secret, redact
 
 SourceKind = Literal["env", "token-env", "keyring", "token-command", "ci-job-token", "prompt",
                      "index"]
@@ -169,6 +169,13 @@ def checked(whose: str, user: str, value: str, source: str) -> Credential:
                 f"the {what} for {whose} is not valid UTF-8 text",
                 "tokens are printable ASCII; check how the value was set",
             )
+    if len(value) < MIN_LENGTH:  # too short to scrub from messages, and no registry's token
+        raise UnsafeCredential(
+            f"the token for {whose} (from {source}) is only {len(value)} character(s) long, "
+            "which is suspicious: no registry issues tokens that short, and privpip cannot "
+            "hide one from its messages",
+            "check the value (a placeholder, or a cut-off copy?); it is not shown here",
+        )
     return Credential(user, Secret(value), source)
 
 
@@ -242,6 +249,9 @@ class Resolver:
             found = self._prompt(index, user, tried)
         if found is not None:
             return found
+        from privpip import trust
+
+        tried += trust.untrusted_sources(index)  # what an untrusted project file would add
         raise CredentialNotFound(
             index.name, tried, f"run `privpip login {index.name}`, or set {token_var(index)}",
         )
@@ -305,12 +315,12 @@ class Resolver:
             return None
         except TokenCommandFailed as exc:
             raise _command_error(index, exc) from None
-        return Credential(user, Secret(value), f"command:{program}")
+        return checked(f"index {index.name!r}", user, value, f"command:{program}")
 
     def _ci_job_token(self, index: Index, tried: list[tuple[str, str]]) -> Credential | None:
         job = providers.gitlab_ci_job_token(index.url, self.env)
         if job is not None:
-            return Credential(job[0], Secret(job[1]), "env:CI_JOB_TOKEN")
+            return checked(f"index {index.name!r}", job[0], job[1], "env:CI_JOB_TOKEN")
         if providers.in_gitlab_ci(self.env) and index.provider == "gitlab":
             tried.append(("env:CI_JOB_TOKEN", f"only used for indexes on CI_SERVER_HOST "
                           f"({self.env.get('CI_SERVER_HOST') or 'not set'}), not {index.host}"))
@@ -405,9 +415,10 @@ def _command_error(index: Index, exc: TokenCommandFailed) -> TokenCommandFailed:
 def run_token_command(argv: Sequence[str], timeout: float, env: Mapping[str, str]) -> str:
     """Run ``argv`` without a shell and return its stdout minus the line ending.
 
-    stdin is closed, stderr goes to ours (the CLI's own error messages are useful), stdout
-    is captured and never shown. The command gets its own process group so that a timeout
-    or Ctrl-C ends it together with anything it started.
+    stdin is closed, stdout is captured and never shown; stderr (the CLI's own error messages
+    are useful) is shown once the command ends, with the token scrubbed: `set -x` or a
+    debug flag prints it there, and it is not known until stdout is read. The command gets
+    its own process group so that a timeout or Ctrl-C ends it with anything it started.
     """
     import os
     import signal
@@ -417,7 +428,7 @@ def run_token_command(argv: Sequence[str], timeout: float, env: Mapping[str, str
     program = argv[0]
     try:
         child = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                 env=dict(env), start_new_session=True)
+                                 stderr=subprocess.PIPE, env=dict(env), start_new_session=True)
     except FileNotFoundError:
         raise CommandNotFound(f"`{program}` was not found on PATH") from None
     except OSError as exc:
@@ -428,17 +439,19 @@ def run_token_command(argv: Sequence[str], timeout: float, env: Mapping[str, str
             os.killpg(child.pid, signal.SIGKILL)
 
     try:
-        out, _ = child.communicate(timeout=timeout)
+        out, err = child.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         kill()
         with suppress(subprocess.TimeoutExpired):
-            child.communicate(timeout=5)
+            late_out, late_err = child.communicate(timeout=5)
+            show_stderr(late_err, late_out)
         raise TokenCommandFailed(
             f"`{program}` did not finish within {timeout:g} s (token-timeout)"
         ) from None
     except BaseException:
         kill()
         raise
+    show_stderr(err, out)
     if child.returncode < 0:
         raise TokenCommandFailed(f"`{program}` was killed by signal {-child.returncode}")
     if child.returncode != 0:
@@ -455,3 +468,18 @@ def run_token_command(argv: Sequence[str], timeout: float, env: Mapping[str, str
             f"`{program}` printed more than one line; a token command must print only the token"
         )
     return token
+
+
+def show_stderr(err: bytes | None, out: bytes | None) -> None:
+    """A token command's stderr on ours, without what it printed on stdout (its token)."""
+    import sys
+
+    if not err:
+        return
+    text = err.decode("utf-8", "replace")
+    printed = (out or b"").decode("utf-8", "replace")
+    for candidate in {printed.strip(), *(line.strip() for line in printed.splitlines())}:
+        if len(candidate) >= MIN_LENGTH:
+            Secret(candidate)  # the redactor scrubs every Secret made, also of a failed command
+    sys.stderr.write(redact(text))
+    sys.stderr.flush()

@@ -99,6 +99,7 @@ def run_with_netrc(
     from privpip.delivery.git import git_environment
     from privpip.delivery.netrc import needs_target_version
     from privpip.delivery.pip import pip_environment
+    from privpip.secret import redact_argv
 
     version = None
     if target is not None and needs_target_version(accesses):
@@ -108,7 +109,7 @@ def run_with_netrc(
         env = pip_environment(accesses, ctx.env, private, version, ctx.interactive)
         env.update(extra_env or {})
         env.update(git_environment(ctx, env, argv))
-        ctx.note("running: " + " ".join(argv))
+        ctx.note("running: " + redact_argv(argv))  # URL userinfo masked
         return runner.run(argv, env)
 
 
@@ -125,11 +126,12 @@ def run_uv(ctx: Context, accesses: Sequence[Access], argv: Sequence[str]) -> int
     from privpip.delivery.netrc import netrc_environment
     from privpip.delivery.pip import without_token_variables
     from privpip.delivery.uv import uv_variables
+    from privpip.secret import redact_argv
 
     with runner.private_dir(ctx.env) as private:
         env = without_token_variables(ctx.env)
         env.update(uv_variables(accesses, with_credentials=False))
         env.update(netrc_environment(accesses, ctx.env, private, None))
         env.update(git_environment(ctx, env, argv))
-        ctx.note("running: " + " ".join(argv))
+        ctx.note("running: " + redact_argv(argv))  # URL userinfo masked
         return runner.run(argv, env)

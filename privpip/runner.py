@@ -18,17 +18,57 @@ if TYPE_CHECKING:
 _FORWARDED = [s for s in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, s)]
 
 
+_TERMINATING = [s for s in ("SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, s)]
+_PREFIX = "privpip-"
+
+
+class _Terminated(BaseException):
+    """A terminating signal arrived while privpip held secrets on disk: clean up, then die."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise(signum: int, _frame: object) -> None:
+    raise _Terminated(signum)
+
+
 @contextmanager
 def private_dir(env: Mapping[str, str]) -> Iterator[Path]:
-    """A 0700 directory for secrets, on tmpfs ($XDG_RUNTIME_DIR) if there is one; always removed."""
+    """A 0700 directory for secrets, on tmpfs ($XDG_RUNTIME_DIR) if there is one; always removed.
+
+    Its name holds privpip's pid, so that a later run can remove what a privpip killed by
+    SIGKILL (or a crash of the machine's power) left behind: directories of dead pids are
+    removed first. SIGTERM, SIGHUP and SIGQUIT become an exception from here on, before
+    anything secret is written, so the directory goes away also when one arrives before the
+    child runs (`git --version`, the target's Python version); privpip then dies by that
+    signal as it would have.
+    """
     base = env.get("XDG_RUNTIME_DIR")
     if not (base and os.path.isdir(base) and os.access(base, os.W_OK)):
         base = None
-    path = _make_private_dir(Path(base) if base else None)
+    previous = {}
+    for name in _TERMINATING:
+        signum = getattr(signal, name)
+        try:
+            previous[signum] = signal.signal(signum, _raise)
+        except ValueError:  # not the main thread: no handlers, no change
+            break
     try:
-        yield path
+        path = _make_private_dir(Path(base) if base else None)
+        remove_stale(path.parent)
+        try:
+            yield path
+        finally:
+            _remove(path)
+    except _Terminated as exc:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        exit_with(-exc.signum)
     finally:
-        _remove(path)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _make_private_dir(base: Path | None) -> Path:
@@ -47,12 +87,12 @@ def _make_private_dir(base: Path | None) -> Path:
             continue
     import tempfile
 
-    return Path(tempfile.mkdtemp(prefix="privpip-"))
+    return Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))
 
 
 def _mkdir_in(base: Path) -> Path:
     for _ in range(100):
-        path = base / f"privpip-{os.urandom(8).hex()}"
+        path = base / f"{_PREFIX}{os.getpid()}-{os.urandom(8).hex()}"
         try:
             os.mkdir(path, 0o700)
         except FileExistsError:
@@ -80,6 +120,75 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def remove_stale(base: Path) -> list[Path]:
+    """Remove this user's private directories of privpip processes that no longer run.
+
+    Only directories named privpip-<pid>-..., owned by this user, not symlinks, whose pid is
+    gone. A pid reused by another live process keeps its directory until that one ends.
+    """
+    import re
+    import stat
+
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = re.fullmatch(re.escape(_PREFIX) + r"(\d+)-[^/]+", entry.name)
+        if match is None or int(match.group(1)) == os.getpid():
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+            continue
+        if _alive(int(match.group(1))):
+            continue
+        _remove(Path(entry.path))
+        removed.append(Path(entry.path))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, but another user's (or not ours to ask): keep the directory
+    return True
+
+
+def _die_with_us() -> Callable[[], None] | None:
+    """On Linux, a function for Popen's preexec_fn: the child gets SIGKILL when privpip dies.
+
+    PR_SET_PDEATHSIG (prctl(2)) fires when the thread that started the child ends, so the
+    child is started from privpip's main thread, which lives as long as privpip. A SIGKILL of
+    privpip then ends the child too, instead of leaving it running with the private netrc
+    (which the next privpip run removes). Grandchildren (pip's build subprocesses) are not
+    covered. ctypes is imported only here, when a child is about to start.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # privpip died before prctl took effect
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
+
+
 def run(
     argv: Sequence[str],
     env: Mapping[str, str],
@@ -98,12 +207,13 @@ def run(
 
     try:
         child: subprocess.Popen[Any]
+        preexec = _die_with_us()
         if on_output is None:
-            child = subprocess.Popen(list(argv), env=dict(env))
+            child = subprocess.Popen(list(argv), env=dict(env), preexec_fn=preexec)
         else:
             child = subprocess.Popen(
                 list(argv), env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                text=True, errors="replace", bufsize=1,
+                text=True, errors="replace", bufsize=1, preexec_fn=preexec,
             )
     except OSError as exc:
         raise PrivpipError(f"cannot run {argv[0]}: {exc.strerror}") from None

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 # Every secret privpip has held in this process, so that redact() can scrub any message.
 _SEEN: set[str] = set()
+# Shorter values cannot be scrubbed without garbling messages; credentials.checked refuses them.
+MIN_LENGTH = 4
 
 
 class Secret:
@@ -41,19 +44,48 @@ class Secret:
 
 
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/?#@\s]*@)")
+_URL = re.compile(r"(?P<origin>[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#\s'\"<>]*)(?P<rest>[^\s'\"<>]*)")
+
+
+def forms(value: str) -> set[str]:
+    """Every way ``value`` shows up in text: raw, percent-encoded (both ways), Python repr-
+    and JSON-escaped (a message quoting a dict or a JSON body), unicode-escaped."""
+    import json
+    from urllib.parse import quote  # not at import time: `privpip --help` needs none of it
+
+    # surrogateescape: a value read from undecodable environment bytes must not crash here.
+    out = {value, quote(value, safe="", errors="surrogateescape"),
+           quote(value, errors="surrogateescape"), repr(value)[1:-1],
+           json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
+           value.encode("unicode_escape", "backslashreplace").decode("ascii")}
+    return {form for form in out if len(form) >= MIN_LENGTH}
 
 
 def redact(text: str) -> str:
-    """Remove URL userinfo and every form of every secret this process has seen from ``text``."""
-    from urllib.parse import quote  # not at import time: `privpip --help` needs none of it
+    """Remove URL userinfo and every form of every secret this process has seen from ``text``.
 
+    A URL that holds a secret loses its whole path (``https://host/****``), not just the
+    secret: a token that equals a word (``simple``) must not show where it sat in the URL.
+    """
     text = _USERINFO.sub(lambda m: m.group("scheme") + "****@", text)
-    for value in sorted(_SEEN, key=len, reverse=True):
-        if len(value) < 4:  # too short to scrub without garbling the message
-            continue
-        # surrogateescape: a value read from undecodable environment bytes must not crash here.
-        forms = {value, quote(value, safe="", errors="surrogateescape"),
-                 quote(value, errors="surrogateescape")}
-        for form in forms:
-            text = text.replace(form, "****")
+    if not _SEEN:
+        return text
+    every = sorted({f for value in _SEEN for f in forms(value)}, key=len, reverse=True)
+
+    def url(match: re.Match[str]) -> str:
+        origin, rest = match.group("origin"), match.group("rest")
+        if any(form in origin for form in every):
+            return origin.split("://", 1)[0] + "://****"
+        if any(form in rest for form in every):
+            return origin + "/****"
+        return match.group(0)
+
+    text = _URL.sub(url, text)
+    for form in every:
+        text = text.replace(form, "****")
     return text
+
+
+def redact_argv(argv: Sequence[str]) -> str:
+    """A command line for a log line: URL userinfo masked as pip masks it, secrets scrubbed."""
+    return redact(" ".join(argv))

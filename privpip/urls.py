@@ -50,13 +50,18 @@ def netrc_host(url: str) -> str:
 
 
 def is_loopback(host: str) -> bool:
-    """localhost, *.localhost, 127.0.0.0/8 and ::1: the hosts http:// is accepted for."""
+    """localhost, 127.0.0.0/8 and ::1: the hosts http:// is accepted for.
+
+    Not ``*.localhost``, nor ``localhost.``: glibc (``hosts: files dns``) may ask the
+    network's DNS server for such names, so one may well not be this machine.
+    """
     import ipaddress
 
-    host = normal_host(host)
-    if host == "localhost" or host.endswith(".localhost"):
+    host = host.strip("[]")
+    if host.lower() == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    return address.is_loopback and (address.version == 4 or str(address) == "::1")

@@ -39,7 +39,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 _STRIPPED_PREFIXES = ("PIP_", "UV_", "PRIVPIP_", "TWINE_", "PYTHON_KEYRING", "KEYRING_", "GIT_")
-_STRIPPED = {"VIRTUAL_ENV", "CONDA_PREFIX", "NETRC", "PYTHONPATH", "CI_JOB_TOKEN", "GITLAB_CI",
+_STRIPPED = {"CI", "VIRTUAL_ENV", "CONDA_PREFIX", "NETRC", "PYTHONPATH", "CI_JOB_TOKEN", "GITLAB_CI",
              "GITHUB_ENV", "GITHUB_ACTIONS", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"}
 
 

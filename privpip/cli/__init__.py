@@ -42,6 +42,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                 "Move the tokens `privpip scan` finds into privpip's config and the keyring."),
     "completion": ("completion", "completion",
                    "Print the shell completion script (bash, zsh, fish)."),
+    "trust": ("trust", "trust",
+              "Trust a project config file, so its token-command and token-env take effect."),
     "git-credential": ("git_credential", "git_credential", ""),
 }
 

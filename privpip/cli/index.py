@@ -65,7 +65,7 @@ def index_add(ctx: Context, name: str, url: str, is_default: bool, username: str
     if no_auth:
         fields["auth"] = False
     text, added = config_edit.add_index(path, fields)
-    config_edit.write_atomic(path, text)
+    _write_keeping_trust(ctx, path, text)
     role = "default" if added.default else "extra"
     click.echo(f"privpip: added index {added.name} ({role}) to {config.label(path)}")
     for hint in config_edit.url_hints(added.url, added.env_name):
@@ -88,7 +88,7 @@ def index_remove(ctx: Context, name: str, user: bool) -> None:
     """
     path = _user_file(ctx, create=False) if user else _config_file(ctx)
     text = config_edit.remove_index(path, name)
-    config_edit.write_atomic(path, text)
+    _write_keeping_trust(ctx, path, text)
     click.echo(f"privpip: removed index {name} from {config.label(path)}")
 
 
@@ -176,6 +176,16 @@ def _user_file(ctx: Context, create: bool) -> Path:
     return path
 
 
+def _write_keeping_trust(ctx: Context, path: Path, text: str) -> None:
+    """Write ``text``; a file the user trusted stays trusted: the change is the user's own."""
+    from privpip import trust
+
+    before = path.read_bytes()
+    config_edit.write_atomic(path, text)
+    if trust.keep_after_edit(path, before, ctx.env):
+        ctx.note(f"{path}: still trusted (privpip trust)")
+
+
 def _config_file(ctx: Context) -> Path:
     if ctx.config_path:
         path = Path(ctx.config_path)
@@ -183,7 +193,7 @@ def _config_file(ctx: Context) -> Path:
             raise ConfigError(str(path), "no such config file",
                               "create it with `privpip init`")
         return path
-    found = config.find_project_file(ctx.cwd)
+    found = config.find_project_file(ctx.cwd, ctx.env)
     if found is None:
         raise ConfigError("", f"no {config.PROJECT_FILE} (or {config.PYPROJECT_FILE} with "
                           "[tool.privpip]) in this directory or above",

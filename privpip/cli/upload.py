@@ -33,11 +33,11 @@ def upload(ctx: Context, index_name: str | None, python: str | None,
       privpip upload --index corp dist/*
       privpip upload --index corp dist/corp_lib-1.2.0-py3-none-any.whl dist/corp_lib-1.2.0.tar.gz
     """
-    from privpip import pipeline, runner
+    from privpip import pipeline, runner, urls
     from privpip import target as target_mod
     from privpip.delivery import twine
     from privpip.errors import UsageError
-    from privpip.secret import redact
+    from privpip.secret import redact, redact_argv
 
     files = twine.collect(dists or twine.default_dists(ctx.cwd))
     cfg = ctx.config
@@ -59,7 +59,12 @@ def upload(ctx: Context, index_name: str | None, python: str | None,
         target_python = None
     twine_command = twine.find_twine(target_python, ctx.env)
     ctx.note("twine: " + " ".join(twine_command))
-    (access,) = pipeline.resolve_accesses(ctx, [index_name])  # last: it may prompt
+    if urls.same_origin(cfg.get(index_name).url, url):
+        (access,) = pipeline.resolve_accesses(ctx, [index_name])  # last: it may prompt
+    else:  # the index's token stays on its origin
+        access = twine.upload_access(cfg.get(index_name), url, ctx.env)
+        ctx.note(f"index {index_name}: upload token from {access.credential.source}"
+                 if access.credential else f"index {index_name}: no credential needed")
 
     env = dict(ctx.env)
     env.pop("TWINE_REPOSITORY", None)  # a .pypirc section name would compete with the URL
@@ -68,7 +73,7 @@ def upload(ctx: Context, index_name: str | None, python: str | None,
     argv += ["--", *(str(d.path) for d in files)]
     output = twine.TwineOutput(lambda line: click.echo(redact(line), nl=False, err=True),
                                  ctx.verbose)
-    ctx.note("running: " + " ".join(argv))
+    ctx.note("running: " + redact_argv(argv))  # URL userinfo masked
     status = runner.run(argv, env, on_output=output)
     if status > 0:
         refused = twine.refusal(output, files, access.index)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from privpip import trust
 from privpip.config.model import (
     DEFAULT_PUBLIC_INDEX,
     PROJECT_FILE,
@@ -43,15 +44,19 @@ def has_privpip_table(text: str) -> bool:
     return isinstance(tool, dict) and "privpip" in tool
 
 
-def find_project_file(cwd: Path) -> Path | None:
-    """Walk up from ``cwd``: privpip.toml, or a pyproject.toml with [tool.privpip]."""
-    for directory in (cwd, *cwd.parents):
+def find_project_file(cwd: Path, env: Mapping[str, str] | None = None) -> Path | None:
+    """Walk up from ``cwd``: privpip.toml, or a pyproject.toml with [tool.privpip].
+
+    The search stops at the repository root, and a file another user could have put there
+    is ignored with a warning (trust.checked_project_file).
+    """
+    for directory in trust.search_dirs(cwd):
         candidate = directory / PROJECT_FILE
         if candidate.is_file():
-            return candidate
+            return trust.checked_project_file(candidate, cwd, env or {})
         pyproject = directory / PYPROJECT_FILE
         if pyproject.is_file() and _file_has_privpip_table(pyproject):
-            return pyproject
+            return trust.checked_project_file(pyproject, cwd, env or {})
     return None
 
 
@@ -89,7 +94,7 @@ def project_file(cwd: Path, env: Mapping[str, str], explicit: str | None = None,
         if not path.is_file():
             raise ConfigError(explicit, "no such config file")
         return path
-    return find_project_file(cwd) if search else None
+    return find_project_file(cwd, env) if search else None
 
 
 def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None,
@@ -111,14 +116,17 @@ def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None,
     settings = Settings()
     if project is not None:
         parsed = read_file(project, env)
-        indexes += parsed.indexes
-        gits += parsed.git_hosts
+        # Until the user trusted the file, nothing in it runs or names a variable.
+        found, found_gits = trust.restrict(project, parsed.indexes, parsed.git_hosts, env, user)
+        indexes += found
+        gits += found_gits
         settings = parsed.settings
         files.append(project)
     if user.is_file() and (project is None or user.resolve() != project.resolve()):
         names = {i.name for i in indexes}
         has_default = any(i.default for i in indexes)
         parsed = read_file(user, env)
+        trust.check_same_urls(project, indexes, user, parsed.indexes)  # no name takeover
         merged = settings._asdict()
         for key, value in parsed.settings._asdict().items():
             if value is None:

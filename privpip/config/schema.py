@@ -55,9 +55,14 @@ _TOKEN_KINDS = {
     "pypi-AgEI": "a PyPI API token",
     "AKCp": "a JFrog Artifactory API key",
     "AKIA": "an AWS access key",
+    "ya29.": "a Google OAuth access token",
+    "eyJ": "a JSON Web Token (JWT)",
 }
 _TOKEN_RE = re.compile(
-    "(?<![A-Za-z0-9])(" + "|".join(re.escape(p) for p in _TOKEN_KINDS) + r")[A-Za-z0-9_\-]{12,}"
+    "(?<![A-Za-z0-9])(?:(" + "|".join(re.escape(p) for p in _TOKEN_KINDS if p != "eyJ")
+    + r")[A-Za-z0-9_\-]{12,}"
+    # A JWT: three base64url parts; the first two are JSON objects, so both start with eyJ.
+    + r"|(eyJ)[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})"
 )
 
 
@@ -116,6 +121,8 @@ def parse_text(text: str, label: str, pyproject: bool = False,
             raise ConfigError(label, "tool.privpip: must be a table")
         data = table
         _refuse_literal_tokens_in_values(data, label, prefix)
+        # Then comments too, of privpip's own tables only: other tools' tables are theirs.
+        _refuse_literal_tokens_in_text(_privpip_tables(text), label)
     for key in data:
         if key not in _TOP_KEYS:
             raise ConfigError(
@@ -166,7 +173,23 @@ def _refuse_literal_tokens_in_text(text: str, label: str) -> None:
     match = _TOKEN_RE.search(text)
     if match:
         line = text.count("\n", 0, match.start()) + 1
-        raise ConfigError(f"{label}:{line}", _literal_token_message(match.group(1)), _FIX_LITERAL)
+        raise ConfigError(f"{label}:{line}", _literal_token_message(match[1] or match[2]),
+                          _FIX_LITERAL)
+
+
+def _privpip_tables(text: str) -> str:
+    """The lines of pyproject.toml's [tool.privpip...] tables; other lines blanked, so line
+    numbers stay right."""
+    header = re.compile(r"^\s*\[\[?\s*([^\]]*?)\s*\]")
+    inside = False
+    out = []
+    for line in text.split("\n"):
+        match = header.match(line)
+        if match:
+            name = match.group(1).replace('"', "").replace("'", "").replace(" ", "")
+            inside = name == "tool.privpip" or name.startswith("tool.privpip.")
+        out.append(line if inside else "")
+    return "\n".join(out)
 
 
 def _refuse_literal_tokens_in_values(value: object, label: str, path: str) -> None:
@@ -174,7 +197,8 @@ def _refuse_literal_tokens_in_values(value: object, label: str, path: str) -> No
         match = _TOKEN_RE.search(value)
         if match:
             raise ConfigError(
-                label, f"{path.rstrip('.')}: {_literal_token_message(match.group(1))}", _FIX_LITERAL
+                label, f"{path.rstrip('.')}: {_literal_token_message(match[1] or match[2])}",
+                _FIX_LITERAL,
             )
     elif isinstance(value, dict):
         for key, item in value.items():
@@ -241,6 +265,8 @@ def _env_names(value: object, where: str) -> tuple[str, ...]:
 def _url(raw: object, where: str, what: str = "a PEP 503 simple index, e.g. https://host/simple/"
          ) -> str:
     value = _str(raw, where)
+    if any(c.isspace() or not c.isprintable() for c in value):  # a netrc `default` otherwise
+        raise ValueError("must not contain whitespace or control characters")
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError on a bad port

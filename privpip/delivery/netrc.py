@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from privpip import urls
 from privpip.config import Index
 from privpip.credentials import token_problem
 from privpip.delivery import Access
@@ -32,7 +33,8 @@ def check_no_host_clash(accesses: Sequence[Access]) -> None:
         if cred is None:
             continue
         host = access.index.netrc_host
-        other = by_host.setdefault(host, access)
+        # One host however written: DNS ignores case and a trailing dot, and so may a redirect.
+        other = by_host.setdefault(urls.normal_host(host), access)
         if other.credential is not None and (
             other.credential.username != cred.username or other.credential.token != cred.token
         ):
@@ -96,9 +98,22 @@ def needs_target_version(accesses: Sequence[Access]) -> bool:
 def netrc_text(
     accesses: Sequence[Access], target_version: tuple[int, int] | None, existing: str = ""
 ) -> str:
-    """The user's own netrc (kept), then one entry per host; later entries win in netrc."""
+    """One entry per host, the user's own netrc (kept), then the same entries again.
+
+    Python's netrc (pip, requests) lets the last entry of a host win; curl and most C
+    programs take the first match, and the user's `default` entry matches every host. Ours
+    in both places win in both.
+    """
     check_no_host_clash(accesses)
-    lines = [existing.rstrip("\n"), ""] if existing.strip() else []
+    ours = _netrc_entries(accesses, target_version)
+    if not existing.strip():
+        return "\n".join(ours) + "\n"
+    return "\n".join([*ours, "", existing.rstrip("\n"), "", *ours]) + "\n"
+
+
+def _netrc_entries(accesses: Sequence[Access], target_version: tuple[int, int] | None
+                   ) -> list[str]:
+    lines = []
     written: set[str] = set()
     for access in accesses:
         cred = access.credential
@@ -108,7 +123,7 @@ def netrc_text(
         login = netrc_value(cred.username, "username", access.index, target_version)
         password = netrc_value(cred.token.reveal(), "token", access.index, target_version)
         lines.append(f"machine {access.index.netrc_host}\n\tlogin {login}\n\tpassword {password}")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def users_netrc(env: Mapping[str, str]) -> str:
@@ -133,7 +148,7 @@ def write_private(directory: Path, name: str, text: str) -> Path:
 def netrc_environment(accesses: Sequence[Access], env: Mapping[str, str], private_dir: Path,
                       target_version: tuple[int, int] | None) -> dict[str, str]:
     """NETRC (and PRIVPIP_NETRC, for privpip's git credential helper) when any index has a
-    credential: a private netrc with the user's own entries first, then privpip's."""
+    credential: a private netrc with privpip's entries around the user's own (netrc_text)."""
     if not any(a.credential is not None for a in accesses):
         return {}
     text = netrc_text(accesses, target_version, users_netrc(env))

@@ -25,6 +25,37 @@ def twine_variables(access: Access, repository_url: str) -> dict[str, str]:
     return out
 
 
+def upload_access(index: Index, url: str, env: Mapping[str, str]) -> Access:
+    """The credential for an upload URL on another origin than the index's own URL.
+
+    The index's token (variables, keyring entry of the index URL, token command) was issued
+    for the index URL and stays on its origin; only a keyring entry stored under the upload
+    URL itself, with the index's username, goes to the upload URL; else it is refused.
+    """
+    from privpip import credentials
+    from privpip.errors import CredentialNotFound, KeyringUnavailable
+    from privpip.secret import redact
+    from privpip.store import KeyringStore
+
+    if not index.auth:
+        return Access(index, None)
+    user = credentials.username(index, env)
+    try:
+        value = KeyringStore.from_env(env).get(url, user)
+        why = f"no entry for {redact(url)} and user {user!r}"
+    except KeyringUnavailable as exc:
+        value, why = None, exc.message
+    if value:
+        return Access(index, credentials.checked(
+            f"the upload URL of index {index.name!r}", user, value, "keyring (upload URL)"))
+    raise CredentialNotFound(
+        index.name, [("keyring", why)],
+        f"upload-url {redact(url)} is on another origin than url {redact(index.url)}, so "
+        f"privpip does not send the index's token there; store a token for it: "
+        f"`keyring set {url} {user}`",
+    )
+
+
 def upload_url(index: Index) -> str:
     """The index's `upload-url`, else one derived from a known URL shape; else ask for it."""
     if index.upload_url:

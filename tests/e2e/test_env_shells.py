@@ -21,8 +21,8 @@ TOKENS = [
     "'; touch pwned; '",
     '"; touch pwned; "',
     "`touch pwned`",
-    "\\",
-    "'",
+    "\\\\\\\\",  # tokens shorter than 4 characters are refused: 4 of each
+    "''''",
     "end with backslash\\",
     "\x1b[31mred\x1b[0m \x7f\x01",  # click.echo used to strip ANSI sequences
 ]

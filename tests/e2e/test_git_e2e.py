@@ -20,6 +20,12 @@ GIT_USER = "deploy-token-12"
 GIT_TOKEN = "g1t p@ss:w/rd#x?y=%41 'q' \"d\" $(touch pwned) `id` \\;&|"
 
 
+
+@pytest.fixture(autouse=True)
+def _trusted(monkeypatch):
+    """These tests wrote their config themselves: trusted (tests/test_trust.py tests trust)."""
+    monkeypatch.setenv("PRIVPIP_TRUST", "1")
+
 @pytest.fixture(scope="module")
 def repos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("git-repos")

@@ -16,6 +16,12 @@ AWS_ARGS = ["codeartifact", "get-authorization-token", "--domain", "corp", "--do
             "--output", "text"]
 
 
+@pytest.fixture(autouse=True)
+def _trusted(monkeypatch):
+    """These tests wrote their config themselves: trusted (tests/test_trust.py tests trust)."""
+    monkeypatch.setenv("PRIVPIP_TRUST", "1")
+
+
 def fake_cli(bin_dir: Path, name: str, body: str) -> Path:
     """An executable ``name`` in ``bin_dir``: a Python script with ``body``."""
     bin_dir.mkdir(exist_ok=True)

@@ -143,7 +143,8 @@ def test_upload_url_must_be_known(tmp_path):
 
 def test_explicit_upload_url_is_used(upload_server, tmp_path):
     write_config(tmp_path, (
-        '[[index]]\nname = "corp"\nurl = "https://pkgs.example.com/pypi/"\n'
+        # Same origin: another one needs its own credential (tests/test_hardening.py).
+        f'[[index]]\nname = "corp"\nurl = "{upload_server.root}/pypi/"\n'
         f'username = "{HOSTILE_USER}"\nupload-url = "{upload_server.root}/"\n'))
     files = dists(tmp_path / "dist")
     result = privpip("-v", "upload", str(files[0]), cwd=tmp_path, env=ENV)

@@ -127,6 +127,7 @@ def fake_token_command(body: str):
         script.chmod(0o755)
         ctx.env["PATH"] = f"{bin_dir}{os.pathsep}{ctx.base_env['PATH']}"
         ctx.write_config(extra='token-command = ["fake-cli", "get-token"]\n')
+        ctx.env["PRIVPIP_TRUST"] = "1"  # the scenario wrote the file (tests/test_trust.py)
     return setup
 
 
@@ -173,6 +174,7 @@ def upload_stub(code: int):
 
 def git_host(ctx: Ctx) -> None:
     ctx.write_config(extra=GIT_CONFIG)
+    ctx.env["PRIVPIP_TRUST"] = "1"  # token-env: the scenario wrote the file
 
 
 def second_index(keyring_backend: str):

@@ -33,7 +33,7 @@ auth = false
 
 def test_good_config_loads(tmp_path):
     (tmp_path / "privpip.toml").write_text(GOOD)
-    cfg = config.load(tmp_path, {})
+    cfg = config.load(tmp_path, {"PRIVPIP_TRUST": "1"})  # token-env: see tests/test_trust.py
     assert [i.name for i in cfg.indexes] == ["corp", "team.pkgs", "mirror"]
     corp, team, mirror = cfg.indexes
     assert corp.default and corp.token_env == ("GITLAB_TOKEN", "CI_TOKEN")
@@ -58,7 +58,8 @@ def test_user_file_adds_indexes_and_project_wins(tmp_path):
     (tmp_path / "privpip.toml").write_text(
         '[[index]]\nname = "corp"\nurl = "https://project.example/simple/"\ndefault = true\n')
     user = tmp_path / "user.toml"
-    user.write_text('[[index]]\nname = "corp"\nurl = "https://user.example/simple/"\n'
+    # The same name with the same URL (another URL is an error: tests/test_trust.py).
+    user.write_text('[[index]]\nname = "corp"\nurl = "https://project.example/simple/"\n'
                     '[[index]]\nname = "mine"\nurl = "https://mine.example/simple/"\ndefault = true\n')
     cfg = config.load(tmp_path, {"PRIVPIP_USER_CONFIG": str(user)})
     assert [(i.name, i.url, i.default) for i in cfg.indexes] == [

@@ -45,7 +45,7 @@ def test_order_env_then_token_env_then_keyring_then_prompt():
 
 
 def test_username_override_and_auth_false():
-    cred = resolve(INDEX, {"PRIVPIP_INDEX_CORP_TOKEN": "t", "PRIVPIP_INDEX_CORP_USERNAME": "bot"},
+    cred = resolve(INDEX, {"PRIVPIP_INDEX_CORP_TOKEN": "tok1", "PRIVPIP_INDEX_CORP_USERNAME": "bot"},
                    None, None)
     assert cred.username == "bot"
     assert resolve(Index(name="pub", url="https://p.example/s/", auth=False), {}, None, None) is None

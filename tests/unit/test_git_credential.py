@@ -29,6 +29,12 @@ CONFIG = (
 ANSWER = f"username=oauth2\npassword={TOKEN}\n"
 
 
+
+@pytest.fixture(autouse=True)
+def _trusted(monkeypatch):
+    """These tests wrote their config themselves: trusted (tests/test_trust.py tests trust)."""
+    monkeypatch.setenv("PRIVPIP_TRUST", "1")
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     write_config(tmp_path, CONFIG)

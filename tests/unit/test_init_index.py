@@ -29,7 +29,8 @@ line-length = 100
 
 def load(directory: Path) -> list[Index]:
     """What privpip.config reads, without the origin label."""
-    env = {"PRIVPIP_USER_CONFIG": str(directory / "no-user-config.toml")}
+    # Trusted: these files hold what the test itself added (tests/test_trust.py tests trust).
+    env = {"PRIVPIP_USER_CONFIG": str(directory / "no-user-config.toml"), "PRIVPIP_TRUST": "1"}
     cfg = config.load(directory, env)
     return [i._replace(origin="") for i in cfg.indexes]
 

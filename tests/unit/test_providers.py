@@ -266,7 +266,7 @@ def test_token_command_comes_after_keyring_and_gets_its_argv():
     assert (cred.username, cred.token.reveal(), cred.source) == ("aws", "aws-token",
                                                                  "command:aws")
     assert calls == [(index.token_command, 60.0)]
-    env_cred = helpers.resolve(index, {"PRIVPIP_INDEX_CORP_TOKEN": "t"}, None, None,
+    env_cred = helpers.resolve(index, {"PRIVPIP_INDEX_CORP_TOKEN": "tok1"}, None, None,
                                    run_command=fake)
     assert env_cred.source == "env:PRIVPIP_INDEX_CORP_TOKEN"
     assert len(calls) == 1

@@ -101,3 +101,95 @@ def test_netrc_dir_is_private(fake, tmp_path):
     proc.terminate()
     proc.communicate(timeout=30)
     assert not netrc.exists()
+
+
+# --- issue 10, finding 4: secrets left behind -------------------------------------------
+
+
+def wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_sigterm_before_the_child_runs_removes_the_netrc(fake, tmp_path):
+    """The private netrc exists while privpip probes `git --version`: a SIGTERM then must not
+    leave it behind (before the fix the handlers came only with the child)."""
+    fake_path, temp = fake
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    probe = tmp_path / "git-started"
+    git = bin_dir / "git"
+    git.write_text(f"#!{sys.executable}\nimport time\nopen({str(probe)!r}, 'w').close()\n"
+                   "time.sleep(60)\n")
+    git.chmod(0o755)
+    write_config(tmp_path, '[[index]]\nname = "corp"\nurl = "https://h.example/simple/"\n'
+                           '[[git]]\nhost = "h.example"\n')
+    env = {**os.environ, "PYTHONPATH": str(TESTS.parent), "TMPDIR": str(temp),
+           "FAKE_MODE": "exit0", "FAKE_MARK": str(tmp_path / "mark"),
+           "PRIVPIP_INDEX_CORP_TOKEN": "tok-123456",
+           "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "privpip", "install", "--python", str(fake_path),
+         "git+https://h.example/group/dep.git"], cwd=tmp_path, env=env,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert wait_for(probe.exists), proc.communicate(timeout=30)
+    assert any(p.name.startswith(f"privpip-{proc.pid}-") for p in temp.iterdir())
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGTERM, err
+    assert leftovers(temp) == []
+    assert not (tmp_path / "mark").exists()
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _gone(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return "\nState:\tZ" in status  # a zombie waiting for a reaper has ended
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_sigkill_of_privpip_ends_the_child_and_the_next_run_removes_the_netrc(fake, tmp_path):
+    fake_path, temp = fake
+    proc = start(tmp_path, fake_path, temp, "sleep")
+    assert wait_for(lambda: (tmp_path / "mark").exists())
+    (child,) = _children(proc.pid)
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert wait_for(lambda: _gone(child), 10), "the child outlived privpip"
+    left = leftovers(temp)
+    assert len(left) == 1 and left[0].startswith(f"privpip-{proc.pid}-")  # SIGKILL: no clean-up
+    (tmp_path / "mark").unlink()
+    again = start(tmp_path, fake_path, temp, "exit0")
+    again.communicate(timeout=60)
+    assert again.returncode == 0
+    assert leftovers(temp) == []  # the stale directory of the dead pid went too
+
+
+def test_remove_stale_keeps_live_foreign_and_odd_entries(tmp_path):
+    from privpip import runner
+
+    dead = subprocess.Popen([sys.executable, "-c", ""])
+    dead.wait()
+    live = os.getppid()
+    (tmp_path / f"privpip-{dead.pid}-abc").mkdir()
+    (tmp_path / f"privpip-{dead.pid}-abc" / "netrc").write_text("machine h password x\n")
+    (tmp_path / f"privpip-{live}-abc").mkdir()
+    (tmp_path / "privpip-oldstyle").mkdir()
+    target = tmp_path / "keep"
+    target.mkdir()
+    (tmp_path / f"privpip-{dead.pid}-link").symlink_to(target)
+    removed = runner.remove_stale(tmp_path)
+    assert [p.name for p in removed] == [f"privpip-{dead.pid}-abc"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["keep", f"privpip-{live}-abc", "privpip-oldstyle", f"privpip-{dead.pid}-link"])

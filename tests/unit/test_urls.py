@@ -48,9 +48,10 @@ def test_same_index(a, b, expected):
 
 
 @pytest.mark.parametrize("host, expected", [
-    ("localhost", True), ("LOCALHOST", True), ("localhost.", True), ("a.localhost", True),
+    ("localhost", True), ("LOCALHOST", True), ("localhost.", False), ("a.localhost", False),
     ("127.0.0.1", True), ("127.8.9.10", True), ("[::1]", True), ("::1", True),
     ("localhost.example.com", False), ("10.0.0.1", False), ("example.com", False),
+    ("::2", False), ("0:0:0:0:0:0:0:1", True), ("evil.localhost.", False),
 ])
 def test_is_loopback(host, expected):
     assert urls.is_loopback(host) is expected

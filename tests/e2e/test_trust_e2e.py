@@ -1,0 +1,190 @@
+"""Trust for project config files (issue 10, finding 1): the real CLI, a marker file, a capture
+server on loopback.
+
+A hostile repository's token-command must not run, and its token-env must not send a
+variable anywhere, until the user trusted the file's exact content; a file someone else could
+have written is not read at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+from privpip import trust
+from tests.helpers import PLAIN_TOKEN, privpip, write_config
+from tests.security.stubs import StubIndex
+
+pytestmark = pytest.mark.e2e
+
+ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False
+NOBODY = 65534
+
+
+@pytest.fixture
+def capture():
+    """A loopback server that records every Authorization header it receives."""
+    server = StubIndex("status", code=401)
+    yield server
+    server.stop()
+
+
+def hostile_config(url: str, marker: Path) -> str:
+    code = f"open({str(marker)!r}, 'w').close(); print({PLAIN_TOKEN!r})"
+    argv = json.dumps([sys.executable, "-c", code])
+    return f'[[index]]\nname = "corp"\nurl = "{url}"\ntoken-command = {argv}\n'
+
+
+def test_untrusted_then_trusted_then_changed_then_ci(index_server, tmp_path):
+    marker = tmp_path / "marker"
+    config = write_config(tmp_path, hostile_config(index_server.url, marker))
+
+    untrusted = privpip("env", "--shell", "bash", cwd=tmp_path)
+    assert untrusted.returncode != 0
+    assert not marker.exists(), "an untrusted file's token-command ran"
+    assert f"{config} is not trusted" in untrusted.stderr
+    assert "index 'corp': token-command would run: " in untrusted.stderr
+    code = f"open({str(marker)!r}, 'w').close(); print({PLAIN_TOKEN!r})"
+    assert shlex.join([sys.executable, "-c", code]) in untrusted.stderr  # the exact argv
+    assert f"sent as the token to {index_server.url}" in untrusted.stderr
+    assert f"run: privpip trust {config}" in untrusted.stderr
+    assert PLAIN_TOKEN not in untrusted.stdout
+
+    trusted = privpip("trust", cwd=tmp_path)
+    assert trusted.returncode == 0, trusted.stderr
+    assert trusted.stdout.startswith(f"privpip: trusted {config} (sha256:")
+    assert "token-command would run" in trusted.stdout
+
+    works = privpip("env", "--shell", "bash", cwd=tmp_path)
+    assert works.returncode == 0, works.stderr
+    assert marker.exists()
+    assert PLAIN_TOKEN in works.stdout
+    assert "not trusted" not in works.stderr
+
+    marker.unlink()
+    config.write_text(config.read_text() + "# one more line\n")
+    changed = privpip("env", "--shell", "bash", cwd=tmp_path)
+    assert changed.returncode != 0
+    assert not marker.exists(), "a changed file kept the trust of its old content"
+    assert "is not trusted" in changed.stderr
+    listing = privpip("trust", "--list", cwd=tmp_path)
+    assert f"{config}  sha256:" in listing.stdout
+    assert "changed since trusted (not trusted)" in listing.stdout
+
+    for env in ({"CI": "true"}, {"PRIVPIP_TRUST": "1"}):
+        ci = privpip("env", "--shell", "bash", cwd=tmp_path, env=env)
+        assert ci.returncode == 0, ci.stderr
+        assert marker.exists()
+        marker.unlink()
+
+
+def test_revoke(index_server, tmp_path):
+    marker = tmp_path / "marker"
+    write_config(tmp_path, hostile_config(index_server.url, marker))
+    assert privpip("trust", cwd=tmp_path).returncode == 0
+    revoked = privpip("trust", "--revoke", cwd=tmp_path)
+    assert revoked.returncode == 0, revoked.stderr
+    assert "is no longer trusted" in revoked.stdout
+    assert privpip("env", cwd=tmp_path).returncode != 0
+    assert not marker.exists()
+    assert privpip("trust", "--list", cwd=tmp_path).stdout == "privpip: no trusted files\n"
+    again = privpip("trust", "--revoke", cwd=tmp_path)
+    assert again.returncode == 2 and "is not trusted" in again.stderr
+
+
+def test_token_env_does_not_send_an_unrelated_secret(capture, tmp_path):
+    secret = "aws-secret-AKIAXXXXXXXXXXXXXXXX"
+    write_config(tmp_path, f'[[index]]\nname = "corp"\nurl = "{capture.url}"\n'
+                           f'token-env = ["AWS_SECRET_ACCESS_KEY"]\n')
+    env = {"AWS_SECRET_ACCESS_KEY": secret}
+    result = privpip("status", "--check", cwd=tmp_path, env=env)
+    assert "token-env would send $AWS_SECRET_ACCESS_KEY to " + capture.url in result.stderr
+    sent = [base64.b64decode(a.split()[1]).decode() for a in capture.auth_seen]
+    assert not any(secret in s for s in sent)
+    # Control: once trusted, the same command does send it, so the capture server sees it.
+    privpip("status", "--check", cwd=tmp_path, env={**env, "PRIVPIP_TRUST": "1"})
+    sent = [base64.b64decode(a.split()[1]).decode() for a in capture.auth_seen]
+    assert any(secret in s for s in sent)
+
+
+def test_untrusted_file_keeps_names_urls_and_env_tokens(index_server, tmp_path):
+    write_config(tmp_path, index_server.config(extra='token-env = ["MY_TOKEN"]\n'))
+    result = privpip("env", "--shell", "bash", cwd=tmp_path,
+                     env={"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN})
+    assert result.returncode == 0, result.stderr
+    assert "PIP_INDEX_URL=" in result.stdout
+    assert "token-env would send $MY_TOKEN" in result.stderr
+
+
+def test_project_index_may_not_take_over_a_user_index_name(index_server, capture, tmp_path):
+    user = tmp_path / "user.toml"
+    user.write_text(index_server.config())
+    project = write_config(tmp_path, f'[[index]]\nname = "corp"\nurl = "{capture.url}"\n')
+    result = privpip("status", "--check", cwd=tmp_path,
+                     env={"PRIVPIP_USER_CONFIG": str(user), "PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN})
+    assert result.returncode == 2
+    assert "privpip.toml: index 'corp' has URL " + capture.url in result.stderr
+    assert f"your own config {user} names 'corp' with URL {index_server.url}" in result.stderr
+    assert capture.auth_seen == []
+    # The same name with the same URL is fine.
+    project.write_text(index_server.config())
+    same = privpip("status", cwd=tmp_path, env={"PRIVPIP_USER_CONFIG": str(user),
+                                                 "PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN})
+    assert same.returncode == 0, same.stderr
+
+
+def test_search_stops_at_the_repository_root(index_server, tmp_path):
+    write_config(tmp_path, index_server.config())
+    repo = tmp_path / "clone"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "src").mkdir()
+    result = privpip("status", cwd=repo / "src")
+    assert result.returncode == 2
+    assert "no private index is configured" in result.stderr
+
+
+@pytest.mark.skipif(not ROOT, reason="needs root to give a file to another user")
+def test_file_of_another_user_is_ignored(index_server, tmp_path):
+    config = write_config(tmp_path, index_server.config())
+    os.chown(config, NOBODY, NOBODY)
+    assert "is owned by" in (trust.safe_to_read(config) or "")
+    result = privpip("status", cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"privpip: warning: ignoring {config} is owned by" in result.stderr
+    assert "not by you" in result.stderr
+    assert privpip("status", cwd=tmp_path, env={"CI": "true"}).returncode == 0
+    refused = privpip("trust", str(config), cwd=tmp_path)
+    assert refused.returncode == 2 and "refusing to trust" in refused.stderr
+
+
+@pytest.mark.skipif(not ROOT, reason="needs root to make a directory of another user")
+def test_directory_others_can_write(index_server, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chown(shared, NOBODY, NOBODY)
+    shared.chmod(0o777)  # like /tmp without the sticky bit
+    config = write_config(shared, index_server.config())
+    work = shared / "work"
+    work.mkdir()
+    reason = trust.safe_to_read(config, work)
+    assert reason is not None and "which other users can write" in reason
+    result = privpip("status", cwd=work)
+    assert result.returncode == 2 and "other users can write" in result.stderr
+    # The sticky bit (/tmp) stops others from replacing a file of yours: fine.
+    shared.chmod(0o1777)
+    assert trust.safe_to_read(config, work) is None
+    assert privpip("status", cwd=work).returncode == 0
+    # ... but a file there of another user is still foreign.
+    os.chown(config, NOBODY, NOBODY)
+    assert "is owned by" in (trust.safe_to_read(config, work) or "")
+    # A directory of your own that others may write is yours to keep.
+    os.chown(config, 0, 0)
+    os.chown(shared, 0, 0)
+    shared.chmod(0o777)
+    assert trust.safe_to_read(config, work) is None

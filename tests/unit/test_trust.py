@@ -1,0 +1,104 @@
+"""The trust records and the rules of privpip.trust (issue 10, finding 1), without the CLI.
+
+The command line flow (untrusted, trusted, changed, CI) is tested in tests/e2e/test_trust_e2e.py.
+"""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from privpip import trust
+from privpip.config import Index
+from privpip.errors import ConfigError
+
+
+def test_trust_records_are_private_and_atomic(tmp_path):
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path)}
+    file = tmp_path / "privpip.toml"
+    file.write_text("x = 1\n")
+    real, sha = trust.trust(file, env)
+    records = trust.trust_file(env)
+    assert stat.S_IMODE(records.stat().st_mode) == 0o600
+    assert stat.S_IMODE(records.parent.stat().st_mode) == 0o700
+    assert trust.read_records(env) == {str(real): sha}
+    assert trust.is_trusted(file, b"x = 1\n", env)
+    assert not trust.is_trusted(file, b"x = 2\n", env)
+    assert trust.is_trusted(file, b"x = 2\n", {**env, "CI": "true"})
+    assert not trust.is_trusted(file, b"x = 2\n", {**env, "CI": "false"})
+    assert [p.name for p in records.parent.iterdir()] == ["trusted.json"]  # no temp left
+
+
+def test_broken_records_are_a_config_error(tmp_path):
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path)}
+    path = trust.trust_file(env)
+    path.parent.mkdir(parents=True)
+    path.write_text('{"trusted": ["not", "a", "table"]}')
+    with pytest.raises(ConfigError, match="not in the expected form"):
+        trust.read_records(env)
+
+
+def test_search_stops_at_the_repository_root(tmp_path):
+    repo = tmp_path / "clone"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "src").mkdir()
+    assert trust.repository_root(repo / "src") == repo
+    assert trust.search_dirs(repo / "src") == [repo / "src", repo]
+    (repo / ".git").rmdir()
+    (repo / ".git").write_text("gitdir: elsewhere\n")  # a worktree or submodule: .git is a file
+    assert trust.repository_root(repo / "src") == repo
+
+
+def test_restrict_drops_only_what_runs_or_names_a_variable(tmp_path):
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path)}
+    path = tmp_path / "privpip.toml"
+    path.write_text("# stands for the file\n")
+    plain = Index("plain", "https://a.example/simple/")
+    runs = Index("runs", "https://b.example/simple/", token_command=("aws", "x"),
+                 token_command_is_default=True)
+    names = Index("names", "https://c.example/simple/", token_env=("AWS_SECRET_ACCESS_KEY",))
+    kept, _ = trust.restrict(path, [plain, runs, names], [], env)
+    assert kept[0] == plain
+    assert kept[1].token_command == () and not kept[1].token_command_is_default
+    assert kept[2].token_env == ()
+    (why,) = trust.untrusted_sources(runs)  # for the "no credential; tried:" list
+    assert "not trusted" in why[1] and "privpip trust" in why[1]
+    trust.trust(path, env)
+    assert trust.restrict(path, [plain, runs, names], [], env)[0] == [plain, runs, names]
+    # The user's own file is theirs: never restricted.
+    path.write_text("# changed\n")
+    assert trust.restrict(path, [runs], [], env, user_file=path)[0] == [runs]
+
+
+def test_same_name_needs_the_same_url(tmp_path):
+    project, user = tmp_path / "privpip.toml", tmp_path / "user.toml"
+    mine = Index("corp", "https://corp.example/simple/")
+    trust.check_same_urls(project, [mine], user, [mine._replace(url="https://CORP.example/simple")])
+    with pytest.raises(ConfigError, match="your own config .*user.toml names 'corp'") as info:
+        trust.check_same_urls(project, [mine._replace(url="https://evil.example/simple/")],
+                              user, [mine])
+    assert "may not take over an index name of yours" in (info.value.hint or "")
+
+
+def test_description_escapes_terminal_control_characters():
+    index = Index("corp", "https://h.example/simple/", token_command=("sh", "-c", "x\x1b[2Ky"))
+    text = trust.describe_untrusted(Path("privpip.toml"), [index])
+    assert "\x1b" not in text
+    assert "\\x1b[2K" in text
+
+
+def test_privpips_own_edit_keeps_a_trusted_file_trusted(tmp_path):
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path)}
+    path = tmp_path / "privpip.toml"
+    path.write_text("# one\n")
+    assert not trust.keep_after_edit(path, b"# one\n", env)  # never trusted: stays so
+    path.write_text("# two\n")
+    assert not trust.is_trusted(path, b"# two\n", env)
+    trust.trust(path, env)
+    path.write_text("# three\n")
+    assert trust.keep_after_edit(path, b"# two\n", env)
+    assert trust.is_trusted(path, b"# three\n", env)
+    path.write_text("# four\n")  # changed by someone else in between: not carried over
+    assert not trust.keep_after_edit(path, b"# two\n", env)
