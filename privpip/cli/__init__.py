@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "upload", "upload",
         "Upload wheels and sdists to a private index with twine (`python -m twine upload`).",
     ),
+    "serve": ("serve", "serve", "Serve the private indexes as one local index on 127.0.0.1."),
     "completion": ("completion", "completion",
                    "Print the shell completion script (bash, zsh, fish)."),
     "git-credential": ("git_credential", "git_credential", ""),

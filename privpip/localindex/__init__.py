@@ -44,7 +44,7 @@ class LocalIndex:
     """A simple-API server on 127.0.0.1 for one run; a context manager (started on enter)."""
 
     def __init__(self, upstreams: Sequence[Upstream], timeout: float = 30.0,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None, port: int = 0) -> None:
         names = [u.name for u in upstreams]
         if len(set(names)) != len(names):
             raise ValueError(f"index names must be unique: {names}")
@@ -54,6 +54,7 @@ class LocalIndex:
             raise ValueError("timeout must be positive")
         self.upstreams = tuple(upstreams)
         self.timeout = timeout
+        self.requested_port = port  # 0: a free port (privpip serve --port chooses one)
         self.username = "privpip-" + secrets.token_hex(4)
         self.password = Secret(secrets.token_urlsafe(24))
         self._log = log or (lambda _line: None)
@@ -69,7 +70,7 @@ class LocalIndex:
         state = State(self.upstreams, self.username, self.password, self.timeout, self._log)
         stack = ExitStack()
         try:
-            self._server = stack.enter_context(serving(state))
+            self._server = stack.enter_context(serving(state, self.requested_port))
         except OSError as exc:
             stack.close()
             raise PrivpipError(f"cannot open a local port for the per-run index ({exc})",

@@ -450,9 +450,9 @@ class LocalServer(http.server.ThreadingHTTPServer):
 
 
 @contextmanager
-def serving(state: State) -> Iterator[LocalServer]:
-    """A server on 127.0.0.1 at a free port, answering in a background thread."""
-    server = LocalServer(("127.0.0.1", 0), Handler)
+def serving(state: State, port: int = 0) -> Iterator[LocalServer]:
+    """A server on 127.0.0.1 at ``port`` (0: a free one), answering in a background thread."""
+    server = LocalServer(("127.0.0.1", port), Handler)
     server.state = state
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name="privpip-localindex", daemon=True)
