@@ -434,13 +434,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def _blocks(response: http.client.HTTPResponse) -> Iterator[bytes]:
-    buffer = bytearray(_CHUNK)
-    view = memoryview(buffer)
+    # read1, not readinto: readinto waits until the whole chunk arrived, so a slow upstream
+    # made the client see no byte for longer than its timeout (pip: 15 s).
     while True:
-        count = response.readinto(buffer)
-        if not count:
+        block = response.read1(_CHUNK)
+        if not block:
             return
-        yield bytes(view[:count])
+        yield block
 
 
 class LocalServer(http.server.ThreadingHTTPServer):
