@@ -161,10 +161,174 @@ def _scan_file(value: str, base: Path, out: PipArgs, seen: set[Path], constraint
 
 def logical_lines(text: str) -> list[str]:
     """pip's requirement file lines: continuations joined, comments and blanks dropped."""
-    text = re.sub(r"\\\r?\n", "", text)
-    lines = []
-    for raw in text.splitlines():
-        line = re.sub(r"(^|\s+)#.*$", "", raw).strip()
+    return [line for _number, line in numbered_lines(text)]
+
+
+def numbered_lines(text: str) -> list[tuple[int, str]]:
+    """``logical_lines`` with the 1-based number of each one's first physical line."""
+    out: list[tuple[int, str]] = []
+    pending: list[str] = []
+    start = 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not pending:
+            start = number
+        if raw.endswith("\\"):
+            pending.append(raw[:-1])
+            continue
+        joined = "".join([*pending, raw])
+        pending = []
+        line = re.sub(r"(^|\s+)#.*$", "", joined).strip()
         if line:
-            lines.append(line)
-    return lines
+            out.append((start, line))
+    if pending:
+        line = re.sub(r"(^|\s+)#.*$", "", "".join(pending)).strip()
+        if line:
+            out.append((start, line))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# index options: where pip would be told about another index (the local index takes them over)
+
+INDEX_URL, EXTRA_INDEX_URL, FIND_LINKS, NO_INDEX = (
+    "--index-url", "--extra-index-url", "--find-links", "--no-index")
+# pip (optparse) takes any unambiguous prefix of a long option; the shortest prefix that pip
+# resolves to each index option (``--no-in`` is also --no-input, ``--ex`` --exists-action).
+_INDEX_PREFIXES = {INDEX_URL: "--ind", EXTRA_INDEX_URL: "--ext", FIND_LINKS: "--fi",
+                   NO_INDEX: "--no-ind"}
+_SHORT_INDEX = {"-i": INDEX_URL, "-f": FIND_LINKS}
+_SHORT_FLAGS = "qvUIhV"  # pip's short options without a value, which may lead a cluster
+_SHORT_VALUES = "rcetifCdwb"  # pip's short options with a value
+
+
+@dataclass(frozen=True)
+class IndexOption:
+    """One index option pip would obey: the option's long name, its value, where it is."""
+
+    option: str  # INDEX_URL, EXTRA_INDEX_URL, FIND_LINKS or NO_INDEX
+    value: str | None
+    where: str  # "command line", or "FILE:LINE" for a requirement or constraint file
+    span: tuple[int, int] | None = None  # argv positions [start, stop), command line only
+
+
+@dataclass
+class IndexOptions:
+    """Every index option of a command line and the files it names; what could not be read."""
+
+    found: list[IndexOption] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # "FILE: why", privpip cannot tell
+
+
+def long_option(option: str) -> str:
+    """``option`` with pip's abbreviations of the index options expanded (``--extra`` ...)."""
+    for full, shortest in _INDEX_PREFIXES.items():
+        if option.startswith(shortest) and full.startswith(option):
+            return full
+    return option
+
+
+def _short_cluster(arg: str) -> tuple[str, str | None] | None:
+    """``-qi URL`` / ``-vfdir``: the value-taking short option in a cluster and its value."""
+    for n, char in enumerate(arg[1:], 1):
+        if char in _SHORT_VALUES:
+            return "-" + char, arg[n + 1:].lstrip("=") or None
+        if char not in _SHORT_FLAGS:
+            return None
+    return None
+
+
+def index_options(args: Sequence[str], cwd: Path) -> IndexOptions:
+    """The index options in ``args`` (a pip command line) and in the -r/-c files it names."""
+    out = IndexOptions()
+    _index_args(list(args), cwd, None, out, set())
+    return out
+
+
+def _index_args(args: list[str], base: Path, where: str | None, out: IndexOptions,
+                seen: set[Path]) -> None:
+    i = 0
+    while i < len(args):
+        start, arg = i, args[i]
+        i += 1
+        if arg == "--":
+            if where is None:
+                return  # what follows is not pip's (arguments after -- are requirements)
+            continue
+        if not arg.startswith("-") or arg == "-":
+            continue
+        if arg.startswith("--"):
+            option, value = split_option(arg)
+            option = long_option(option)
+        else:
+            cluster = _short_cluster(arg)
+            if cluster is None:
+                continue
+            option, value = cluster
+            option = _SHORT_INDEX.get(option, option)
+        takes_value = option in VALUE_OPTIONS or len(option) == 2
+        if takes_value and value is None and option != NO_INDEX:
+            value = args[i] if i < len(args) else None
+            i += 1
+        if option in (INDEX_URL, EXTRA_INDEX_URL, FIND_LINKS, NO_INDEX):
+            span = (start, i) if where is None else None
+            out.found.append(IndexOption(option, value if option != NO_INDEX else None,
+                                         where or "command line", span))
+        elif option in ("-r", "--requirement", "-c", "--constraint") and value:
+            _index_file(value, base, out, seen)
+
+
+def _index_file(value: str, base: Path, out: IndexOptions, seen: set[Path]) -> None:
+    if "://" in value:
+        out.unreadable.append(f"{value}: a remote requirements file (pip fetches it; privpip "
+                              "cannot see which indexes it names)")
+        return
+    path = (base / value).resolve()
+    if path in seen:
+        return
+    seen.add(path)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return  # pip reports a missing or unreadable file itself
+    text = decode_requirements(data)
+    if text is None:
+        out.unreadable.append(f"{value}: cannot decode it as pip would")
+        return
+    for number, line in numbered_lines(text):
+        if not line.startswith("-"):
+            continue  # a requirement line: pip allows no index option there
+        try:
+            parts = shlex.split(line)
+        except ValueError:
+            out.unreadable.append(f"{value}:{number}: cannot split the line")
+            continue
+        _index_args(parts, path.parent, f"{value}:{number}", out, seen)
+
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"),
+         (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe", "utf-16-le"),
+         (b"\xfe\xff", "utf-16-be"))
+
+
+def decode_requirements(data: bytes) -> str | None:
+    """A requirement file's text as pip decodes it (a BOM first, else UTF-8, else the locale)."""
+    import locale
+
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(encoding)
+            except UnicodeDecodeError:
+                return None
+    for encoding in ("utf-8", locale.getpreferredencoding(False)):
+        try:
+            return data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return None
+
+
+def without(args: Sequence[str], options: Sequence[IndexOption]) -> list[str]:
+    """``args`` with the command-line ``options`` (their spans) removed."""
+    drop = {n for o in options if o.span for n in range(*o.span)}
+    return [arg for n, arg in enumerate(args) if n not in drop]

@@ -2,6 +2,8 @@
 
     ctx.config                    the config files, loaded once per run (privpip.context)
     resolve_accesses              the selected indexes, each with its credential and source
+    delivery.local                pip/uv: the per-run local index holds the tokens and routes
+                                  each name to its owner (default)
     delivery.pip / uv / netrc     what the tool reads: credential-free URLs, a private netrc
     delivery.git                  git asks privpip (its credential helper) for [[git]] hosts
     runner.run                    the child, with signal forwarding and clean-up
@@ -10,13 +12,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from privpip.context import Context
 from privpip.delivery import Access
 
 if TYPE_CHECKING:
-    from privpip.config import Installer
+    from privpip.config import Delivery, Installer
+    from privpip.delivery.local import Plan
     from privpip.target import Target
 
 
@@ -57,28 +61,90 @@ def check_dependency_confusion(ctx: Context, names: Sequence[str], install_args:
         ctx.note(note)
 
 
+def choose_delivery(ctx: Context, chosen: Delivery | None) -> Delivery:
+    """--delivery / PRIVPIP_DELIVERY, else the config's `delivery`, else the local index."""
+    if chosen is not None:
+        ctx.note(f"delivery: {chosen} (from --delivery / PRIVPIP_DELIVERY)")
+        return chosen
+    if ctx.config.delivery is not None:
+        ctx.note(f"delivery: {ctx.config.delivery} (from config)")
+        return ctx.config.delivery
+    ctx.note("delivery: local (default)")
+    return "local"
+
+
 def run_pip(ctx: Context, indexes: Sequence[str], python: str | None, pip_args: list[str],
-            allow_public: Sequence[str] = (), installer: Installer | None = None) -> int:
+            allow_public: Sequence[str] = (), installer: Installer | None = None,
+            delivery: Delivery | None = None) -> int:
     """`privpip install` / `privpip pip`: check, resolve, deliver, run pip (or uv pip install)."""
     from privpip import pipargs
     from privpip import target as target_mod
 
     cfg = ctx.config
+    how = choose_delivery(ctx, delivery)
     at = pipargs.command_at(pip_args)
-    if at is not None and pip_args[at] == "install":
+    if how == "netrc" and at is not None and pip_args[at] == "install":
         check_dependency_confusion(ctx, indexes, pip_args[at + 1:], allow_public)
+    elif how == "local":
+        ctx.note("dependency confusion: an owned name comes only from its owner (local index); "
+                 "no public-index lookup needed")
     accesses = resolve_accesses(ctx, indexes)
     target = target_mod.find(python, ctx.env)
     ctx.note(f"target: {target.python} (from {target.why})")
     if installer is None:
         installer = cfg.installer or "pip"
         ctx.note(f"installer: {installer} (from {'config' if cfg.installer else 'default'})")
+    prefix = Path(target.python).parent.parent
     if installer == "uv":
         from privpip.delivery.uv import find_uv
 
-        argv = [find_uv(ctx.env), "pip", "install", "--python", target.python, *pip_args[1:]]
-        return run_uv(ctx, accesses, argv)
+        uv_argv = [find_uv(ctx.env), "pip", "install", "--python", target.python]
+        if how == "local":
+            routed = route(ctx, accesses, pip_args[1:], "install", None, pip=False, uv=True)
+            return run_local(ctx, accesses, routed, [*uv_argv, *routed.args], pip=False,
+                             uv=True)
+        return run_uv(ctx, accesses, [*uv_argv, *pip_args[1:]])
+    if how == "local":
+        command = pip_args[at] if at is not None else "install"
+        routed = route(ctx, accesses, pip_args, command, prefix, pip=True, uv=False)
+        return run_local(ctx, accesses, routed, [target.python, "-m", "pip", *routed.args],
+                         pip=True, uv=False)
     return run_with_netrc(ctx, accesses, [target.python, "-m", "pip", *pip_args], target)
+
+
+def route(ctx: Context, accesses: Sequence[Access], args: Sequence[str], pip_command: str,
+          prefix: Path | None, pip: bool, uv: bool) -> Plan:
+    """The local index's upstreams for this run, and ``args`` without the taken-over options."""
+    from privpip.delivery import local
+    from privpip.secret import redact
+
+    taken, rest = local.taken_over(ctx.env, ctx.cwd, args, pip_command,
+                                   prefix, pip=pip, uv=uv)
+    for item in taken:
+        ctx.note(f"taken over: {redact(local.display(item.url))} from {item.where}")
+    routed = local.plan(ctx.config, accesses, taken, rest, local.users_netrc_path(ctx.env))
+    for upstream in routed.upstreams:
+        owns = f", owns {', '.join(upstream.owns)}" if upstream.owns else ""
+        ctx.note(f"upstream {upstream.name}: {local.display(upstream.url)}{owns}")
+    return routed
+
+
+def run_local(ctx: Context, accesses: Sequence[Access], routed: Plan, argv: Sequence[str],
+              pip: bool, uv: bool) -> int:
+    """Start the local index, run the child through it, then name what upstreams did wrong."""
+    from privpip import runner
+    from privpip.delivery import local
+    from privpip.delivery.git import git_environment
+
+    log = ctx.note if ctx.verbose else None
+    with runner.private_dir(ctx.env) as private, \
+            local.serving(ctx.config, routed, log, env=ctx.env) as index:
+        ctx.note(f"local index: {index.url}")
+        env = local.child_environment(index, ctx.env, private, ctx.interactive, pip=pip, uv=uv)
+        env.update(local.git_lending_environment(ctx.config, accesses, private))
+        env.update(git_environment(ctx, env, argv))
+        ctx.note("running: " + " ".join(argv))
+        return runner.run(argv, env)
 
 
 def run_with_netrc(

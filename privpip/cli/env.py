@@ -32,7 +32,10 @@ def env(ctx: Context, shell: str | None, indexes: tuple[str, ...], unset: bool) 
       eval "$(privpip env --shell gitlab)"      GitLab CI before_script
 
     The output contains tokens: it is meant to be evaluated, not shown or stored.
-    Prefer `privpip install` / `privpip pip`, which never put a token in a URL.
+    Prefer `privpip install` / `privpip pip` / `privpip run`, which never put a token in a
+    URL. For a long-running tool that cannot run under privpip (an IDE, tox, Poetry,
+    `docker build --network host`), prefer `privpip serve`: the tool then gets a local
+    index with a credential that ends with the session, and no upstream token.
     """
     from privpip import pipeline
     from privpip.delivery import pip as pip_delivery

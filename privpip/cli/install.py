@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from privpip.cli.options import PASSTHROUGH, PassThrough, pip_options
-from privpip.config import Installer
+from privpip.config import Delivery, Installer
 from privpip.context import Context
 
 
@@ -19,8 +19,8 @@ from privpip.context import Context
 @click.argument("pip_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj
 def install(ctx: Context, indexes: tuple[str, ...], python: str | None,
-            allow_public: tuple[str, ...], installer: Installer | None,
-            pip_args: tuple[str, ...]) -> None:
+            allow_public: tuple[str, ...], delivery: Delivery | None,
+            installer: Installer | None, pip_args: tuple[str, ...]) -> None:
     """Run `pip install PIP_ARGS...` with the private indexes and their credentials.
 
     privpip's own options come first; everything after them goes to the installer unchanged:
@@ -31,9 +31,11 @@ def install(ctx: Context, indexes: tuple[str, ...], python: str | None,
       privpip install git+https://gitlab.example.com/group/dep.git@v1.2.3
       privpip install --installer uv -r requirements.txt
 
-    When a requirement on the command line or in a -r file names a package that an index
-    owns (its `packages` key) while a public index is also searched (no default index, or
-    --extra-index-url), and the public index has that name, privpip refuses to install.
+    pip talks only to a per-run index on 127.0.0.1 that holds the tokens: a package an index
+    owns (its `packages` key) comes only from that index, dependencies included, and every
+    other index pip would ask (pip.conf, PIP_INDEX_URL, -i / --extra-index-url) is routed
+    through it. With --delivery netrc, an owned name that the public index also has is
+    refused instead.
 
     git+https requirements on a host with a [[git]] table get their token from privpip
     through git's credential helper protocol, never in the URL (git 2.31+).
@@ -41,4 +43,4 @@ def install(ctx: Context, indexes: tuple[str, ...], python: str | None,
     from privpip import pipeline, runner
 
     runner.exit_with(pipeline.run_pip(ctx, indexes, python, ["install", *pip_args],
-                                      allow_public, installer))
+                                      allow_public, installer, delivery))

@@ -59,12 +59,25 @@ TARGET_HELP = ("Target interpreter or environment directory. Default: the active
 
 
 def pip_options(command: F) -> F:
-    """--index, --python and --allow-public, as `install` and `pip` take them."""
+    """--index, --python, --allow-public and --delivery, as `install` and `pip` take them."""
+    command = delivery_option(command)
     command = index_option()(command)
     command = python_option(TARGET_HELP)(command)
     command = click.option(
         "--allow-public", "allow_public", multiple=True, metavar="NAME",
-        help="Install NAME even though an index owns it (its `packages`) and it also exists "
-        "on the public index in play (repeatable). Only for a public project that is yours.",
+        help="With --delivery netrc: install NAME even though an index owns it (its "
+        "`packages`) and it also exists on the public index in play (repeatable). Only for a "
+        "public project that is yours.",
     )(command)
     return command
+
+
+def delivery_option(command: F) -> F:
+    """``--delivery local|netrc``: how pip and uv get the credentials."""
+    return click.option(
+        "--delivery", type=click.Choice(["local", "netrc"]), default=None,
+        envvar="PRIVPIP_DELIVERY",
+        help="local: a per-run index on 127.0.0.1 holds the tokens and routes each package to "
+        "the index that owns it (pip sees no token); netrc: pip talks to the indexes itself, "
+        "tokens in a private netrc file. Default: the config's `delivery` key, else local.  "
+        "[env: PRIVPIP_DELIVERY]")(command)

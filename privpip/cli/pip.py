@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from privpip.cli.options import PASSTHROUGH, PassThrough, pip_options
+from privpip.config import Delivery
 from privpip.context import Context
 
 
@@ -14,7 +15,8 @@ from privpip.context import Context
 @click.argument("pip_args", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_obj
 def pip(ctx: Context, indexes: tuple[str, ...], python: str | None,
-        allow_public: tuple[str, ...], pip_args: tuple[str, ...]) -> None:
+        allow_public: tuple[str, ...], delivery: Delivery | None,
+        pip_args: tuple[str, ...]) -> None:
     """Run any pip command (download, wheel, index versions, lock, ...) authenticated.
 
     \b
@@ -24,4 +26,4 @@ def pip(ctx: Context, indexes: tuple[str, ...], python: str | None,
     from privpip import pipeline, runner
 
     runner.exit_with(pipeline.run_pip(ctx, indexes, python, list(pip_args), allow_public,
-                                      installer="pip"))
+                                      installer="pip", delivery=delivery))

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import click
 
-from privpip.cli.options import PASSTHROUGH, PassThrough, index_option, python_option
+from privpip.cli.options import (
+    PASSTHROUGH,
+    PassThrough,
+    delivery_option,
+    index_option,
+    python_option,
+)
+from privpip.config import Delivery
 from privpip.context import Context
 from privpip.errors import UsageError
 
 
 @click.command(cls=PassThrough, context_settings=PASSTHROUGH)
 @index_option()
+@delivery_option
 @python_option(
               help="The Python whose netrc parser reads the credentials (only matters for "
               "tokens with spaces, quotes or backslashes). Default: the active virtual or "
@@ -18,17 +26,19 @@ from privpip.errors import UsageError
               "Python script, else the Python 3.11+ form.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_obj
-def run(ctx: Context, indexes: tuple[str, ...], python: str | None,
+def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None, python: str | None,
         command: tuple[str, ...]) -> None:
     """Run COMMAND with the private indexes and their credentials in its environment.
 
     \b
-    COMMAND gets, for every tool at once:
-      pip, pip-tools, build   PIP_INDEX_URL / PIP_EXTRA_INDEX_URL (no credentials in them)
-                              and NETRC pointing at a private netrc file with the tokens
-      uv                      UV_DEFAULT_INDEX / UV_INDEX (name=url) and
-                              UV_INDEX_<NAME>_USERNAME / UV_INDEX_<NAME>_PASSWORD
-      anything else           NETRC (curl --netrc, requests, httpx, ...)
+    COMMAND gets a per-run index on 127.0.0.1 that holds the tokens and routes each
+    package to the index that owns it (it stops when COMMAND ends):
+      pip, pip-tools, build   PIP_INDEX_URL = the local index (no credential in it) and
+                              NETRC pointing at a private netrc with its per-run credential
+      uv                      UV_DEFAULT_INDEX = the local index, per-run credential inside
+    No upstream token reaches COMMAND. With --delivery netrc, COMMAND gets the indexes
+    themselves: PIP_INDEX_URL / PIP_EXTRA_INDEX_URL, UV_DEFAULT_INDEX / UV_INDEX and
+    UV_INDEX_<NAME>_USERNAME / _PASSWORD, and NETRC with the tokens (curl --netrc, ...).
 
     The netrc file is removed when COMMAND ends; COMMAND's exit status becomes privpip's.
 
@@ -46,7 +56,11 @@ def run(ctx: Context, indexes: tuple[str, ...], python: str | None,
     from privpip.delivery.netrc import needs_target_version, netrc_reader
     from privpip.delivery.uv import uv_variables
 
+    how = pipeline.choose_delivery(ctx, delivery)
     accesses = pipeline.resolve_accesses(ctx, indexes)
+    if how == "local":
+        routed = pipeline.route(ctx, accesses, (), "install", None, pip=True, uv=True)
+        runner.exit_with(pipeline.run_local(ctx, accesses, routed, argv, pip=True, uv=True))
     target = netrc_reader(python, argv, ctx.env)
     if target is not None:
         ctx.note(f"netrc reader: {target.python} (from {target.why})")

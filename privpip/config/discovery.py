@@ -154,7 +154,8 @@ def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None,
         files.append(user)
     return Config(tuple(indexes), tuple(files), tuple(notes),
                   public_index=settings.public_index or DEFAULT_PUBLIC_INDEX,
-                  git_hosts=tuple(gits), installer=settings.installer)
+                  git_hosts=tuple(gits), installer=settings.installer,
+                  delivery=settings.delivery)
 
 
 def label(path: Path) -> str:

@@ -19,6 +19,9 @@ DEFAULT_TOKEN_TIMEOUT = 60.0
 
 Installer = Literal["pip", "uv"]
 INSTALLERS: tuple[Installer, ...] = ("pip", "uv")
+# How pip and uv get the credentials: the per-run local index, or a private netrc.
+Delivery = Literal["local", "netrc"]
+DELIVERIES: tuple[Delivery, ...] = ("local", "netrc")
 
 
 class Index(NamedTuple):
@@ -96,6 +99,7 @@ class Config(NamedTuple):
     public_index: str = DEFAULT_PUBLIC_INDEX
     git_hosts: tuple[GitHost, ...] = ()
     installer: Installer | None = None  # top-level `installer`; None: not set
+    delivery: Delivery | None = None  # top-level `delivery`; None: not set
 
     def select(self, names: tuple[str, ...] | list[str] = ()) -> tuple[Index, ...]:
         """The indexes to use: all of them, or the named ones in config order."""

@@ -17,8 +17,10 @@ from urllib.parse import urlsplit
 from privpip import providers, urls
 from privpip.config.model import (
     DEFAULT_TOKEN_TIMEOUT,
+    DELIVERIES,
     INSTALLERS,
     PYPROJECT_FILE,
+    Delivery,
     GitHost,
     Index,
     Installer,
@@ -73,6 +75,7 @@ class Settings(NamedTuple):
 
     public_index: str | None = None
     installer: Installer | None = None
+    delivery: Delivery | None = None
 
 
 class Parsed(NamedTuple):
@@ -143,6 +146,11 @@ def parse_text(text: str, label: str, pyproject: bool = False,
                                                               f"{prefix}installer"))
     except ValueError as exc:
         raise ConfigError(label, f"{prefix}installer: {exc}") from None
+    if "delivery" in data:
+        if data["delivery"] not in DELIVERIES:
+            raise ConfigError(label, f"{prefix}delivery: must be one of "
+                              f"{', '.join(map(repr, DELIVERIES))}, not {data['delivery']!r}")
+        settings = settings._replace(delivery=data["delivery"])
     raw = data.get("index", [])
     if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
         raise ConfigError(label, f"{prefix}index: must be an array of tables ([[index]])")
@@ -384,7 +392,7 @@ _INDEX_KEYS: dict[str, tuple[str, Validator]] = {
     "upload-url": ("upload_url", _upload_url),
 }
 # The top-level keys; each is parsed in parse_text.
-_TOP_KEYS = ("index", "git", "public-index", "installer")
+_TOP_KEYS = ("index", "git", "public-index", "installer", "delivery")
 
 
 def _git_host(value: object, where: str) -> str:

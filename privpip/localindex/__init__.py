@@ -60,12 +60,13 @@ class LocalIndex:
                  log: Callable[[str], None] | None = None, *,
                  ssl_context: ssl.SSLContext | None = None, cafile: str | None = None,
                  deadline: float = 120.0, file_deadline: float = 3600.0,
-                 max_page_bytes: int = MAX_PAGE_BYTES) -> None:
+                 max_page_bytes: int = MAX_PAGE_BYTES, port: int = 0) -> None:
         """``timeout``: the longest wait for any one read from an upstream; ``deadline``: the
         longest a whole page request may take (connect, redirects, body), ``file_deadline``
         the same for one file download; ``max_page_bytes``: the largest project page (after
         gzip). TLS: ``ssl_context`` (see :func:`ssl_context`), or ``cafile`` (a CA bundle to
-        trust instead of the default store), or the default context."""
+        trust instead of the default store), or the default context. ``port``: 0 for a free
+        port (``privpip serve --port`` chooses one)."""
         import secrets
 
         names = [u.name for u in upstreams]
@@ -84,6 +85,7 @@ class LocalIndex:
         self.max_page_bytes = max_page_bytes
         self._ssl_context = ssl_context
         self._cafile = cafile
+        self.requested_port = port
         self.username = "privpip-" + secrets.token_hex(4)
         self.password = Secret(secrets.token_urlsafe(24))
         self._log = log or (lambda _line: None)
@@ -106,7 +108,7 @@ class LocalIndex:
                       max_page_bytes=self.max_page_bytes)
         stack = ExitStack()
         try:
-            self._server = stack.enter_context(serving(state))
+            self._server = stack.enter_context(serving(state, self.requested_port))
         except OSError as exc:
             stack.close()
             raise PrivpipError(f"cannot open a local port for the per-run index ({exc})",

@@ -684,13 +684,13 @@ def safe_target(raw: str) -> str:
 
 
 def _blocks(response: http.client.HTTPResponse) -> Iterator[bytes]:
-    buffer = bytearray(_CHUNK)
-    view = memoryview(buffer)
+    # read1, not readinto: readinto waits until the whole chunk arrived, so a slow upstream
+    # made the client see no byte for longer than its timeout (pip: 15 s).
     while True:
-        count = response.readinto(buffer)
-        if not count:
+        block = response.read1(_CHUNK)
+        if not block:
             return
-        yield bytes(view[:count])
+        yield block
 
 
 class LocalServer(http.server.ThreadingHTTPServer):
@@ -707,9 +707,9 @@ class LocalServer(http.server.ThreadingHTTPServer):
 
 
 @contextmanager
-def serving(state: State) -> Iterator[LocalServer]:
-    """A server on 127.0.0.1 at a free port, answering in a background thread."""
-    server = LocalServer(("127.0.0.1", 0), Handler)
+def serving(state: State, port: int = 0) -> Iterator[LocalServer]:
+    """A server on 127.0.0.1 at ``port`` (0: a free one), answering in a background thread."""
+    server = LocalServer(("127.0.0.1", port), Handler)
     server.state = state
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name="privpip-localindex", daemon=True)

@@ -96,7 +96,9 @@ def test_target_python_plain_token(version, index_server, make_venv, tmp_path):
 
 
 def test_target_python_38_hostile_token_is_refused_before_pip_runs(index_server, make_venv,
-                                                                    tmp_path):
+                                                                    tmp_path, monkeypatch):
+    # Only the netrc delivery hands the token to the target's netrc parser.
+    monkeypatch.setenv("PRIVPIP_DELIVERY", "netrc")
     venv, result = _target_case("3.8", HOSTILE_TOKEN, HOSTILE_USER, index_server, make_venv,
                                 tmp_path)
     assert result.returncode == 1
@@ -104,6 +106,16 @@ def test_target_python_38_hostile_token_is_refused_before_pip_runs(index_server,
     assert "Traceback" not in result.stderr
     assert HOSTILE_TOKEN not in result.stdout + result.stderr
     assert "Collecting" not in result.stdout  # pip never started
+
+
+def test_target_python_38_hostile_token_installs_through_the_local_index(
+        index_server, make_venv, tmp_path):
+    """The local index keeps the token: Python 3.8's netrc parser reads only the per-run one."""
+    venv, result = _target_case("3.8", HOSTILE_TOKEN, HOSTILE_USER, index_server, make_venv,
+                                tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert installed(venv, "corp_app") == "corp-app 1.0"
+    assert HOSTILE_TOKEN not in result.stdout + result.stderr
 
 
 def test_newest_python_hostile_token_installs(index_server, make_venv, tmp_path):

@@ -114,8 +114,9 @@ def test_run_environment_and_clean_up(index_server, tmp_path):
         "print(json.dumps({k: v for k, v in os.environ.items() if k.startswith(('PIP_', 'UV_'))"
         " or k == 'NETRC'})); print(oct(stat.S_IMODE(os.stat(n).st_mode)))"
     )
-    result = privpip("run", "--", sys.executable, "-c", code, cwd=tmp_path,
-                     env={"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN})
+    # --delivery netrc: what the child sees without the local index (its default since issue 11).
+    result = privpip("run", "--delivery", "netrc", "--", sys.executable, "-c", code,
+                     cwd=tmp_path, env={"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN})
     assert result.returncode == 0, result.stderr
     import json
 
@@ -149,6 +150,7 @@ def test_run_missing_command_is_clear(index_server, tmp_path):
 
 def test_run_verbose_says_which_python_reads_the_netrc(index_server, tmp_path):
     env, _user, _token = configure(index_server, tmp_path, "hostile")
+    env["PRIVPIP_DELIVERY"] = "netrc"  # only the netrc delivery writes tokens for a reader
     result = privpip("-v", "run", "--", "true", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert "quoted form that Python 3.11+ reads" in result.stderr
@@ -163,6 +165,7 @@ def test_run_refuses_a_space_token_for_an_old_python(index_server, tmp_path):
     if old is None:
         pytest.skip("no Python older than 3.11 here")
     env, _user, _token = configure(index_server, tmp_path, "hostile")
+    env["PRIVPIP_DELIVERY"] = "netrc"
     result = privpip("run", "--", old, "-c", "pass", cwd=tmp_path, env=env)
     assert result.returncode == 1
     assert "contains a space" in result.stderr
@@ -227,6 +230,9 @@ def test_uv_pip_install_through_run(index_server, tmp_path, make_venv, which):
 def test_pip_compile_writes_no_token(index_server, tmp_path):
     pytest.importorskip("piptools")
     env, user, token = configure(index_server, tmp_path, "hostile")
+    # With the local index, pip-compile would record the run's local URL (--index-url
+    # http://127.0.0.1:PORT/simple/); the netrc delivery records the real index.
+    env["PRIVPIP_DELIVERY"] = "netrc"
     (tmp_path / "requirements.in").write_text("corp-dep\n")
     result = privpip("run", "--", sys.executable, "-m", "piptools", "compile", "--quiet",
                      "--no-strip-extras", "--generate-hashes", "-o", "requirements.txt",

@@ -345,10 +345,14 @@ SCENARIOS = [
     Scenario("keyring-hanging", install("corp-dep"), env=ENV_TOKEN,
              setup=second_index("blocking.BlockingKeyring"), expect=1,
              check=both(says("did not answer within 1 s"), quick(15)), pip_artifacts=False),
-    Scenario("two-credentials-one-host", install("corp-dep"),
+    Scenario("two-credentials-one-host-netrc", install("--delivery", "netrc", "corp-dep"),
              env={**ENV_TOKEN, "PRIVPIP_INDEX_OTHER_TOKEN": "another-token"},
              setup=same_host_other_path, expect=1, check=says("are both on"),
              pip_artifacts=False),
+    # The local index (default) asks each index with its own credential: no refusal.
+    Scenario("two-credentials-one-host-local", install("corp-dep"),
+             env={**ENV_TOKEN, "PRIVPIP_INDEX_OTHER_TOKEN": "another-token"},
+             setup=same_host_other_path, check=has_installed("corp_dep", "corp-dep 1.0")),
     # Build backends run inside pip with the install's environment (SECURITY.md): this one
     # prints all of it, as a CI debug step might. privpip keeps its own token variables out.
     Scenario("build-backend-prints-environment", install("corp-envdump"), env=ENV_TOKEN,
@@ -397,7 +401,11 @@ SCENARIOS = [
     # "Any tool: privpip run", `privpip run --help`); nothing else holds the token.
     Scenario("run-python", ("-v", "run", "--", "{python}", "-c", "print('child ran')"),
              env=ENV_TOKEN, check=says("child ran"), pip_artifacts=False),
-    Scenario("run-child-prints-environment", ("run", "--", "{python}", "-c", PRINT_ENVIRONMENT),
+    Scenario("run-child-prints-environment-local",
+             ("run", "--", "{python}", "-c", PRINT_ENVIRONMENT), env=ENV_TOKEN,
+             check=says("NETRC=", "PIP_INDEX_URL=http://127.0.0.1:"), pip_artifacts=False),
+    Scenario("run-child-prints-environment",
+             ("run", "--delivery", "netrc", "--", "{python}", "-c", PRINT_ENVIRONMENT),
              env=ENV_TOKEN, allowed=STDOUT, required=STDOUT,
              check=both(token_only_in("UV_INDEX_CORP_PASSWORD="), says("NETRC=")),
              pip_artifacts=False),
@@ -447,9 +455,14 @@ SCENARIOS = [
     Scenario("audit", ("audit",), env=ENV_TOKEN, setup=owned_and_squatted(default=True),
              expect=1, check=says("danger  corp-dep", "on the public index: 99.0"),
              pip_artifacts=False),
-    Scenario("install-refused-dependency-confusion", install("corp-dep"), env=ENV_TOKEN,
+    Scenario("install-refused-dependency-confusion", install("--delivery", "netrc", "corp-dep"),
+             env=ENV_TOKEN,
              setup=owned_and_squatted(default=False), expect=1,
              check=says("refusing to install", "--allow-public corp-dep"), pip_artifacts=False),
+    # With the local index (default) the squatted copy is never seen: the owner's version.
+    Scenario("install-local-owned-name-from-owner", install("corp-dep"), env=ENV_TOKEN,
+             setup=owned_and_squatted(default=False),
+             check=has_installed("corp_dep", "corp-dep 1.0")),
     # ---- commands that handle no token, run with one in the environment anyway
     Scenario("init", ("init",), env=ENV_TOKEN, setup=no_config,
              check=file_says("privpip.toml", "[[index]]"), pip_artifacts=False),

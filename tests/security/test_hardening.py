@@ -169,7 +169,8 @@ def test_privpips_entry_comes_before_the_users_default_for_curl(capture, tmp_pat
                    check=False, timeout=30)
     import netrc as netrc_mod
 
-    assert netrc_mod.netrc(str(netrc)).authenticators("127.0.0.1")[2] == "privpip-token-1234"
+    entry = netrc_mod.netrc(str(netrc)).authenticators("127.0.0.1")
+    assert entry is not None and entry[2] == "privpip-token-1234"
     sent = [base64.b64decode(a.split()[1]).decode() for a in capture.auth_seen]
     assert sent == ["__token__:privpip-token-1234"]
 

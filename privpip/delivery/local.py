@@ -1,0 +1,327 @@
+"""Local delivery: every index pip or uv would ask becomes an upstream of the per-run local index.
+
+    configured indexes (+ the public index when none is the default)
+    + what pip would otherwise be told (pip.conf, PIP_*/UV_* variables, -i/--extra-index-url)
+      -> upstreams of one LocalIndex on 127.0.0.1 (tokens stay in this process)
+      -> the child: PIP_INDEX_URL / UV_DEFAULT_INDEX = the local index, NETRC with only the
+         per-run credential for 127.0.0.1 (plus the user's own entries for other hosts)
+
+Index options privpip cannot take out of pip's hands (inside requirement files, a remote
+requirements file, find-links URLs) refuse the run: letting them through would let pip ask
+another index behind the local one's back, which is what routing exists to prevent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from privpip import pipargs, urls
+from privpip.delivery import Access
+from privpip.errors import UsageError
+from privpip.secret import Secret, redact
+
+if TYPE_CHECKING:
+    from privpip.config import Config
+    from privpip.localindex import LocalIndex, Problem, Upstream
+
+# Variables through which pip or uv would learn of an index; the child gets ours instead.
+PIP_VARIABLES = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")
+UV_VARIABLES = ("UV_DEFAULT_INDEX", "UV_INDEX", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL")
+
+
+class RoutingRefused(UsageError):
+    """An index setting privpip cannot route through the local index."""
+
+
+@dataclass(frozen=True)
+class TakenOver:
+    """An index pip or uv would have asked directly; now an upstream (no ownership)."""
+
+    url: str  # as written, credential included
+    where: str  # "pip.conf:3 (extra-index-url)", "PIP_EXTRA_INDEX_URL", "command line"
+    replaces_default: bool = False  # an index-url: it stands where PyPI would
+
+
+@dataclass
+class Plan:
+    """The upstreams of one run, where each came from, and the child's arguments."""
+
+    upstreams: list[Upstream] = field(default_factory=list)
+    origins: dict[str, str] = field(default_factory=dict)  # upstream name -> where / source
+    args: list[str] = field(default_factory=list)  # the child's arguments, index options out
+
+
+def _split_userinfo(url: str) -> tuple[str, str | None, Secret | None]:
+    """``url`` without userinfo, and the username and password that were in it."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None, None
+    netloc = parts.netloc.rpartition("@")[2]
+    bare = urlunsplit(parts._replace(netloc=netloc))
+    username = unquote(parts.username or "")
+    password = unquote(parts.password) if parts.password is not None else None
+    if password is None:  # https://TOKEN@host/: the token as the username (GitLab, others)
+        return bare, "__token__" if username else None, Secret(username) if username else None
+    return bare, username or "__token__", Secret(password)
+
+
+def display(url: str) -> str:
+    """``url`` without its userinfo, redacted: fit for a message."""
+    parts = urlsplit(url)
+    return redact(urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])))
+
+
+def _uv_value(value: str) -> str:
+    """uv's ``name=url`` form -> url."""
+    name, eq, rest = value.partition("=")
+    return rest if eq and "://" not in name else value
+
+
+def taken_over(env: Mapping[str, str], cwd: Path, args: Sequence[str], pip_command: str,
+               prefix: str | Path | None, pip: bool = True, uv: bool = False
+               ) -> tuple[list[TakenOver], list[str]]:
+    """What pip (and uv) would be told about indexes, and ``args`` without those options.
+
+    Refuses index options that privpip cannot remove (in requirement files), find-links URLs
+    and files it cannot read; a local find-links directory passes through.
+    """
+    from privpip import pipconfig
+
+    found: list[TakenOver] = []
+    settings = pipconfig.effective(pipconfig.settings(env, prefix), pip_command) if pip else {}
+    for key, setting in settings.items():
+        where = f"{setting.location} ({key})" if setting.line else setting.location
+        if key == "find-links":
+            _refuse_find_links(setting.values, where)
+            continue
+        for value in setting.values:
+            found.append(TakenOver(value, where, replaces_default=key == "index-url"))
+    if uv:
+        for var in UV_VARIABLES:
+            for value in env.get(var, "").split():
+                found.append(TakenOver(_uv_value(value), var,
+                                       replaces_default=var in ("UV_DEFAULT_INDEX",
+                                                                "UV_INDEX_URL")))
+        _refuse_find_links(env.get("UV_FIND_LINKS", "").split(), "UV_FIND_LINKS")
+    options = pipargs.index_options(args, cwd)
+    for problem in options.unreadable:
+        raise RoutingRefused(
+            f"cannot tell which indexes pip would use: {problem}",
+            "download or fix the file and pass it with -r; privpip's config supplies the index")
+    for option in options.found:
+        if option.where != "command line" and option.option != pipargs.NO_INDEX:
+            raise RoutingRefused(
+                f"{option.where}: {option.option} in a requirements file would let pip ask "
+                "that index directly, around privpip's routing",
+                "remove the line; privpip's config supplies the index (add it there with "
+                "`privpip index add`, or use --delivery netrc)")
+        if option.option == pipargs.FIND_LINKS:
+            _refuse_find_links([option.value or ""], f"{option.where} ({option.option})")
+        elif option.option in (pipargs.INDEX_URL, pipargs.EXTRA_INDEX_URL) and option.value:
+            found.append(TakenOver(_uv_value(option.value), f"command line {option.option}",
+                                   replaces_default=option.option == pipargs.INDEX_URL))
+    taken = [o for o in options.found
+             if o.span and o.option in (pipargs.INDEX_URL, pipargs.EXTRA_INDEX_URL)]
+    return found, pipargs.without(args, taken)
+
+
+def _refuse_find_links(values: Sequence[str], where: str) -> None:
+    for value in values:
+        if "://" in value and not value.lower().startswith("file:"):
+            raise RoutingRefused(
+                f"{where}: find-links {redact(value)} is a URL, which pip would read "
+                "directly, around privpip's routing",
+                "use a local directory, serve the files from a configured index, or use "
+                "--delivery netrc")
+
+
+def plan(cfg: Config, accesses: Sequence[Access], taken: Sequence[TakenOver],
+         args: Sequence[str] = (), netrc_path: Path | None = None) -> Plan:
+    """The upstreams: configured indexes in config order, then the index that stands where
+    pip's default would (the public index, or a taken-over index-url) when no configured
+    index is the default, then taken-over extra indexes. Duplicates of an earlier URL go."""
+    from privpip.localindex import Upstream
+
+    out = Plan(args=list(args))
+    names: set[str] = set()
+
+    def add(name: str, url: str, owns: tuple[str, ...], username: str | None,
+            token: Secret | None, origin: str) -> None:
+        if any(urls.same_index(url, u.url) for u in out.upstreams):
+            return
+        base, n = name, 1
+        while name in names:
+            n += 1
+            name = f"{base}-{n}"
+        names.add(name)
+        try:
+            upstream = Upstream(name, url, owns=owns, username=username, token=token)
+        except ValueError:
+            raise RoutingRefused(
+                f"{origin}: {redact(url)} is not an http(s) index URL privpip can route",
+                "remove it, or use --delivery netrc") from None
+        out.upstreams.append(upstream)
+        out.origins[name] = origin
+
+    for access in accesses:
+        cred = access.credential
+        add(access.index.name, access.index.url, access.index.packages,
+            cred.username if cred else None, cred.token if cred else None,
+            f"configured ({cred.source})" if cred else "configured")
+    # pip asks one index-url: the command line's, else uv's or pip's variable or config.
+    defaults = [t for t in taken if t.replaces_default]
+    chosen = defaults[-1] if defaults else None
+    if not any(a.index.default for a in accesses):
+        if chosen is not None:
+            _add_taken(add, chosen, "index-url", netrc_path)
+        else:
+            add("public", cfg.public_index, (), None, None, "public")
+    else:
+        chosen = None  # privpip's default replaced pip's configured index-url before, too
+    for item in taken:
+        if item is chosen:
+            continue
+        if not item.replaces_default or item.where.startswith("command line"):
+            _add_taken(add, item, "extra", netrc_path)
+    return out
+
+
+def _add_taken(add: Callable[..., None], item: TakenOver, name: str,
+               netrc_path: Path | None) -> None:
+    url, username, token = _split_userinfo(item.url)
+    if token is None and netrc_path is not None:
+        username, token = _netrc_entry(netrc_path, urlsplit(url).hostname or "")
+    add(name, url, (), username, token, item.where)
+
+
+def users_netrc_path(env: Mapping[str, str]) -> Path:
+    """$NETRC, else ~/.netrc: where pip found credentials for a URL without any."""
+    home = Path(env.get("HOME", "~")).expanduser()
+    return Path(env["NETRC"]) if env.get("NETRC") else home / ".netrc"
+
+
+def _netrc_entry(path: Path, host: str) -> tuple[str | None, Secret | None]:
+    """The user's own netrc entry for ``host``: pip used it for this URL before the takeover."""
+    import netrc
+
+    try:
+        entry = netrc.netrc(path).authenticators(host)
+    except (OSError, netrc.NetrcParseError):
+        return None, None
+    if not entry or not entry[2]:
+        return None, None
+    return entry[0] or "__token__", Secret(entry[2])
+
+
+def local_netrc_text(index: LocalIndex, users_netrc: str) -> str:
+    """The user's own netrc, then the per-run credential for 127.0.0.1 (a later entry wins)."""
+    lines = [users_netrc.rstrip("\n"), ""] if users_netrc.strip() else []
+    # Both values are generated (hex and URL-safe base64): portable in every netrc parser.
+    lines.append(f"machine {index.host}\n\tlogin {index.username}\n"
+                 f"\tpassword {index.password.reveal()}")
+    return "\n".join(lines) + "\n"
+
+
+def authenticated_url(index: LocalIndex) -> str:
+    """The local URL with the per-run credential in it (uv: no 401 round trip per request)."""
+    userinfo = quote(index.username, safe="") + ":" + quote(index.password.reveal(), safe="")
+    return f"http://{userinfo}@{index.host}:{index.port}/simple/"
+
+
+def child_environment(index: LocalIndex, env: Mapping[str, str], private_dir: Path,
+                      interactive: bool, pip: bool = True, uv: bool = False) -> dict[str, str]:
+    """``env`` for a child that must reach every index through ``index``, and no token."""
+    from privpip.delivery.netrc import users_netrc, write_private
+    from privpip.delivery.pip import without_token_variables
+
+    child = without_token_variables(env)
+    for var in (*PIP_VARIABLES, *UV_VARIABLES):
+        child.pop(var, None)
+    if pip:
+        child["PIP_INDEX_URL"] = index.url
+        # A single blank clears a pip.conf extra-index-url; an empty value would not.
+        child["PIP_EXTRA_INDEX_URL"] = " "
+        if not interactive:
+            # pip asks "User for host:" on a 401 and dies with EOFError without a terminal.
+            child.setdefault("PIP_NO_INPUT", "1")
+    if uv:
+        child["UV_DEFAULT_INDEX"] = authenticated_url(index)
+    path = write_private(private_dir, "netrc", local_netrc_text(index, users_netrc(env)))
+    child["NETRC"] = str(path)
+    child.pop("PRIVPIP_NETRC", None)
+    return child
+
+
+def git_lending_environment(cfg: Config, accesses: Sequence[Access], private_dir: Path
+                            ) -> dict[str, str]:
+    """PRIVPIP_NETRC for privpip's git credential helper: only the index credentials a
+    [[git]] host borrows (same host name), so git+https dependencies keep working."""
+    from privpip.credentials import index_on_host
+    from privpip.delivery.netrc import netrc_text, write_private
+
+    lent = []
+    for git in cfg.git_hosts:
+        index = index_on_host(git, cfg)
+        lent += [a for a in accesses if index is not None and a.index == index]
+    if not any(a.credential is not None for a in lent):
+        return {}
+    path = write_private(private_dir, "git-netrc", netrc_text(lent, None))
+    return {"PRIVPIP_NETRC": str(path)}
+
+
+def describe(problem: Problem, origins: Mapping[str, str], configured: Mapping[str, str]
+             ) -> str:
+    """One line naming the index, what it answered and what fixes it (redacted)."""
+    hint = problem.hint
+    env_name = configured.get(problem.index)
+    if hint.startswith("privpip login") and env_name is not None:
+        source = origins.get(problem.index, "")
+        came = f"; the token came from {source.removeprefix('configured (').rstrip(')')}" \
+            if source.startswith("configured (") else ""
+        hint = (f"privpip login {problem.index}, or set PRIVPIP_INDEX_{env_name}_TOKEN"
+                f"{came}")
+    elif hint.startswith("privpip login"):
+        hint = f"check the credential of the index given by {origins.get(problem.index, '?')}"
+    where = f" ({problem.url})" if problem.url else ""
+    return redact(f"privpip: index {problem.index!r}{where} {problem.what}; {hint}")
+
+
+def new_index(env: Mapping[str, str], routed: Plan, log: Callable[[str], None] | None = None,
+              port: int = 0, prefix: str | None = None) -> LocalIndex:
+    """A LocalIndex for ``routed`` that checks upstream TLS as pip would (its ``cert`` and
+    ``client-cert`` settings, REQUESTS_CA_BUNDLE, SSL_CERT_FILE), so a company CA works."""
+    from privpip import pipconfig
+    from privpip.localindex import LocalIndex, ssl_context
+
+    tls = pipconfig.settings(env, prefix, keys=pipconfig.TLS_KEYS)
+    return LocalIndex(routed.upstreams, log=log, port=port, ssl_context=ssl_context(env, tls))
+
+
+@contextmanager
+def serving(cfg: Config, routed: Plan, log: Callable[[str], None] | None = None,
+            port: int = 0, env: Mapping[str, str] | None = None) -> Iterator[LocalIndex]:
+    """The started LocalIndex for ``routed``; problems are printed when it stops."""
+    index = new_index(env if env is not None else {}, routed, log, port)
+    with index:
+        try:
+            yield index
+        finally:
+            report(index, cfg, routed)
+
+
+def report(index: LocalIndex, cfg: Config, routed: Plan,
+           echo: Callable[[str], None] | None = None) -> None:
+    import sys
+
+    configured = {i.name: i.env_name for i in cfg.indexes}
+    for problem in index.problems():
+        line = describe(problem, routed.origins, configured)
+        if echo is not None:
+            echo(line)
+        else:
+            print(line, file=sys.stderr, flush=True)

@@ -1,0 +1,323 @@
+"""End to end: the local index as privpip's default delivery, through the real CLI, with real
+pip and uv against pypiserver indexes on ONE host and port (different users and tokens)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import packaging_fixtures
+from tests.helpers import (
+    TESTS,
+    free_port,
+    installed,
+    privpip,
+    token_forms,
+    venv_python,
+    write_config,
+    write_htpasswd,
+)
+
+CORP_USER, CORP_TOKEN = "corp-deployer", "corp-Token_" + "r0ut3a1b2c"
+OTHER_USER, OTHER_TOKEN = "other-deployer", "other-Token_" + "r0ut3d4e5f"
+EXT_USER, EXT_TOKEN = "ext-deployer", "ext-Token_" + "r0ut3g7h8i"
+TOKENS = {"PRIVPIP_INDEX_CORP_TOKEN": CORP_TOKEN, "PRIVPIP_INDEX_OTHER_TOKEN": OTHER_TOKEN,
+          "UV_NO_CACHE": "1"}
+
+DUMP_BACKEND = '''
+import os
+
+def _dump():
+    with open(os.environ["ROUTING_DUMP"], "a") as out:
+        for key, value in sorted(os.environ.items()):
+            out.write("%s=%s\\n" % (key, value))
+        for path in (os.environ.get("NETRC"), os.path.expanduser("~/.netrc")):
+            if path and os.path.exists(path):
+                out.write("netrc %s:\\n%s\\n" % (path, open(path).read()))
+    raise RuntimeError("dumper: this backend always fails")
+
+def get_requires_for_build_wheel(config_settings=None):
+    _dump()
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    _dump()
+'''
+
+
+def _wheel(directory: Path, name: str, version: str, requires: list[str] | None = None) -> Path:
+    module = name.replace("-", "_")
+    return packaging_fixtures.write_wheel(
+        directory, name, version, {f"{module}/__init__.py": f"VALUE = {name + ' ' + version!r}\n"},
+        requires=requires)
+
+
+class Indexes:
+    def __init__(self, root: str, corp_wheel: Path) -> None:
+        self.root = root
+        self.corp_wheel = corp_wheel
+
+    def url(self, name: str, user: str | None = None, token: str | None = None) -> str:
+        auth = f"{user}:{token}@" if user else ""
+        return f"http://{auth}{self.root.removeprefix('http://')}/{name}/simple/"
+
+    def config(self, corp_token_env: str = "") -> str:
+        """corp owns corp-* and a-pkg; other (the default, like a group repository that
+        forwards to PyPI) also holds a squatted corp-dep 99.0."""
+        return (f'[[index]]\nname = "corp"\nurl = "{self.url("corp")}"\n'
+                f'username = "{CORP_USER}"\npackages = ["corp-*", "a-pkg"]\n{corp_token_env}\n'
+                f'[[index]]\nname = "other"\nurl = "{self.url("other")}"\n'
+                f'username = "{OTHER_USER}"\ndefault = true\n')
+
+
+@pytest.fixture(scope="module")
+def indexes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Indexes]:
+    base = tmp_path_factory.mktemp("routing")
+    corp, other, ext = base / "corp", base / "other", base / "ext"
+    for d in (corp, other, ext):
+        d.mkdir()
+    corp_wheel = _wheel(corp, "corp-dep", "1.0")
+    _wheel(corp, "corp-top", "1.0", requires=["corp-dep"])
+    _wheel(corp, "a-pkg", "1.0")
+    _wheel(other, "b-pkg", "1.0")
+    _wheel(other, "corp-dep", "99.0")  # the squatter on the default index
+    _wheel(other, "uses-corp", "1.0", requires=["corp-dep"])  # a public package needing it
+    packaging_fixtures.write_sdist_files(other, "dumper", "1.0", {
+        "pyproject.toml": ('[build-system]\nrequires = []\n'
+                           'build-backend = "dump_backend"\nbackend-path = ["."]\n'),
+        "dump_backend.py": DUMP_BACKEND,
+    })
+    _wheel(ext, "c-pkg", "1.0")
+    _wheel(ext, "corp-dep", "50.0")  # a squatter on an index only pip.conf / -i names
+    port = free_port()
+    specs = [f"{name}={path}:{write_htpasswd(base / f'{name}.htpasswd', {user: token})}"
+             for name, path, user, token in (("corp", corp, CORP_USER, CORP_TOKEN),
+                                             ("other", other, OTHER_USER, OTHER_TOKEN),
+                                             ("ext", ext, EXT_USER, EXT_TOKEN))]
+    process = subprocess.Popen([sys.executable, str(TESTS / "multi_pypiserver.py"), str(port),
+                                *specs], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    root = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(root + "/corp/simple/", timeout=2)  # noqa: S310 - loopback
+            break
+        except urllib.error.HTTPError:
+            break  # 401: up
+        except OSError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.1)
+    try:
+        yield Indexes(root, corp_wheel)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def no_token_in(text: str) -> None:
+    for user, token in ((CORP_USER, CORP_TOKEN), (OTHER_USER, OTHER_TOKEN),
+                        (EXT_USER, EXT_TOKEN)):
+        for form in token_forms(user, token):
+            assert form not in text, f"a form of {user}'s token leaked"
+
+
+def install(tmp_path: Path, venv: Path, *args: str, env: dict[str, str] | None = None,
+            backend_fails: bool = False) -> subprocess.CompletedProcess[str]:
+    result = privpip("--no-input", "install", "--python", venv_python(venv), *args,
+                     cwd=tmp_path, env={**TOKENS, **(env or {})})
+    no_token_in(result.stdout + result.stderr)
+    # pip prints a failing build backend's traceback; privpip itself never prints one.
+    assert backend_fails or "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_two_indexes_one_host_different_tokens(indexes, make_venv, tmp_path, installer):
+    write_config(tmp_path, indexes.config())
+    venv = make_venv()
+    result = install(tmp_path, venv, "--installer", installer, "a-pkg", "b-pkg")
+    assert result.returncode == 0, result.stderr
+    assert installed(venv, "a_pkg") == "a-pkg 1.0"
+    assert installed(venv, "b_pkg") == "b-pkg 1.0"
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+@pytest.mark.parametrize("request_name", ["corp-dep", "corp-top", "uses-corp"])
+def test_squatted_owned_name_comes_from_its_owner(indexes, make_venv, tmp_path, installer,
+                                                  request_name):
+    """Directly and as a dependency (of a private or a public package): the owner's 1.0."""
+    write_config(tmp_path, indexes.config())
+    venv = make_venv()
+    result = install(tmp_path, venv, "--installer", installer, request_name)
+    assert result.returncode == 0, result.stderr
+    assert installed(venv, "corp_dep") == "corp-dep 1.0"
+
+
+def test_pip_conf_extra_index_is_routed(indexes, make_venv, tmp_path):
+    """pip.conf's extra-index-url (with a credential in it) becomes an upstream: its own
+    package installs, its squatted corp-dep loses, and pip never sees its URL or token."""
+    write_config(tmp_path, indexes.config())
+    conf = tmp_path / "pip.conf"
+    conf.write_text(f"[global]\nextra-index-url = {indexes.url('ext', EXT_USER, EXT_TOKEN)}\n")
+    venv = make_venv()
+    result = install(tmp_path, venv, "-v", "c-pkg", "corp-dep",
+                     env={"PIP_CONFIG_FILE": str(conf)})
+    assert result.returncode == 0, result.stderr
+    assert installed(venv, "c_pkg") == "c-pkg 1.0"
+    assert installed(venv, "corp_dep") == "corp-dep 1.0"
+    assert "/ext/simple/" not in result.stdout  # pip's own output names only the local index
+
+
+@pytest.mark.parametrize("form", [["-i", "{url}"], ["--extra-index-url", "{url}"],
+                                  ["--extra-index-url={url}"], ["--extra", "{url}"]])
+def test_command_line_index_options_are_routed(indexes, make_venv, tmp_path, form):
+    write_config(tmp_path, indexes.config())
+    venv = make_venv()
+    url = indexes.url("ext", EXT_USER, EXT_TOKEN)
+    args = [a.replace("{url}", url) for a in form]
+    result = install(tmp_path, venv, *args, "c-pkg", "corp-dep")
+    assert result.returncode == 0, result.stderr
+    assert installed(venv, "c_pkg") == "c-pkg 1.0"
+    assert installed(venv, "corp_dep") == "corp-dep 1.0"
+
+
+def test_index_option_in_requirements_file_is_refused(indexes, make_venv, tmp_path):
+    write_config(tmp_path, indexes.config())
+    (tmp_path / "req.txt").write_text("-r inner.txt\n")
+    (tmp_path / "inner.txt").write_text(
+        f"c-pkg\n# routed?\n--extra-index-url {indexes.url('ext')}\n")
+    result = install(tmp_path, make_venv(), "-r", "req.txt")
+    assert result.returncode == 2, result.stderr
+    assert "inner.txt:3: --extra-index-url in a requirements file" in result.stderr
+    assert "remove the line" in result.stderr
+
+
+def test_find_links_url_is_refused_local_directory_passes(indexes, make_venv, tmp_path):
+    write_config(tmp_path, indexes.config())
+    venv = make_venv()
+    result = install(tmp_path, venv, "-f", indexes.url("ext"), "c-pkg")
+    assert result.returncode == 2
+    assert "is a URL, which pip would read directly" in result.stderr
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    _wheel(wheels, "local-only", "1.0")
+    result = install(tmp_path, venv, "-f", str(wheels), "local-only")
+    assert result.returncode == 0, result.stderr
+    assert installed(venv, "local_only") == "local-only 1.0"
+
+
+def test_build_backend_sees_no_upstream_token(indexes, make_venv, tmp_path):
+    """An sdist's backend dumps its environment and every netrc it can find."""
+    write_config(tmp_path, indexes.config())
+    dump = tmp_path / "dump.txt"
+    (Path(os.environ["HOME"]) / ".netrc").write_text(
+        "machine elsewhere.example.com\nlogin me\npassword not-an-index-token\n")
+    result = install(tmp_path, make_venv(), "dumper", env={"ROUTING_DUMP": str(dump)},
+                     backend_fails=True)
+    assert result.returncode == 1
+    text = dump.read_text()
+    assert "NETRC=" in text and "PIP_INDEX_URL=http://127.0.0.1:" in text
+    assert "machine 127.0.0.1" in text  # the per-run credential, worthless after the run
+    assert "not-an-index-token" in text  # the user's own entries still work
+    no_token_in(text)
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_require_hashes(indexes, make_venv, tmp_path, installer):
+    write_config(tmp_path, indexes.config())
+    digest = hashlib.sha256(indexes.corp_wheel.read_bytes()).hexdigest()
+    (tmp_path / "req.txt").write_text(f"corp-dep==1.0 --hash=sha256:{digest}\n")
+    venv = make_venv()
+    result = install(tmp_path, venv, "--installer", installer, "--require-hashes",
+                     "-r", "req.txt")
+    assert result.returncode == 0, result.stderr
+    assert installed(venv, "corp_dep") == "corp-dep 1.0"
+
+
+def test_upstream_401_gives_the_named_error_last(indexes, make_venv, tmp_path):
+    write_config(tmp_path, indexes.config())
+    result = install(tmp_path, make_venv(), "corp-dep",
+                     env={"PRIVPIP_INDEX_CORP_TOKEN": "wrong-Token_" + "x" * 12})
+    assert result.returncode == 1  # pip's status
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("privpip: index 'corp' (http://127.0.0.1:"), result.stderr
+    assert "answered 401" in last or "answered 403" in last  # pypiserver: 403
+    assert "privpip login corp, or set PRIVPIP_INDEX_CORP_TOKEN" in last
+    assert "wrong-Token_" not in result.stderr
+
+
+def test_run_child_routes_pip_and_uv(indexes, make_venv, tmp_path):
+    write_config(tmp_path, indexes.config())
+    venv = make_venv()
+    code = ("import os; print(os.environ['PIP_INDEX_URL']); "
+            "print(os.environ['UV_DEFAULT_INDEX'].split('@')[1])")
+    result = privpip("run", "--", venv_python(venv), "-c", code, cwd=tmp_path, env=TOKENS)
+    assert result.returncode == 0, result.stderr
+    pip_url, uv_url = result.stdout.split()
+    assert pip_url.startswith("http://127.0.0.1:") and pip_url == "http://" + uv_url
+    no_token_in(result.stdout + result.stderr)
+    result = privpip("run", "--", venv_python(venv), "-m", "pip", "install", "corp-top",
+                     cwd=tmp_path, env=TOKENS)
+    assert result.returncode == 0, result.stderr
+    assert installed(venv, "corp_dep") == "corp-dep 1.0"
+    uv_venv = make_venv()
+    result = privpip("run", "--", sys.executable, "-m", "uv", "pip", "install", "--python",
+                     venv_python(uv_venv), "corp-dep", cwd=tmp_path, env=TOKENS)
+    assert result.returncode == 0, result.stderr
+    assert installed(uv_venv, "corp_dep") == "corp-dep 1.0"
+
+
+def test_netrc_delivery_keeps_the_old_behaviour(indexes, make_venv, tmp_path):
+    """--delivery netrc (and the config key): pip talks to the indexes itself, so two
+    credentials on one host are refused (pip issue 10902), as before."""
+    write_config(tmp_path, indexes.config())
+    result = install(tmp_path, make_venv(), "--delivery", "netrc", "a-pkg")
+    assert result.returncode == 1
+    assert "are both on" in result.stderr
+    write_config(tmp_path, 'delivery = "netrc"\n' + indexes.config())
+    venv = make_venv()
+    result = install(tmp_path, venv, "--index", "corp", "corp-dep")
+    assert result.returncode == 0, result.stderr
+    assert installed(venv, "corp_dep") == "corp-dep 1.0"
+
+
+def test_serve_for_plain_pip(indexes, make_venv, tmp_path):
+    write_config(tmp_path, indexes.config())
+    port = free_port()
+    env = {**os.environ, **TOKENS, "PYTHONPATH": str(TESTS.parent)}
+    server = subprocess.Popen([sys.executable, "-m", "privpip", "serve", "--port", str(port)],
+                              cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        assert server.stdout is not None
+        lines = [server.stdout.readline() for _ in range(6)]
+        assert lines[0].startswith(f"privpip: serving 2 index(es) at http://127.0.0.1:{port}/")
+        url = next(line.split("PIP_INDEX_URL=", 1)[1].strip() for line in lines
+                   if "PIP_INDEX_URL=" in line)
+        venv = make_venv()
+        result = subprocess.run([venv_python(venv), "-m", "pip", "install", "--index-url", url,
+                                 "corp-top", "b-pkg"], capture_output=True, text=True,
+                                timeout=120, env={**os.environ, "PIP_NO_INPUT": "1"})
+        assert result.returncode == 0, result.stderr
+        assert installed(venv, "corp_dep") == "corp-dep 1.0"
+        assert installed(venv, "b_pkg") == "b-pkg 1.0"
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=20)
+        assert server.returncode == 0, err
+        assert "Traceback" not in err
+        no_token_in("".join(lines) + out + err)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()

@@ -1,0 +1,119 @@
+"""Local delivery's take-over of pip's index settings, and pipargs' index option reader."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from privpip import pipargs
+from privpip.config import Config, Index
+from privpip.credentials import Credential
+from privpip.delivery import Access
+from privpip.delivery.local import RoutingRefused, plan, taken_over
+from privpip.secret import Secret
+
+URL = "https://ext.example.com/simple/"
+
+
+@pytest.mark.parametrize("args, option, value, span", [
+    (["install", "-i", URL, "x"], "--index-url", URL, (1, 3)),
+    (["install", f"--index-url={URL}"], "--index-url", URL, (1, 2)),
+    (["install", "--ind", URL], "--index-url", URL, (1, 3)),
+    (["install", "--extra", URL], "--extra-index-url", URL, (1, 3)),
+    (["install", f"--ext={URL}"], "--extra-index-url", URL, (1, 2)),
+    (["install", "-qi", URL], "--index-url", URL, (1, 3)),
+    (["install", f"-vi{URL}"], "--index-url", URL, (1, 2)),
+    (["install", "-f", URL], "--find-links", URL, (1, 3)),
+    (["install", "--no-ind"], "--no-index", None, (1, 2)),
+])
+def test_index_option_forms(args, option, value, span, tmp_path):
+    found = pipargs.index_options(args, tmp_path).found
+    assert [(o.option, o.value, o.span) for o in found] == [(option, value, span)]
+    assert pipargs.without(args, found) == [a for n, a in enumerate(args)
+                                            if n not in range(*span)]
+
+
+def test_ambiguous_prefixes_are_left_to_pip(tmp_path):
+    # --ex is also --exists-action, --no-in also --no-input: pip itself refuses them.
+    assert pipargs.index_options(["install", "--ex", URL, "--no-in"], tmp_path).found == []
+
+
+@pytest.mark.parametrize("encoding, bom", [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"),
+                                           ("utf-16-le", b"\xff\xfe"),
+                                           ("utf-16-be", b"\xfe\xff")])
+def test_options_in_nested_files_with_line_numbers(tmp_path, encoding, bom):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "top.txt").write_text("first\n-r sub/inner.txt\n")
+    text = "# comment\nsecond \\\n  >=1\n\n--extra-index-url " + URL + "\n"
+    (tmp_path / "sub" / "inner.txt").write_bytes(bom + text.encode(encoding))
+    found = pipargs.index_options(["install", "-r", "top.txt"], tmp_path).found
+    assert [(o.option, o.where, o.span) for o in found] == [
+        ("--extra-index-url", "sub/inner.txt:5", None)]
+
+
+def test_remote_requirements_file_is_unreadable(tmp_path):
+    out = pipargs.index_options(["install", "-r", "https://x.example/req.txt"], tmp_path)
+    assert out.unreadable and "remote requirements file" in out.unreadable[0]
+
+
+def env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {"HOME": str(tmp_path), "PIP_CONFIG_FILE": os.devnull, **extra}
+
+
+def test_requirements_file_option_is_refused_with_file_and_line(tmp_path):
+    (tmp_path / "req.txt").write_text(f"a\n-i {URL}\n")
+    with pytest.raises(RoutingRefused, match=r"req.txt:2: --index-url in a requirements file"):
+        taken_over(env(tmp_path), tmp_path, ["install", "-r", "req.txt"], "install", None)
+
+
+def test_find_links_url_refused_local_path_passes(tmp_path):
+    with pytest.raises(RoutingRefused, match="is a URL"):
+        taken_over(env(tmp_path), tmp_path, ["install", "-f", URL], "install", None)
+    found, args = taken_over(env(tmp_path), tmp_path, ["install", "-f", "wheels", "x"],
+                             "install", None)
+    assert found == [] and args == ["install", "-f", "wheels", "x"]
+
+
+def test_pip_conf_variables_and_command_line_are_taken_over(tmp_path):
+    conf = tmp_path / "pip.conf"
+    conf.write_text(f"[global]\nextra-index-url =\n    {URL}\n    https://u:tok@two.example/simple/\n")
+    found, args = taken_over(
+        env(tmp_path, PIP_CONFIG_FILE=str(conf), PIP_INDEX_URL="https://mirror.example/simple/"),
+        tmp_path, ["install", "--extra-index-url", "https://three.example/simple/", "x"],
+        "install", None)
+    assert args == ["install", "x"]
+    assert [(t.url, t.replaces_default) for t in found] == [
+        (URL, False), ("https://u:tok@two.example/simple/", False),
+        ("https://mirror.example/simple/", True), ("https://three.example/simple/", False)]
+    assert found[0].where == f"{conf}:2 (extra-index-url)"
+
+
+def test_plan_orders_upstreams_and_moves_credentials(tmp_path):
+    corp = Index("corp", "https://corp.example/simple/", packages=("corp-*",))
+    cfg = Config((corp,))
+    access = Access(corp, Credential("__token__", Secret("corp-secret"), "env:X"))
+    found, _ = taken_over(
+        env(tmp_path, PIP_INDEX_URL="https://mirror.example/simple/",
+            PIP_EXTRA_INDEX_URL="https://u:tok%40x@two.example/simple/ "
+                                "https://corp.example/simple"),
+        tmp_path, [], "install", None)
+    routed = plan(cfg, [access], found)
+    assert [(u.name, u.url, u.owns, u.username) for u in routed.upstreams] == [
+        ("corp", "https://corp.example/simple/", ("corp-*",), "__token__"),
+        ("index-url", "https://mirror.example/simple/", (), None),  # stands in for PyPI
+        ("extra", "https://two.example/simple/", (), "u"),
+    ]
+    assert routed.upstreams[2].token is not None
+    assert routed.upstreams[2].token.reveal() == "tok@x"
+    assert routed.origins["extra"] == "PIP_EXTRA_INDEX_URL"
+
+
+def test_public_index_only_without_a_default(tmp_path):
+    corp = Index("corp", "https://corp.example/simple/")
+    assert [u.name for u in plan(Config((corp,)), [Access(corp, None)], []).upstreams] == [
+        "corp", "public"]
+    default = corp._replace(default=True)
+    assert [u.name for u in plan(Config((default,)), [Access(default, None)], []).upstreams] == [
+        "corp"]
