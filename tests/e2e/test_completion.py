@@ -91,9 +91,14 @@ def test_broken_config_completes_nothing_quietly(tmp_path, text):
 def test_completion_resolves_no_credential(tmp_path):
     """Completing must not touch the keyring: keyring is not even imported."""
     write_config(tmp_path, CONFIG)
-    code = ("import atexit, sys\n"
-            "atexit.register(lambda: print(sorted(m for m in sys.modules if m.startswith("
-            "'keyring')), file=sys.stderr))\n"
+    # privpip leaves through os._exit (no atexit handlers): report the modules there.
+    code = ("import os, sys\n"
+            "real_exit = os._exit\n"
+            "def report(code):\n"
+            "    print(sorted(m for m in sys.modules if m.startswith('keyring')), file=sys.stderr)\n"
+            "    sys.stderr.flush()\n"
+            "    real_exit(code)\n"
+            "os._exit = report\n"
             "sys.argv = ['privpip']\n"
             "from privpip.cli import main\nmain()\n")
     env = {**os.environ, "PYTHONPATH": str(TESTS.parent), "_PRIVPIP_COMPLETE": "bash_complete",

@@ -61,9 +61,7 @@ def test_env_imports_nothing_heavy(tmp_path):
     assert everything & ENV_ONLY == set()
 
 
-def test_install_imports_only_what_running_pip_needs(tmp_path):
-    """No keyring (tokens in variables), no dependency-confusion module (no index declares
-    `packages`), no difflib for the pip options passed through, no shutil/tempfile."""
+def _install_probe(tmp_path, delivery):
     (tmp_path / "privpip.toml").write_text(
         '[[index]]\nname = "corp"\nurl = "https://h.example/simple/"\ndefault = true\n')
     fake = tmp_path / "python"
@@ -71,9 +69,15 @@ def test_install_imports_only_what_running_pip_needs(tmp_path):
     fake.chmod(0o755)
     env = {"PRIVPIP_INDEX_CORP_TOKEN": "token", "PRIVPIP_USER_CONFIG": str(tmp_path / "none"),
            "TMPDIR": str(tmp_path)}
-    args = ["install", "--python", str(fake), "--dry-run", "-q", "--upgrade",
-            "--index-url=https://h.example/simple/", "corp-dep"]
-    everything, result = all_loaded(args, tmp_path, env)
+    args = ["install", "--delivery", delivery, "--python", str(fake), "--dry-run", "-q",
+            "--upgrade", "--index-url=https://h.example/simple/", "corp-dep"]
+    return all_loaded(args, tmp_path, env)
+
+
+def test_install_imports_only_what_running_pip_needs(tmp_path):
+    """No keyring (tokens in variables), no dependency-confusion module (no index declares
+    `packages`), no difflib for the pip options passed through, no shutil/tempfile."""
+    everything, result = _install_probe(tmp_path, "netrc")
     assert result.stdout.strip() == ("-m pip install --dry-run -q --upgrade "
                                      "--index-url=https://h.example/simple/ corp-dep")
     heavy = {m for m in everything if m in HEAVY or m.split(".")[0] in HEAVY}
@@ -82,6 +86,19 @@ def test_install_imports_only_what_running_pip_needs(tmp_path):
     assert everything & {"shutil", "tempfile", "random", "bz2", "lzma", "privpip.confusion",
                          "privpip.http"} == set()
     assert "subprocess" in everything  # the child is run: the probe saw the real path
+
+
+def test_routed_install_imports_the_server_and_nothing_else_heavy(tmp_path):
+    """Through the local index (the default) the install needs an HTTP server and client and
+    TLS for the upstreams; still no keyring, rich, tomli_w, difflib or dependency-confusion
+    module. The --index-url is taken over: pip never sees it."""
+    everything, result = _install_probe(tmp_path, "local")
+    assert result.stdout.strip() == "-m pip install --dry-run -q --upgrade corp-dep"
+    allowed = {"http", "http.client", "http.server", "email", "ssl", "concurrent"}
+    heavy = {m for m in everything if (m in HEAVY or m.split(".")[0] in HEAVY)
+             and m.split(".")[0] not in allowed}
+    assert heavy == set()
+    assert everything & {"privpip.confusion", "tarfile", "difflib"} == set()
 
 
 def test_help_imports_nothing_heavy(tmp_path):

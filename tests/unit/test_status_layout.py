@@ -117,7 +117,8 @@ def test_index_list_shows_every_file_and_git_hosts(tmp_path):
     user = tmp_path / "u" / "config.toml"
     user.parent.mkdir()
     user.write_text(f'[[index]]\nname = "mine"\nurl = "{LOCAL}"\n\n'
-                    f'[[index]]\nname = "corp"\nurl = "{LOCAL}"\n')
+                    f'[[index]]\nname = "corp"\nurl = "{LONG_URL}"\n')
+    # the same name in both files only with the same URL (a different one is refused)
     write_config(tmp_path, f'[[index]]\nname = "corp"\nurl = "{LONG_URL}"\ndefault = true\n'
                            'packages = ["corp-*", "acme"]\n\n'
                            '[[git]]\nhost = "gitlab.example.com"\n')
