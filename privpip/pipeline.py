@@ -37,7 +37,8 @@ def resolve_accesses(ctx: Context, names: Sequence[str] = ()) -> list[Access]:
         if cred is None:
             ctx.note(f"index {index.name}: no credential needed (auth = false)")
         else:
-            ctx.note(f"index {index.name}: token from {cred.source} (user {cred.username})")
+            ctx.note(f"index {index.name}: token from "
+                     f"{credentials.describe_source(cred.source, ctx.env)} (user {cred.username})")
         accesses.append(Access(index, cred))
     return accesses
 
