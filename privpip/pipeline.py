@@ -69,6 +69,9 @@ def run_pip(ctx: Context, indexes: Sequence[str], python: str | None, pip_args: 
     if at is not None and pip_args[at] == "install":
         check_dependency_confusion(ctx, indexes, pip_args[at + 1:], allow_public)
     accesses = resolve_accesses(ctx, indexes)
+    from privpip.diagnose import after_failure, check_typed_tokens
+
+    check_typed_tokens(ctx, accesses)
     target = target_mod.find(python, ctx.env)
     ctx.note(f"target: {target.python} (from {target.why})")
     if installer is None:
@@ -78,8 +81,11 @@ def run_pip(ctx: Context, indexes: Sequence[str], python: str | None, pip_args: 
         from privpip.delivery.uv import find_uv
 
         argv = [find_uv(ctx.env), "pip", "install", "--python", target.python, *pip_args[1:]]
-        return run_uv(ctx, accesses, argv)
-    return run_with_netrc(ctx, accesses, [target.python, "-m", "pip", *pip_args], target)
+        status = run_uv(ctx, accesses, argv)
+    else:
+        status = run_with_netrc(ctx, accesses, [target.python, "-m", "pip", *pip_args], target)
+    after_failure(ctx, accesses, status)  # netrc delivery only: pip saw a 401 as "no versions"
+    return status
 
 
 def run_with_netrc(

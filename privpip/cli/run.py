@@ -55,5 +55,9 @@ def run(ctx: Context, indexes: tuple[str, ...], python: str | None,
                      "Python); tokens with spaces, quotes or backslashes are written in the "
                      "quoted form that Python 3.11+ reads; pass --python for an older Python")
     uv_env = uv_variables(accesses, with_credentials=True)
+    from privpip.diagnose import after_failure, check_typed_tokens
+
+    check_typed_tokens(ctx, accesses)
     status = pipeline.run_with_netrc(ctx, accesses, argv, target, extra_env=uv_env)
+    after_failure(ctx, accesses, status)
     runner.exit_with(status)
