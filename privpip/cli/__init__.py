@@ -22,8 +22,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "pip": ("pip", "pip", "Any pip command (download, wheel, index, lock, ...), authenticated."),
     "env": ("env", "env", "Print PIP_*/UV_* variables with credentials, for a shell or CI step."),
     "login": ("login", "login", "Check a token for index NAME and store it in the OS keyring."),
-    "logout": ("login", "logout",
-               "Remove the token `privpip login NAME` stored in the OS keyring."),
+    "logout": ("login", "logout", "Remove the token `privpip login NAME` stored in the OS "
+               "keyring or privpip's token file."),
     "status": ("status", "status",
                "Show each configured index and where its credential comes from."),
     "init": ("init", "init", "Write a starter privpip.toml, with comments explaining each key."),
