@@ -9,7 +9,7 @@ import sys
 import click
 
 from privpip import __version__
-from privpip.cli.options import CONTEXT
+from privpip.cli.options import CONTEXT, TO_PIP, accept_global_options
 from privpip.errors import PrivpipError
 from privpip.secret import redact
 
@@ -56,6 +56,8 @@ class LazyGroup(click.Group):
 
         module, attr, _ = COMMANDS[name]
         command: click.Command = getattr(importlib.import_module(f"privpip.cli.{module}"), attr)
+        if name not in TO_PIP:
+            accept_global_options(command)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

@@ -166,3 +166,14 @@ def test_successful_install_probes_nothing(index_server, make_venv, tmp_path):
                      env={"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN})
     assert result.returncode == 0, result.stderr
     assert "asking each index once" not in result.stderr
+
+
+def test_options_after_install_go_to_pip(index_server, make_venv, tmp_path):
+    """`privpip install -v NAME`: -v is pip's (privpip's own -v goes before `install`)."""
+    write_config(tmp_path, index_server.config())
+    venv = make_venv()
+    result = privpip("install", "--python", venv_python(venv), "-v", "corp-dep", cwd=tmp_path,
+                     env={"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN})
+    assert result.returncode == 0, result.stderr
+    assert "Using pip " in result.stdout  # pip -v says so
+    assert "privpip: index corp: token from" not in result.stderr

@@ -302,3 +302,42 @@ def test_status_in_gitlab_ci_has_no_keyring_warning(tmp_path):
 
 if sys.platform == "win32":  # pragma: no cover
     pytestmark = pytest.mark.skip("POSIX modes")
+
+
+# -- global flags after the command name --------------------------------------------------------
+
+
+def test_global_flags_after_the_command_name(tmp_path):
+    corp(tmp_path)
+    env = {"PRIVPIP_INDEX_CORP_TOKEN": "t"}
+    before = privpip("-v", "status", cwd=tmp_path, env=env)
+    after = privpip("status", "-v", cwd=tmp_path, env=env)
+    assert after.returncode == 0, after.stderr
+    assert "privpip: config: " in after.stderr
+    assert (before.stdout, before.stderr) == (after.stdout, after.stderr)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = privpip("status", "--config", str(tmp_path / "privpip.toml"), cwd=elsewhere, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "corp" in result.stdout
+    result = privpip("index", "add", "pub", "https://pub.example/simple/", "--no-auth", "--config",
+                     str(tmp_path / "privpip.toml"), cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    assert "pub" in (tmp_path / "privpip.toml").read_text()
+    result = privpip("run", "-v", "--", sys.executable, "-c", "pass", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "privpip: index corp: token from env:PRIVPIP_INDEX_CORP_TOKEN" in result.stderr
+    # After COMMAND, -v is COMMAND's.
+    result = privpip("run", "--", sys.executable, "-c", "import sys; print(sys.argv[1:])", "-v",
+                     cwd=tmp_path, env=env)
+    assert result.stdout.strip() == "['-v']"
+    assert "privpip: index corp" not in result.stderr
+
+
+def test_no_input_after_the_command_name_never_prompts(tmp_path):
+    from tests.unit.test_prompt import run_on_terminal
+
+    corp(tmp_path)
+    code, output = run_on_terminal(["env", "--no-input"], tmp_path, b"unused")
+    assert code == 77
+    assert b"Token for corp" not in output
