@@ -14,7 +14,7 @@ from privpip.context import Context
 from privpip.credentials import Credential
 from privpip.errors import KeyringUnavailable, PrivpipError, UsageError
 from privpip.secret import Secret, redact
-from privpip.store import KeyringStore
+from privpip.store import KeyringStore, keyring_hint
 
 _USERNAME_HELP = ("Username to store the token under. Default: the index's `username` "
                   "(__token__ unless set), or PRIVPIP_INDEX_<NAME>_USERNAME.")
@@ -123,7 +123,9 @@ def logout(ctx: Context, name: str, username: str | None, for_host: bool) -> Non
         raise PrivpipError(f"cannot remove the token for index {index.name}: {exc}") from None
     store = KeyringStore.from_env(ctx.env)
     try:
-        if store.has_backend() and store.delete(service, username):
+        if not store.has_backend():
+            raise KeyringUnavailable("no keyring backend is available", keyring_hint(ctx.env))
+        if store.delete(service, username):
             where.append("the keyring")
     except KeyringUnavailable as exc:
         if not where:

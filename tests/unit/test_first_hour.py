@@ -202,7 +202,10 @@ def test_insecure_storage_round_trip(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "from privpip's token file" in result.stdout
     assert not file.exists()
+    # Again: nothing in the file, and no keyring to look in (as before the file existed).
     result = privpip("logout", "corp", cwd=tmp_path, env=NO_BACKEND)
+    assert result.returncode == 1 and "no keyring backend is available" in result.stderr
+    result = privpip("logout", "corp", cwd=tmp_path, env=FILE_BACKEND)
     assert result.returncode == 0 and "nothing to remove" in result.stdout
 
 
