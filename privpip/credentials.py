@@ -293,8 +293,8 @@ class Resolver:
             return f"run `privpip login {index.name}`, or set {var}"
         from privpip.installed import keyring_backend_hint
 
-        return (f"set {var} (a CI secret, or your shell profile); this machine has no working "
-                f"keyring, so to store the token: {keyring_backend_hint(self.env)}, or keep it "
+        return (f"set {var} (a CI secret, or your shell profile); the keyring cannot keep a "
+                f"token here, so to store one: {keyring_backend_hint(self.env)}, or keep it "
                 f"in privpip's own file with `privpip login {index.name} --insecure-storage`")
 
     def git_host(self, git: GitHost, cfg: Config) -> Credential:
