@@ -14,6 +14,7 @@ import pytest
 
 from privpip import credentials, filestore, installed
 from privpip.config.model import Index
+from privpip.errors import CredentialNotFound
 from tests.helpers import privpip, write_config
 
 URL = "https://pypi.example.com/simple/"
@@ -261,7 +262,7 @@ def test_host_entry_serves_every_index_on_the_host_only_when_stored_for_it():
     project = index("https://gitlab.example.com/api/v4/projects/42/packages/pypi/simple", "proj")
     # An entry of one index does not leak to another.
     own = DictStore({(project.url, "__token__"): "p"})
-    with pytest.raises(credentials.CredentialNotFound):
+    with pytest.raises(CredentialNotFound):
         credentials.Resolver({}, own).index(group)
     # An entry for the host (login --for-host) serves both; an index's own entry wins.
     shared = DictStore({("gitlab.example.com", "__token__"): "h", (project.url, "__token__"): "p"})
