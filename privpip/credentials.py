@@ -19,8 +19,8 @@ from privpip.errors import (
 )
 from privpip.secret import MIN_LENGTH, Secret, redact
 
-SourceKind = Literal["env", "token-env", "keyring", "token-command", "ci-job-token", "prompt",
-                     "index"]
+SourceKind = Literal["env", "token-env", "keyring", "file", "token-command", "ci-job-token",
+                     "prompt", "index"]
 
 
 class Source(NamedTuple):
@@ -40,6 +40,10 @@ TOKEN_ENV = Source("token-env", "the index's token-env variables",
                    "the variables listed in the index's token-env,", "`token-env` variables")
 KEYRING = Source("keyring", "the OS keyring (service = index URL)",
                  "the OS keyring, where `privpip login NAME` stores it,", "the OS keyring")
+FILE = Source("file", "privpip's token file (only after `login --insecure-storage`)",
+              "privpip's token file, only after `privpip login NAME --insecure-storage`\n"
+              "(unencrypted; for machines without a keyring),",
+              "privpip's token file")
 TOKEN_COMMAND = Source("token-command",
                        "the index's token-command (or its provider's CLI: aws, gcloud, az)",
                        "the index's token-command, or its provider's CLI (aws, gcloud, az),",
@@ -52,7 +56,8 @@ PROMPT = Source("prompt", "a hidden prompt on a terminal",
 SAME_HOST_INDEX = Source("index", "an index on the same host", "", "")
 
 # The order of the lookup. Git hosts share the first three steps with indexes.
-INDEX_SOURCES: tuple[Source, ...] = (ENV, TOKEN_ENV, KEYRING, TOKEN_COMMAND, CI_JOB_TOKEN, PROMPT)
+INDEX_SOURCES: tuple[Source, ...] = (ENV, TOKEN_ENV, KEYRING, FILE, TOKEN_COMMAND, CI_JOB_TOKEN,
+                                     PROMPT)
 GIT_SOURCES: tuple[Source, ...] = (*INDEX_SOURCES[:3], SAME_HOST_INDEX)
 
 
@@ -106,6 +111,50 @@ def keyring_service(index: Index) -> str:
     return index.url
 
 
+def _canonical(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    if ":" in (parts.hostname or ""):  # an IPv6 literal keeps its brackets
+        netloc = f"[{parts.hostname}]" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path.rstrip("/"), "", ""))
+
+
+def same_service(a: str, b: str) -> bool:
+    """Whether two keyring service names are one index URL: the host's letter case and a
+    trailing slash do not matter (a service that is not a URL must match exactly)."""
+    if a == b:
+        return True
+    if "://" not in a or "://" not in b:
+        return False
+    try:
+        return _canonical(a) == _canonical(b)
+    except ValueError:
+        return False
+
+
+def keyring_services(index: Index) -> list[str]:
+    """The keyring services that hold ``index``'s own entry, in the order they are asked: the
+    URL as configured, then with and without its trailing slash and with the host in lower
+    case (entries written by hand with `keyring set`, or before the URL was edited)."""
+    services = [index.url]
+    try:
+        canonical = _canonical(index.url)
+    except ValueError:
+        return services
+    for variant in (canonical + "/", canonical):
+        if variant not in services:
+            services.append(variant)
+    return services
+
+
+def host_service(index: Index) -> str:
+    """The service of an entry shared by every index on one host (`privpip login NAME
+    --for-host`): host[:port], the name pip's own keyring lookup falls back to as well."""
+    return index.netrc_host.lower()
+
+
 def git_token_var(git: GitHost) -> str:
     return f"PRIVPIP_GIT_{git.env_name}_TOKEN"
 
@@ -134,6 +183,15 @@ def env_token_var(index: Index, env: Mapping[str, str]) -> str | None:
         if env.get(var):
             return var
     return None
+
+
+def describe_source(source: str, env: Mapping[str, str]) -> str:
+    """A credential's source for `-v`: the token file's path with it (status shows "file")."""
+    if source == "file":
+        from privpip import filestore
+
+        return f"file {filestore.path(env)}"
+    return source
 
 
 # ---------------------------------------------------------------------------
@@ -206,6 +264,7 @@ class Resolver:
         self.prompt = prompt
         self.no_prompt_reason = no_prompt_reason
         self.run_command = run_command or run_token_command
+        self._keyring_failed = False
 
     def prefetch(self, indexes: Sequence[Index] = (), git_hosts: Sequence[GitHost] = ()) -> None:
         """Read, in one keyring batch, the entries of every index and git host whose variables
@@ -239,8 +298,11 @@ class Resolver:
             return None
         user = username(index, self.env)
         tried: list[tuple[str, str]] = []
-        found = self._env_or_keyring((token_var(index), *index.token_env), keyring_service(index),
-                                     user, f"index {index.name!r}", tried)
+        found = self._env_or_keyring((token_var(index), *index.token_env),
+                                     keyring_services(index), user, f"index {index.name!r}",
+                                     tried, host_service(index))
+        if found is None:
+            found = self._file(index, user, tried)
         if found is None:
             found = self._token_command(index, user, tried)
         if found is None:
@@ -252,9 +314,20 @@ class Resolver:
         from privpip import trust
 
         tried += trust.untrusted_sources(index)  # what an untrusted project file would add
-        raise CredentialNotFound(
-            index.name, tried, f"run `privpip login {index.name}`, or set {token_var(index)}",
-        )
+        raise CredentialNotFound(index.name, tried, self.missing_hint(index))
+
+    def missing_hint(self, index: Index) -> str:
+        """How to give ``index`` a token: `privpip login` only where a keyring can keep it."""
+        var = token_var(index)
+        has_backend = getattr(self.store, "has_backend", None)
+        if self.store is None or (not self._keyring_failed
+                                  and (has_backend is None or has_backend())):
+            return f"run `privpip login {index.name}`, or set {var}"
+        from privpip.installed import keyring_backend_hint
+
+        return (f"set {var} (a CI secret, or your shell profile); the keyring cannot keep a "
+                f"token here, so to store one: {keyring_backend_hint(self.env)}, or keep it "
+                f"in privpip's own file with `privpip login {index.name} --insecure-storage`")
 
     def git_host(self, git: GitHost, cfg: Config) -> Credential:
         """The first credential found for ``git``: its variables, keyring, an index on its host."""
@@ -266,7 +339,7 @@ class Resolver:
         same_host = index_on_host(git, cfg) if not self.env.get("PRIVPIP_NETRC") else None
         self.prefetch([same_host] if same_host is not None else [], [git])
         found = self._env_or_keyring((git_token_var(git), *git.token_env),
-                                     git_keyring_service(git), user, f"git host {git.host}",
+                                     [git_keyring_service(git)], user, f"git host {git.host}",
                                      tried)
         if found is not None:
             return found
@@ -281,8 +354,9 @@ class Resolver:
 
     # -- the sources, in order
 
-    def _env_or_keyring(self, variables: Sequence[str], service: str, user: str, whose: str,
-                        tried: list[tuple[str, str]]) -> Credential | None:
+    def _env_or_keyring(self, variables: Sequence[str], services: Sequence[str], user: str,
+                        whose: str, tried: list[tuple[str, str]],
+                        host: str | None = None) -> Credential | None:
         for var in variables:
             value = self.env.get(var)
             if value:
@@ -291,14 +365,40 @@ class Resolver:
         if self.store is None:
             tried.append(("keyring", "disabled"))
             return None
+        asked = [*services, *([host] if host else [])]
+        get_many = getattr(self.store, "get_many", None)
         try:
-            value = self.store.get(service, user)
+            if get_many is not None:
+                get_many([(service, user) for service in asked])  # one load, one time-out
+            for service in asked:
+                value = self.store.get(service, user)
+                if value:
+                    source = "keyring" if service in services else f"keyring:{service}"
+                    return checked(whose, user, value, source)
         except KeyringUnavailable as exc:
+            self._keyring_failed = True
             tried.append(("keyring", exc.message))
             return None
+        shared = f" (nor one for host {host}, see `privpip login --for-host`)" if host else ""
+        tried.append(("keyring", f"no entry for {redact(services[0])} and user {user!r}{shared}"))
+        return None
+
+    def _file(self, index: Index, user: str, tried: list[tuple[str, str]]) -> Credential | None:
+        """privpip's token file: it exists only once the user asked for it (--insecure-storage)."""
+        from privpip import filestore
+
+        file = filestore.path(self.env)
+        if not file.exists():
+            return None  # never opted in: nothing to say in the list of sources tried
+        try:
+            value = (filestore.get(self.env, index.url, user)
+                     or filestore.get(self.env, host_service(index), user))
+        except filestore.FileStoreError as exc:
+            tried.append(("file", str(exc)))
+            return None
         if value:
-            return checked(whose, user, value, "keyring")
-        tried.append(("keyring", f"no entry for {redact(service)} and user {user!r}"))
+            return checked(f"index {index.name!r}", user, value, "file")
+        tried.append(("file", f"no entry for {redact(index.url)} and user {user!r} in {file}"))
         return None
 
     def _token_command(self, index: Index, user: str,

@@ -30,8 +30,15 @@ class UsageError(PrivpipError):
     exit_code = 2
 
 
+# "no credential": sysexits' EX_NOPERM, next to the 70 (EX_SOFTWARE) of an internal error;
+# pip's own statuses (0-4, 23, 120) and uv's and twine's (0-2) never use it.
+NO_CREDENTIAL = 77
+
+
 class CredentialNotFound(PrivpipError):
-    """No source had a credential for an index; lists every source tried."""
+    """No source had a credential for an index; lists every source tried (exit status 77)."""
+
+    exit_code = NO_CREDENTIAL
 
     def __init__(self, index: str, tried: list[tuple[str, str]], hint: str) -> None:
         lines = [f"no credential for index {index!r}; tried:"]
@@ -39,6 +46,14 @@ class CredentialNotFound(PrivpipError):
         super().__init__("\n".join(lines), hint)
         self.index = index
         self.tried = tried
+
+
+class CannotRun(PrivpipError):
+    """A child command could not be started: 127 when not found, 126 otherwise, as shells do."""
+
+    def __init__(self, message: str, hint: str | None = None, not_found: bool = True) -> None:
+        super().__init__(message, hint)
+        self.exit_code = 127 if not_found else 126
 
 
 class KeyringUnavailable(PrivpipError):

@@ -42,7 +42,8 @@ def resolve_accesses(ctx: Context, names: Sequence[str] = ()) -> list[Access]:
         if cred is None:
             ctx.note(f"index {index.name}: no credential needed (auth = false)")
         else:
-            ctx.note(f"index {index.name}: token from {cred.source} (user {cred.username})")
+            ctx.note(f"index {index.name}: token from "
+                     f"{credentials.describe_source(cred.source, ctx.env)} (user {cred.username})")
         accesses.append(Access(index, cred))
     return accesses
 
@@ -61,16 +62,52 @@ def check_dependency_confusion(ctx: Context, names: Sequence[str], install_args:
         ctx.note(note)
 
 
-def choose_delivery(ctx: Context, chosen: Delivery | None) -> Delivery:
-    """--delivery / PRIVPIP_DELIVERY, else the config's `delivery`, else the local index."""
+def choose_delivery(ctx: Context, chosen: Delivery | None, argv: Sequence[str] = ()
+                    ) -> Delivery:
+    """--delivery / PRIVPIP_DELIVERY, else the config's `delivery`, else the local index;
+    but netrc for a `privpip run` COMMAND that records or reads index URLs (lock files)."""
     if chosen is not None:
         ctx.note(f"delivery: {chosen} (from --delivery / PRIVPIP_DELIVERY)")
         return chosen
     if ctx.config.delivery is not None:
         ctx.note(f"delivery: {ctx.config.delivery} (from config)")
         return ctx.config.delivery
+    tool = lock_tool(argv)
+    if tool is not None:
+        ctx.note(f"delivery: netrc (default for {tool}: it writes or reads index URLs in a lock "
+                 "file, which must hold the real URLs, not the per-run local one)")
+        return "netrc"
     ctx.note("delivery: local (default)")
     return "local"
+
+
+# Tools that write index or file URLs into a lock file (or install from one): through the
+# per-run index they would record http://127.0.0.1:PORT, valid for one run only.
+_LOCK_TOOLS = {"poetry", "pdm", "pipenv", "pip-compile", "pip-sync", "hatch", "rye"}
+_UV_LOCKING = {"lock", "sync", "add", "remove", "run", "export", "tree", "tool", "build"}
+
+
+def lock_tool(argv: Sequence[str]) -> str | None:
+    """The lock-file tool ``argv`` runs (``uv lock``, ``pip-compile``, ``python -m pip lock``...),
+    or None. ``uv pip ...`` and ``pip install`` are not: they can go through the local index."""
+    import os.path
+
+    words = list(argv)
+    if not words:
+        return None
+    name = os.path.basename(words[0])
+    if name.startswith("python") and words[1:3] and words[1] == "-m" and len(words) > 2:
+        name, words = words[2], words[2:]
+    if name in _LOCK_TOOLS:
+        return name
+    rest = [w for w in words[1:] if not w.startswith("-")]
+    if name == "uv" and rest and rest[0] in _UV_LOCKING:
+        return f"uv {rest[0]}"
+    if name in ("pip", "pip3") and rest and rest[0] == "lock":
+        return "pip lock"
+    if name in ("piptools",) and rest and rest[0] in ("compile", "sync"):
+        return f"pip-tools {rest[0]}"
+    return None
 
 
 def run_pip(ctx: Context, indexes: Sequence[str], python: str | None, pip_args: list[str],
@@ -89,6 +126,9 @@ def run_pip(ctx: Context, indexes: Sequence[str], python: str | None, pip_args: 
         ctx.note("dependency confusion: an owned name comes only from its owner (local index); "
                  "no public-index lookup needed")
     accesses = resolve_accesses(ctx, indexes)
+    from privpip.diagnose import after_failure, check_typed_tokens
+
+    check_typed_tokens(ctx, accesses)
     target = target_mod.find(python, ctx.env)
     ctx.note(f"target: {target.python} (from {target.why})")
     if installer is None:
@@ -103,13 +143,18 @@ def run_pip(ctx: Context, indexes: Sequence[str], python: str | None, pip_args: 
             routed = route(ctx, accesses, pip_args[1:], "install", None, pip=False, uv=True)
             return run_local(ctx, accesses, routed, [*uv_argv, *routed.args], pip=False,
                              uv=True)
-        return run_uv(ctx, accesses, [*uv_argv, *pip_args[1:]])
-    if how == "local":
+        status = run_uv(ctx, accesses, [*uv_argv, *pip_args[1:]])
+    elif how == "local":
         command = pip_args[at] if at is not None else "install"
         routed = route(ctx, accesses, pip_args, command, prefix, pip=True, uv=False)
         return run_local(ctx, accesses, routed, [target.python, "-m", "pip", *routed.args],
                          pip=True, uv=False)
-    return run_with_netrc(ctx, accesses, [target.python, "-m", "pip", *pip_args], target)
+    else:
+        status = run_with_netrc(ctx, accesses, [target.python, "-m", "pip", *pip_args], target)
+    # netrc delivery only (the local index names failing upstreams itself): pip reports a
+    # rejected credential as "no versions", so one probe per index says which and why.
+    after_failure(ctx, accesses, status)
+    return status
 
 
 def route(ctx: Context, accesses: Sequence[Access], args: Sequence[str], pip_command: str,

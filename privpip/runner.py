@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from privpip.errors import PrivpipError
+from privpip.errors import CannotRun
 
 if TYPE_CHECKING:
     import subprocess
@@ -216,7 +216,11 @@ def run(
                 text=True, errors="replace", bufsize=1, preexec_fn=preexec,
             )
     except OSError as exc:
-        raise PrivpipError(f"cannot run {argv[0]}: {exc.strerror}") from None
+        missing = isinstance(exc, FileNotFoundError)
+        raise CannotRun(f"cannot run {argv[0]}: {exc.strerror}",
+                        "check the command's name and PATH" if missing else
+                        "check that the file is an executable program", not_found=missing,
+                        ) from None
 
     def forward(signum: int, _frame: object) -> None:
         if signum == signal.SIGINT and _terminal_sent_it():

@@ -20,10 +20,16 @@ Pair = tuple[str, str]  # (service, username)
 DEFAULT_TIMEOUT = 3.0
 STATE_FILE = "keyring-backend"
 
-_HINT = (
-    "set the token in an environment variable instead (PRIVPIP_INDEX_<NAME>_TOKEN), "
-    "or install a keyring backend (on a headless machine: `pip install keyrings.alt`)"
-)
+
+
+def keyring_hint(env: Mapping[str, str]) -> str:
+    """What to do about a keyring that does not work; callers that know the index add its
+    variable."""
+    from privpip.installed import keyring_backend_hint
+
+    return ("give the token in an environment variable instead, or "
+            + keyring_backend_hint(env)
+            + ", or keep it in privpip's own file: `privpip login NAME --insecure-storage`")
 
 
 class KeyringStore:
@@ -95,7 +101,8 @@ class KeyringStore:
                     found[(service, username)] = value
                 except keyring.errors.KeyringError as exc:
                     found[(service, username)] = KeyringUnavailable(
-                        f"could not read from the keyring: {_describe(exc)}", _HINT)
+                        f"could not read from the keyring: {_describe(exc)}",
+                        keyring_hint(self.env))
             return found
 
         if wanted:
@@ -139,6 +146,13 @@ class KeyringStore:
 
     def backend_name(self) -> str:
         return self._bounded(lambda: _name(self._load()), "query")
+
+    def has_backend(self) -> bool:
+        """False when nothing can be stored: keyring's fail or null backend, or none loads."""
+        try:
+            return self._bounded(lambda: _usable(self._load()), "query")
+        except KeyringUnavailable:
+            return False
 
     # -- the backend -------------------------------------------------------------------------
 
@@ -250,12 +264,13 @@ class KeyringStore:
             self._hung = KeyringUnavailable(
                 f"the keyring did not answer within {self.timeout:g} s "
                 "(locked, waiting for an unlock prompt, or hung)",
-                _HINT + "; PRIVPIP_KEYRING_TIMEOUT sets the wait",
+                keyring_hint(self.env) + "; PRIVPIP_KEYRING_TIMEOUT sets the wait",
             )
             raise self._hung
         if "error" in box:
             raise KeyringUnavailable(
-                f"could not {verb} the keyring: {_describe(box['error'])}", _HINT
+                f"could not {verb} the keyring: {_describe(box['error'])}",
+                keyring_hint(self.env),
             )
         return box["value"]  # type: ignore[return-value]
 
@@ -302,6 +317,17 @@ def _load_plugins_here() -> None:
                 init()
         except Exception:  # noqa: BLE001 - keyring's own loader logs and goes on the same way
             log.exception(f"Error initializing plugin {ep}.")
+
+
+def _usable(backend: KeyringBackend) -> bool:
+    from keyring.backends import fail, null
+
+    if isinstance(backend, (fail.Keyring, null.Keyring)):
+        return False
+    try:
+        return bool(backend.priority > 0)
+    except Exception:  # noqa: BLE001 - a backend whose priority raises is not viable
+        return False
 
 
 def _name(backend: object) -> str:

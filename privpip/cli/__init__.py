@@ -9,7 +9,7 @@ import sys
 import click
 
 from privpip import __version__
-from privpip.cli.options import CONTEXT
+from privpip.cli.options import CONTEXT, TO_PIP, accept_global_options
 from privpip.errors import PrivpipError
 from privpip.secret import redact
 
@@ -22,8 +22,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "pip": ("pip", "pip", "Any pip command (download, wheel, index, lock, ...), authenticated."),
     "env": ("env", "env", "Print PIP_*/UV_* variables with credentials, for a shell or CI step."),
     "login": ("login", "login", "Check a token for index NAME and store it in the OS keyring."),
-    "logout": ("login", "logout",
-               "Remove the token `privpip login NAME` stored in the OS keyring."),
+    "logout": ("login", "logout", "Remove the token `privpip login NAME` stored in the OS "
+               "keyring or privpip's token file."),
     "status": ("status", "status",
                "Show each configured index and where its credential comes from."),
     "init": ("init", "init", "Write a starter privpip.toml, with comments explaining each key."),
@@ -62,6 +62,8 @@ class LazyGroup(click.Group):
 
         module, attr, _ = COMMANDS[name]
         command: click.Command = getattr(importlib.import_module(f"privpip.cli.{module}"), attr)
+        if name not in TO_PIP:
+            accept_global_options(command)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -95,7 +97,8 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, no_input: bo
 
     The project commits privpip.toml (index names and URLs, never secrets); each index's
     token comes from, in order: PRIVPIP_INDEX_<NAME>_TOKEN, the index's token-env
-    variables, the OS keyring (service = index URL), the index's token-command (or its
+    variables, the OS keyring (service = index URL), privpip's token file (only after
+    `login --insecure-storage`), the index's token-command (or its
     provider's CLI: aws, gcloud, az), the GitLab CI job token (inside GitLab CI, same
     host), or a hidden prompt on a terminal.
 

@@ -12,6 +12,7 @@ from privpip import config
 from privpip.cli.completion import complete_index_names
 from privpip.cli.options import CONTEXT
 from privpip.config import edit as config_edit
+from privpip.config.schema import check_index_arguments
 from privpip.context import Context
 from privpip.errors import ConfigError
 from privpip.secret import redact
@@ -29,6 +30,11 @@ def index() -> None:
     privpip.toml or pyproject.toml with [tool.privpip] from the current directory up;
     with --user, your user config file. `privpip index list` shows every index in use.
     """
+
+
+# How `index add` names each key in an error: its argument, not a key path of a file.
+_ARGUMENTS = {"name": "argument NAME", "url": "argument URL", "username": "--username",
+              "token-env": "--token-env", "default": "--default", "auth": "--no-auth"}
 
 
 @index.command("add", context_settings=CONTEXT)
@@ -64,6 +70,7 @@ def index_add(ctx: Context, name: str, url: str, is_default: bool, username: str
         fields["token-env"] = token_env[0] if len(token_env) == 1 else list(token_env)
     if no_auth:
         fields["auth"] = False
+    check_index_arguments(fields, _ARGUMENTS)
     text, added = config_edit.add_index(path, fields)
     _write_keeping_trust(ctx, path, text)
     role = "default" if added.default else "extra"

@@ -14,7 +14,7 @@ from privpip.context import Context
 from privpip.credentials import Credential
 from privpip.errors import KeyringUnavailable, PrivpipError, UsageError
 from privpip.secret import Secret, redact
-from privpip.store import KeyringStore
+from privpip.store import KeyringStore, keyring_hint
 
 _USERNAME_HELP = ("Username to store the token under. Default: the index's `username` "
                   "(__token__ unless set), or PRIVPIP_INDEX_<NAME>_USERNAME.")
@@ -28,9 +28,15 @@ _USERNAME_HELP = ("Username to store the token under. Default: the index's `user
               "(for an index this machine cannot reach).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=check.DEFAULT_TIMEOUT,
               show_default=True, metavar="SECONDS", help="How long to wait for the index.")
+@click.option("--insecure-storage", is_flag=True,
+              help="Store the token unencrypted in privpip's own file (mode 0600, in your data "
+              "directory) instead of the OS keyring: for machines that have no keyring.")
+@click.option("--for-host", is_flag=True,
+              help="Store the token for the index's host, so that every index on that host "
+              "with the same username uses it unless it has an entry of its own.")
 @click.pass_obj
 def login(ctx: Context, name: str, username: str | None, no_verify: bool,
-          timeout: float) -> None:
+          timeout: float, insecure_storage: bool, for_host: bool) -> None:
     """Check a token for index NAME and store it in the OS keyring.
 
     The token is read with a hidden prompt on a terminal, or as one line from stdin
@@ -49,13 +55,20 @@ def login(ctx: Context, name: str, username: str | None, no_verify: bool,
     index = _auth_index(ctx, name)
     username = username or credentials.username(index, ctx.env)
     url = redact(index.url)
+    service = credentials.host_service(index) if for_host else credentials.keyring_service(index)
+    if insecure_storage:
+        _login_to_file(ctx, index, username, service, no_verify, timeout)
+        return
     store = KeyringStore.from_env(ctx.env)
 
     # Ask the keyring first: a missing or hanging backend fails before the token is typed.
     try:
-        had_entry = store.get(credentials.keyring_service(index), username) is not None
+        had_entry = store.get(service, username) is not None
+        if not store.has_backend():
+            raise KeyringUnavailable("no keyring backend is available (keyring chose "
+                                     f"{store.backend_name()}, which cannot store anything)")
     except KeyringUnavailable as exc:
-        raise _cannot_store(index, exc) from None
+        raise _cannot_store(ctx, index, exc) from None
 
     env_var = credentials.env_token_var(index, ctx.env)
     if env_var:
@@ -70,13 +83,16 @@ def login(ctx: Context, name: str, username: str | None, no_verify: bool,
         _verify(index, cred, timeout)
 
     try:
-        store.set(credentials.keyring_service(index), username, token.reveal())
+        store.set(service, username, token.reveal())
         backend = store.backend_name()
     except KeyringUnavailable as exc:
-        raise _cannot_store(index, exc) from None
+        raise _cannot_store(ctx, index, exc) from None
     verb = "replaced" if had_entry else "stored"
     click.echo(f"privpip: {verb} the token for index {index.name} (user {username}) in the "
-               f"keyring under {url}")
+               f"keyring under {redact(service)}")
+    if for_host:
+        click.echo(f"  every index on {service} with user {username} uses it unless it has "
+                   "an entry of its own")
     click.echo(f"  keyring backend: {backend}")
     if "plaintext" in backend.lower():
         click.echo("  note: this backend keeps tokens unencrypted in a file in your home "
@@ -86,26 +102,41 @@ def login(ctx: Context, name: str, username: str | None, no_verify: bool,
 @click.command(context_settings=CONTEXT)
 @click.argument("name", shell_complete=complete_index_names)
 @click.option("--username", "-u", metavar="USER", help=_USERNAME_HELP)
+@click.option("--for-host", is_flag=True,
+              help="Remove the entry `privpip login NAME --for-host` stored for the host.")
 @click.pass_obj
-def logout(ctx: Context, name: str, username: str | None) -> None:
-    """Remove the token `privpip login NAME` stored in the OS keyring.
+def logout(ctx: Context, name: str, username: str | None, for_host: bool) -> None:
+    """Remove the token `privpip login NAME` stored in the OS keyring or privpip's token file.
 
     Running it again is not an error: it says that nothing was stored.
     """
+    from privpip import filestore
+
     index = _auth_index(ctx, name)
     username = username or credentials.username(index, ctx.env)
+    service = credentials.host_service(index) if for_host else credentials.keyring_service(index)
+    where = []
+    try:
+        if filestore.delete(ctx.env, service, username):
+            where.append(f"privpip's token file ({filestore.path(ctx.env)})")
+    except filestore.FileStoreError as exc:
+        raise PrivpipError(f"cannot remove the token for index {index.name}: {exc}") from None
     store = KeyringStore.from_env(ctx.env)
     try:
-        removed = store.delete(credentials.keyring_service(index), username)
+        if not store.has_backend():
+            raise KeyringUnavailable("no keyring backend is available", keyring_hint(ctx.env))
+        if store.delete(service, username):
+            where.append("the keyring")
     except KeyringUnavailable as exc:
-        raise KeyringUnavailable(f"cannot remove the token for index {index.name}: "
-                                 f"{exc.message}", exc.hint) from None
-    if removed:
+        if not where:
+            raise KeyringUnavailable(f"cannot remove the token for index {index.name}: "
+                                     f"{exc.message}", exc.hint) from None
+    if where:
         click.echo(f"privpip: removed the token for index {index.name} (user {username}) "
-                   "from the keyring")
+                   f"from {' and '.join(where)}")
     else:
         click.echo(f"privpip: nothing was stored for index {index.name} (user {username}) "
-                   "in the keyring; nothing to remove")
+                   "in the keyring or privpip's token file; nothing to remove")
     env_var = credentials.env_token_var(index, ctx.env)
     if env_var:
         click.echo(f"privpip: note: {env_var} is still set and supplies the token for index "
@@ -206,13 +237,35 @@ class _waiting:  # noqa: N801 - used like a function
             self.status.__exit__(*exc)  # type: ignore[attr-defined]
 
 
-def _cannot_store(index: Index, exc: KeyringUnavailable) -> KeyringUnavailable:
+def _cannot_store(ctx: Context, index: Index, exc: KeyringUnavailable) -> KeyringUnavailable:
+    from privpip.installed import keyring_backend_hint
+
     return KeyringUnavailable(
         f"cannot store a token for index {index.name}: {exc.message}; nothing was stored",
         f"set {credentials.token_var(index)} in the environment instead (a CI secret, or "
-        "your shell profile), or install a keyring backend: on a machine without a desktop "
-        "keyring, `pip install keyrings.alt` and set "
-        "PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring (it keeps tokens "
-        "unencrypted in a file in your home directory). "
+        f"your shell profile); or {keyring_backend_hint(ctx.env)}; or keep the token in "
+        f"privpip's own file: `privpip login {index.name} --insecure-storage`. "
         "PRIVPIP_KEYRING_TIMEOUT sets how long privpip waits for the keyring.",
     )
+
+
+def _login_to_file(ctx: Context, index: Index, username: str, service: str, no_verify: bool,
+                   timeout: float) -> None:
+    """`login --insecure-storage`: the keyring is not asked; the user chose the file."""
+    from privpip import filestore
+
+    token = _read_token(ctx, index, username)
+    if no_verify:
+        click.echo(f"privpip: not checking the token against {redact(index.url)} (--no-verify)",
+                   err=True)
+    else:
+        _verify(index, Credential(username, token, "login"), timeout)
+    try:
+        file = filestore.set(ctx.env, service, username, token.reveal())
+    except (OSError, filestore.FileStoreError) as exc:
+        raise PrivpipError(f"cannot store the token for index {index.name}: {exc}; nothing "
+                           "was stored") from None
+    click.echo(f"privpip: stored the token for index {index.name} (user {username}) in "
+               f"{file}")
+    click.echo("  note: this file is not encrypted (mode 0600): anyone who can read your files "
+               f"can use the token; `privpip logout {index.name}` removes it", err=True)

@@ -81,3 +81,46 @@ def delivery_option(command: F) -> F:
         "the index that owns it (pip sees no token); netrc: pip talks to the indexes itself, "
         "tokens in a private netrc file. Default: the config's `delivery` key, else local.  "
         "[env: PRIVPIP_DELIVERY]")(command)
+# Commands whose every argument after the command name belongs to pip: their own -v and
+# --no-input mean pip's, so privpip's global flags go before the command name there.
+TO_PIP = frozenset({"install", "pip"})
+
+
+def _set_global(ctx: click.Context, param: click.Parameter, value: object) -> None:
+    """A global flag given after the command name: it changes the run's Context as if it had
+    come before (the root group made the Context before this command's options are parsed)."""
+    from privpip.context import Context
+
+    run = ctx.find_object(Context)
+    if run is None or value in (None, False):
+        return
+    if param.name == "config_path":
+        run.config_path = str(value)
+    elif param.name == "verbose":
+        run.verbose = True
+    elif param.name == "no_input":
+        run.interactive = False
+
+
+def _global_params() -> list[click.Parameter]:
+    return [
+        click.Option(["--config", "config_path"], metavar="PATH", expose_value=False,
+                     callback=_set_global, help="Same as `privpip --config PATH COMMAND`."),
+        click.Option(["-v", "--verbose"], is_flag=True, expose_value=False,
+                     callback=_set_global, help="Same as `privpip -v COMMAND`."),
+        click.Option(["--no-input"], is_flag=True, expose_value=False, callback=_set_global,
+                     help="Same as `privpip --no-input COMMAND`."),
+    ]
+
+
+def accept_global_options(command: click.Command) -> None:
+    """Let ``command`` (and a group's subcommands) take -v, --config and --no-input after its
+    name too; once per command object, never for the commands in TO_PIP."""
+    if getattr(command, "_privpip_globals", False):
+        return
+    taken = {opt for param in command.params for opt in getattr(param, "opts", [])}
+    command.params.extend(p for p in _global_params() if not set(p.opts) & taken)
+    command._privpip_globals = True  # type: ignore[attr-defined]
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_global_options(sub)

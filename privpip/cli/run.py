@@ -33,10 +33,12 @@ def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None, pytho
     \b
     COMMAND gets a per-run index on 127.0.0.1 that holds the tokens and routes each
     package to the index that owns it (it stops when COMMAND ends):
-      pip, pip-tools, build   PIP_INDEX_URL = the local index (no credential in it) and
+      pip, build, tox         PIP_INDEX_URL = the local index (no credential in it) and
                               NETRC pointing at a private netrc with its per-run credential
       uv                      UV_DEFAULT_INDEX = the local index, per-run credential inside
-    No upstream token reaches COMMAND. With --delivery netrc, COMMAND gets the indexes
+    No upstream token reaches COMMAND. Tools that write index URLs into a lock file (uv
+    lock/sync/add/run, pip-compile, pip lock, Poetry, PDM, pipenv, hatch) default to
+    --delivery netrc, so the lock file holds the real URLs. With netrc, COMMAND gets the indexes
     themselves: PIP_INDEX_URL / PIP_EXTRA_INDEX_URL, UV_DEFAULT_INDEX / UV_INDEX and
     UV_INDEX_<NAME>_USERNAME / _PASSWORD, and NETRC with the tokens (curl --netrc, ...).
 
@@ -56,7 +58,7 @@ def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None, pytho
     from privpip.delivery.netrc import needs_target_version, netrc_reader
     from privpip.delivery.uv import uv_variables
 
-    how = pipeline.choose_delivery(ctx, delivery)
+    how = pipeline.choose_delivery(ctx, delivery, argv)
     accesses = pipeline.resolve_accesses(ctx, indexes)
     if how == "local":
         routed = pipeline.route(ctx, accesses, (), "install", None, pip=True, uv=True)
@@ -69,5 +71,9 @@ def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None, pytho
                      "Python); tokens with spaces, quotes or backslashes are written in the "
                      "quoted form that Python 3.11+ reads; pass --python for an older Python")
     uv_env = uv_variables(accesses, with_credentials=True)
+    from privpip.diagnose import after_failure, check_typed_tokens
+
+    check_typed_tokens(ctx, accesses)
     status = pipeline.run_with_netrc(ctx, accesses, argv, target, extra_env=uv_env)
+    after_failure(ctx, accesses, status)
     runner.exit_with(status)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from privpip import check, credentials, terminal
+from privpip import check, credentials, providers, terminal
 from privpip.cli.options import CONTEXT
 from privpip.config import Config, Index, label, user_config_file
 from privpip.context import Context
@@ -73,7 +73,11 @@ def status(ctx: Context, do_check: bool, show_prefix: bool, as_json: bool,
         rows = [Row(r.index, r.username, r.source, r.credential, res)
                 for r, res in zip(rows, results, strict=True)]
     notes = []
-    if store.failure is not None:
+    # In GitLab CI a missing keyring is normal; say nothing when the job's variables (the job
+    # token included) supplied every credential.
+    ci_only = providers.in_gitlab_ci(ctx.env) and all(
+        r.source.startswith("env:") or r.source == "not needed" for r in rows)
+    if store.failure is not None and not ci_only:
         notes.append(f"keyring: {store.failure.message}")
         if store.failure.hint:
             notes.append(f"  hint: {store.failure.hint}")
@@ -87,8 +91,7 @@ def status(ctx: Context, do_check: bool, show_prefix: bool, as_json: bool,
                          "in your home directory")
     for row in rows:
         if row.source == "missing":
-            notes.append(f"{row.index.name}: no credential; run `privpip login "
-                         f"{row.index.name}` or set {credentials.token_var(row.index)}")
+            notes.append(f"{row.index.name}: no credential; {resolver.missing_hint(row.index)}")
         if row.result is not None and not row.result.ok:
             notes.append(f"{row.index.name}: {row.result.describe()}")
 
@@ -115,6 +118,9 @@ class _FirstFailureStore:
         except KeyringUnavailable as exc:
             self.failure = exc
             raise
+
+    def has_backend(self) -> bool:
+        return self.failure is None and self.store.has_backend()
 
 
 def _row(index: Index, resolver: credentials.Resolver) -> Row:

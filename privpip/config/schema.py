@@ -25,6 +25,7 @@ from privpip.config.model import (
     Index,
     Installer,
     did_you_mean,
+    env_key,
 )
 from privpip.errors import ConfigError
 
@@ -170,6 +171,32 @@ def parse_text(text: str, label: str, pyproject: bool = False,
             )
         seen[git.host] = n
     return Parsed(indexes, settings, gits)
+
+
+def check_index_arguments(fields: Mapping[str, object], labels: Mapping[str, str]) -> None:
+    """Validate index keys typed on the command line (``privpip index add``), before any file is
+    read: an error names the argument (``labels``: key -> "argument URL", "--username", ...),
+    not a key path in a file that never held the value."""
+    from privpip.errors import UsageError
+
+    name = fields.get("name")
+    for key, value in fields.items():
+        label = labels.get(key, key)
+        try:
+            _INDEX_KEYS[key][1](value, label)
+        except _CredentialsInUrl:
+            parts = urlsplit(str(value))
+            clean = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+            user = (f" --username {parts.username}" if parts.password and parts.username
+                    and parts.username != "__token__" and "username" not in fields else "")
+            raise UsageError(
+                f"{label} has a credential in it (user:token@); a token on the command line "
+                "ends up in your shell history and must not go into a config file",
+                f"add the index without it, then store the token: `privpip index add {name} "
+                f"{clean}{user}` and `privpip login {name}`",
+            ) from None
+        except ValueError as exc:
+            raise UsageError(f"{label}: {exc}") from None
 
 
 def validate_url(value: object, where: str) -> str:
@@ -507,10 +534,13 @@ def _parse_index(table: dict[str, object], label: str, where: str,
                  env: Mapping[str, str] | None = None) -> Index:
     name = table.get("name")
     shown = f"{where} ({name!r})" if isinstance(name, str) else where
+    var = (f"PRIVPIP_INDEX_{env_key(name)}_TOKEN" if isinstance(name, str) and name
+           else "PRIVPIP_INDEX_<NAME>_TOKEN")
+    login = f"privpip login {name}" if isinstance(name, str) and name else "privpip login NAME"
     fields = _check_keys(
         table, _INDEX_KEYS, label, where, shown, "an index",
         "write the URL without them; put a username in `username = ...` and supply "
-        "the token with PRIVPIP_INDEX_<NAME>_TOKEN or `privpip login NAME`",
+        f"the token with {var} or `{login}`",
     )
     if "name" not in table:
         raise ConfigError(label, f"{shown}: missing required key 'name'")

@@ -56,7 +56,7 @@ def test_gitlab_ci_job_token_installs(gitlab_like, make_venv, tmp_path):
 def test_job_token_not_sent_to_another_host(gitlab_like, tmp_path):
     write_config(tmp_path, gitlab_like.config())
     result = privpip("env", cwd=tmp_path, env=in_gitlab_ci("gitlab.example.com"))
-    assert result.returncode == 1
+    assert result.returncode == 77
     assert "no credential for index 'corp'" in result.stderr
     assert JOB_TOKEN not in result.stdout + result.stderr
 

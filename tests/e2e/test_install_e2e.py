@@ -88,7 +88,7 @@ def test_index_option_limits_indexes(index_server, make_venv, tmp_path):
     assert result.returncode == 0, result.stderr
     result = privpip("--no-input", "install", "--python", venv_python(venv), "corp-dep",
                      cwd=tmp_path, env={"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN})
-    assert result.returncode == 1
+    assert result.returncode == 77  # "no credential", apart from pip's own statuses
     assert "no credential for index 'other'" in result.stderr
     assert "PRIVPIP_INDEX_OTHER_TOKEN" in result.stderr
 
@@ -114,3 +114,66 @@ def test_active_virtualenv_is_the_target(index_server, make_venv, tmp_path):
     assert result.returncode == 0, result.stderr
     assert f"target: {venv_python(venv)} (from VIRTUAL_ENV)" in result.stderr
     assert installed(venv, "corp_dep") == "corp-dep 1.0"
+
+
+def test_wrong_token_is_diagnosed_after_pip_fails(index_server, make_venv, tmp_path):
+    """pip says "no versions"; privpip asks the index once and names it, its answer and the fix."""
+    write_config(tmp_path, index_server.config())
+    venv = make_venv()
+    wrong = "wrong-token-" + "y" * 20
+    result = privpip("install", "--python", venv_python(venv), "corp-dep", cwd=tmp_path,
+                     env={"PRIVPIP_INDEX_CORP_TOKEN": wrong})
+    assert result.returncode == 1
+    assert (f"privpip: index corp ({index_server.url}) rejected the token from "
+            "env:PRIVPIP_INDEX_CORP_TOKEN (user __token__): HTTP 40") in result.stderr
+    assert ("hint: set PRIVPIP_INDEX_CORP_TOKEN to a valid token (it is wrong or expired), "
+            "or unset it") in result.stderr
+    assert wrong not in result.stdout + result.stderr
+
+
+def test_wrong_keyring_token_is_diagnosed_with_login(index_server, make_venv, tmp_path):
+    write_config(tmp_path, index_server.config())
+    env = {"PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
+    subprocess.run([sys.executable, "-m", "keyring", "set", index_server.url, "__token__"],
+                   input="expired-token\n", text=True, check=True, env={**os.environ, **env})
+    venv = make_venv()
+    result = privpip("install", "--python", venv_python(venv), "corp-dep", cwd=tmp_path,
+                     env=env)
+    assert result.returncode == 1
+    assert "index corp" in result.stderr
+    assert "HTTP 401" in result.stderr or "HTTP 403" in result.stderr
+    assert "`privpip login corp`" in result.stderr
+    assert "expired-token" not in result.stdout + result.stderr
+
+
+def test_unreachable_index_is_diagnosed(make_venv, tmp_path):
+    from tests.helpers import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/simple/"
+    write_config(tmp_path, f'[[index]]\nname = "corp"\nurl = "{url}"\ndefault = true\n')
+    venv = make_venv()
+    result = privpip("install", "--python", venv_python(venv), "--", "--retries", "0",
+                     "corp-dep", cwd=tmp_path, env={"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN})
+    assert result.returncode == 1
+    assert f"privpip: index corp ({url}) could not be read: connection refused" in result.stderr
+    assert "hint: check the URL in privpip.toml" in result.stderr
+
+
+def test_successful_install_probes_nothing(index_server, make_venv, tmp_path):
+    write_config(tmp_path, index_server.config())
+    venv = make_venv()
+    result = privpip("-v", "install", "--python", venv_python(venv), "corp-dep", cwd=tmp_path,
+                     env={"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN})
+    assert result.returncode == 0, result.stderr
+    assert "asking each index once" not in result.stderr
+
+
+def test_options_after_install_go_to_pip(index_server, make_venv, tmp_path):
+    """`privpip install -v NAME`: -v is pip's (privpip's own -v goes before `install`)."""
+    write_config(tmp_path, index_server.config())
+    venv = make_venv()
+    result = privpip("install", "--python", venv_python(venv), "-v", "corp-dep", cwd=tmp_path,
+                     env={"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN})
+    assert result.returncode == 0, result.stderr
+    assert "Using pip " in result.stdout  # pip -v says so
+    assert "privpip: index corp: token from" not in result.stderr

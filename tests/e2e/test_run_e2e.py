@@ -144,7 +144,7 @@ def test_run_missing_command_is_clear(index_server, tmp_path):
     write_config(tmp_path, index_server.config())
     result = privpip("run", "--", "no-such-command-xyz", cwd=tmp_path,
                      env={"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN})
-    assert result.returncode == 1
+    assert result.returncode == 127  # as a shell says "command not found"
     assert "privpip: error: cannot run no-such-command-xyz" in result.stderr
 
 

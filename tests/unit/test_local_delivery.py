@@ -117,3 +117,25 @@ def test_public_index_only_without_a_default(tmp_path):
     default = corp._replace(default=True)
     assert [u.name for u in plan(Config((default,)), [Access(default, None)], []).upstreams] == [
         "corp"]
+
+
+@pytest.mark.parametrize(("argv", "tool"), [
+    (["uv", "lock"], "uv lock"),
+    (["/usr/bin/uv", "--quiet", "sync", "--frozen"], "uv sync"),
+    (["uv", "pip", "install", "x"], None),
+    (["uv", "pip", "compile", "req.in"], None),
+    (["pip-compile", "--generate-hashes", "req.in"], "pip-compile"),
+    (["python", "-m", "piptools", "compile"], "pip-tools compile"),
+    (["python3", "-m", "pip", "lock", "x"], "pip lock"),
+    (["pip", "install", "x"], None),
+    (["python", "-m", "build"], None),
+    (["poetry", "lock"], "poetry"),
+    (["pdm", "install"], "pdm"),
+    (["tox"], None),
+    ([], None),
+])
+def test_lock_tools_default_to_netrc(argv, tool):
+    """Tools that write index URLs into a lock file must see the real URLs (run's default)."""
+    from privpip.pipeline import lock_tool
+
+    assert lock_tool(argv) == tool

@@ -52,6 +52,6 @@ def test_no_input_never_prompts_on_a_terminal(tmp_path):
     (tmp_path / "privpip.toml").write_text(
         '[[index]]\nname = "corp"\nurl = "https://h.example/simple/"\n')
     code, output = run_on_terminal(["--no-input", "env"], tmp_path, b"unused")
-    assert code == 1
+    assert code == 77
     assert b"Token for corp" not in output
     assert b"prompt: --no-input was given" in output

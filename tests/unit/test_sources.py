@@ -42,4 +42,4 @@ def test_docs_list_every_source_in_order():
 def test_git_hosts_share_the_first_sources():
     assert credentials.GIT_SOURCES[:3] == credentials.INDEX_SOURCES[:3]
     assert [s.kind for s in credentials.INDEX_SOURCES] == [
-        "env", "token-env", "keyring", "token-command", "ci-job-token", "prompt"]
+        "env", "token-env", "keyring", "file", "token-command", "ci-job-token", "prompt"]
