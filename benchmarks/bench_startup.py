@@ -166,9 +166,14 @@ def main() -> int:
             "pip install --dry-run corp-dep": ([target, "-m", "pip", *pip_args], plain_env),
             "(b) privpip install --dry-run": ([py, "-m", "privpip", "install", "--python",
                                                target, *pip_args[1:]], privpip_env),
+            "privpip install --delivery netrc --dry-run": (
+                [py, "-m", "privpip", "install", "--delivery", "netrc", "--python", target,
+                 *pip_args[1:]], privpip_env),
         }, work, args.install_rounds)
+        # (b) is the default: through the per-run local index (issue 11 keeps the same bar)
         rows += rows_for(samples, "pip install --dry-run corp-dep",
-                         {"(b) privpip install --dry-run": 1.10})
+                         {"(b) privpip install --dry-run": 1.10,
+                          "privpip install --delivery netrc --dry-run": None})
     finally:
         if server is not None:
             server.terminate()
