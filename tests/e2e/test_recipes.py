@@ -58,13 +58,17 @@ def test_pip_compile_generate_hashes_then_require_hashes(index_server, tmp_path,
     write_config(tmp_path, index_server.config())
     (tmp_path / "requirements.in").write_text("corp-dep\n")
     compile_ = pp("run", "--", sys.executable, "-m", "piptools", "compile", "--quiet",
-                  "--generate-hashes", "-o", "requirements.txt", "requirements.in",
+                  "--generate-hashes", "--no-emit-index-url", "-o", "requirements.txt",
+                  "requirements.in",
                   cwd=tmp_path, env={**ENV, "PIP_TOOLS_CACHE_DIR": str(tmp_path / "c")},
                   timeout=300)
     assert compile_.returncode == 0, compile_.stderr
     text = (tmp_path / "requirements.txt").read_text()
     assert "corp-dep==1.0" in text and "--hash=sha256:" in text
     assert_no_token(text, "__token__", PLAIN_TOKEN)
+    # No --index-url line: privpip's config supplies the index, and the local index refuses
+    # index options inside requirement files (they would bypass its routing).
+    assert "--index-url" not in text
 
     venv = make_venv()
     install = pp("install", "--python", venv_python(venv), "--require-hashes",
