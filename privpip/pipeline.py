@@ -118,7 +118,7 @@ def run_pip(ctx: Context, indexes: Sequence[str], python: str | None, pip_args: 
     from privpip import target as target_mod
 
     cfg = ctx.config
-    how = choose_delivery(ctx, delivery)
+    how = choose_delivery(ctx, delivery, ["pip", *pip_args])  # `pip lock`: netrc
     at = pipargs.command_at(pip_args)
     if how == "netrc" and at is not None and pip_args[at] == "install":
         check_dependency_confusion(ctx, indexes, pip_args[at + 1:], allow_public)
