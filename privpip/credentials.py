@@ -155,6 +155,12 @@ def host_service(index: Index) -> str:
     return index.netrc_host.lower()
 
 
+def index_keyring_services(index: Index) -> list[str]:
+    """Every keyring service a lookup for ``index`` asks, in order: its own spellings, then
+    the host entry (prefetch and the lookup share this, so one batch reads them all)."""
+    return [*keyring_services(index), host_service(index)]
+
+
 def git_token_var(git: GitHost) -> str:
     return f"PRIVPIP_GIT_{git.env_name}_TOKEN"
 
@@ -275,8 +281,11 @@ class Resolver:
         get_many = getattr(self.store, "get_many", None)
         if get_many is None:
             return
-        pairs = [(keyring_service(i), username(i, self.env)) for i in indexes
-                 if i.auth and not any(self.env.get(v) for v in (token_var(i), *i.token_env))]
+        # Every spelling the lookup will ask (index_keyring_services), or each lookup would
+        # read its remaining spellings in a batch of its own.
+        pairs = [(service, username(i, self.env)) for i in indexes
+                 if i.auth and not any(self.env.get(v) for v in (token_var(i), *i.token_env))
+                 for service in index_keyring_services(i)]
         pairs += [(git_keyring_service(g), self._git_user(g)) for g in git_hosts
                   if not any(self.env.get(v) for v in (git_token_var(g), *g.token_env))]
         if pairs:

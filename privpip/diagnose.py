@@ -76,9 +76,11 @@ def after_failure(ctx: Context, accesses: Sequence[Access], status: int) -> None
 def check_typed_tokens(ctx: Context, accesses: Sequence[Access]) -> None:
     """Before pip starts: a token typed at the prompt is checked against its index (as
     ``privpip login`` does); a refused one stops the run, an accepted one may be stored."""
+    typed = [a for a in accesses if a.credential is not None and a.credential.source == "prompt"]
+    if not typed:
+        return  # no probe: privpip.check loads privpip.http, which a plain install never needs
     from privpip import check
 
-    typed = [a for a in accesses if a.credential is not None and a.credential.source == "prompt"]
     for access, result in zip(typed, check.check_all(
             [(a.index, a.credential) for a in typed], PROBE_TIMEOUT), strict=True):
         index = access.index

@@ -9,6 +9,7 @@ class CountingKeyring(KeyringBackend):
     priority = 1
     instances = 0
     readers: list[int] = []
+    asked: list[str] = []
     entries: dict[tuple[str, str], str] = {}
 
     def __init__(self):
@@ -17,6 +18,7 @@ class CountingKeyring(KeyringBackend):
 
     def get_password(self, service, username):
         type(self).readers.append(threading.get_ident())
+        type(self).asked.append(service)
         return self.entries.get((service, username))
 
     def set_password(self, service, username, password):

@@ -117,17 +117,28 @@ def test_active_virtualenv_is_the_target(index_server, make_venv, tmp_path):
 
 
 def test_wrong_token_is_diagnosed_after_pip_fails(index_server, make_venv, tmp_path):
-    """pip says "no versions"; privpip asks the index once and names it, its answer and the fix."""
+    """pip says "no versions"; privpip names the index, its answer and the fix: with netrc
+    delivery by asking the index once after pip failed, with the local index (the default)
+    from the upstream's own answer."""
     write_config(tmp_path, index_server.config())
     venv = make_venv()
     wrong = "wrong-token-" + "y" * 20
-    result = privpip("install", "--python", venv_python(venv), "corp-dep", cwd=tmp_path,
-                     env={"PRIVPIP_INDEX_CORP_TOKEN": wrong})
+    env = {"PRIVPIP_INDEX_CORP_TOKEN": wrong}
+    result = privpip("install", "--delivery", "netrc", "--python", venv_python(venv),
+                     "corp-dep", cwd=tmp_path, env=env)
     assert result.returncode == 1
     assert (f"privpip: index corp ({index_server.url}) rejected the token from "
             "env:PRIVPIP_INDEX_CORP_TOKEN (user __token__): HTTP 40") in result.stderr
     assert ("hint: set PRIVPIP_INDEX_CORP_TOKEN to a valid token (it is wrong or expired), "
             "or unset it") in result.stderr
+    assert wrong not in result.stdout + result.stderr
+    result = privpip("install", "--python", venv_python(venv), "corp-dep", cwd=tmp_path,
+                     env=env)
+    assert result.returncode == 1
+    assert f"privpip: index 'corp' ({index_server.url}corp-dep/) answered 40" in result.stderr
+    assert ("; privpip login corp, or set PRIVPIP_INDEX_CORP_TOKEN; the token came from "
+            "env:PRIVPIP_INDEX_CORP_TOKEN") in result.stderr
+    assert "asking each index once" not in result.stderr
     assert wrong not in result.stdout + result.stderr
 
 
@@ -137,12 +148,19 @@ def test_wrong_keyring_token_is_diagnosed_with_login(index_server, make_venv, tm
     subprocess.run([sys.executable, "-m", "keyring", "set", index_server.url, "__token__"],
                    input="expired-token\n", text=True, check=True, env={**os.environ, **env})
     venv = make_venv()
-    result = privpip("install", "--python", venv_python(venv), "corp-dep", cwd=tmp_path,
-                     env=env)
+    result = privpip("install", "--delivery", "netrc", "--python", venv_python(venv),
+                     "corp-dep", cwd=tmp_path, env=env)
     assert result.returncode == 1
     assert "index corp" in result.stderr
     assert "HTTP 401" in result.stderr or "HTTP 403" in result.stderr
     assert "`privpip login corp`" in result.stderr
+    assert "expired-token" not in result.stdout + result.stderr
+    result = privpip("install", "--python", venv_python(venv), "corp-dep", cwd=tmp_path,
+                     env=env)
+    assert result.returncode == 1
+    assert f"privpip: index 'corp' ({index_server.url}corp-dep/) answered 40" in result.stderr
+    assert ("; privpip login corp, or set PRIVPIP_INDEX_CORP_TOKEN; the token came from "
+            "keyring") in result.stderr
     assert "expired-token" not in result.stdout + result.stderr
 
 
@@ -152,11 +170,17 @@ def test_unreachable_index_is_diagnosed(make_venv, tmp_path):
     url = f"http://127.0.0.1:{free_port()}/simple/"
     write_config(tmp_path, f'[[index]]\nname = "corp"\nurl = "{url}"\ndefault = true\n')
     venv = make_venv()
-    result = privpip("install", "--python", venv_python(venv), "--", "--retries", "0",
-                     "corp-dep", cwd=tmp_path, env={"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN})
+    env = {"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN}
+    result = privpip("install", "--delivery", "netrc", "--python", venv_python(venv), "--",
+                     "--retries", "0", "corp-dep", cwd=tmp_path, env=env)
     assert result.returncode == 1
     assert f"privpip: index corp ({url}) could not be read: connection refused" in result.stderr
     assert "hint: check the URL in privpip.toml" in result.stderr
+    result = privpip("install", "--python", venv_python(venv), "--", "--retries", "0",
+                     "corp-dep", cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert (f"privpip: index 'corp' ({url}corp-dep/) cannot be reached (Connection refused); "
+            "check the index URL and the network") in result.stderr
 
 
 def test_successful_install_probes_nothing(index_server, make_venv, tmp_path):

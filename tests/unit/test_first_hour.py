@@ -150,17 +150,19 @@ def test_index_add_bad_arguments_name_the_argument(tmp_path):
 # -- exit codes ------------------------------------------------------------------------------
 
 
-def test_run_missing_command_exits_127_and_not_executable_126(tmp_path):
+@pytest.mark.parametrize(("delivery", "used"), [([], "local"), (["--delivery", "netrc"], "netrc")])
+def test_run_missing_command_exits_127_and_not_executable_126(tmp_path, delivery, used):
     corp(tmp_path)
-    env = {"PRIVPIP_INDEX_CORP_TOKEN": "t"}
-    result = privpip("run", "--", "no-such-command-xyz", cwd=tmp_path, env=env)
-    assert result.returncode == 127
+    env = {"PRIVPIP_INDEX_CORP_TOKEN": "tok-corp"}
+    result = privpip("-v", "run", *delivery, "--", "no-such-command-xyz", cwd=tmp_path, env=env)
+    assert f"privpip: delivery: {used}" in result.stderr
+    assert result.returncode == 127, result.stderr
     assert "privpip: error: cannot run no-such-command-xyz: No such file or directory" in (
         result.stderr)
     script = tmp_path / "not-executable.sh"
     script.write_text("#!/bin/sh\n")
-    result = privpip("run", "--", str(script), cwd=tmp_path, env=env)
-    assert result.returncode == 126
+    result = privpip("run", *delivery, "--", str(script), cwd=tmp_path, env=env)
+    assert result.returncode == 126, result.stderr
     assert "Permission denied" in result.stderr
 
 
@@ -252,25 +254,26 @@ class DictStore:
 
 
 def test_lookup_finds_an_entry_written_with_another_spelling():
-    store = DictStore({("https://pypi.example.com/simple", "__token__"): "t1"})
+    store = DictStore({("https://pypi.example.com/simple", "__token__"): "tok-1"})
     cred = credentials.Resolver({}, store).index(index("https://PYPI.example.com/simple/"))
-    assert cred is not None and cred.token.reveal() == "t1" and cred.source == "keyring"
+    assert cred is not None and cred.token.reveal() == "tok-1" and cred.source == "keyring"
 
 
 def test_host_entry_serves_every_index_on_the_host_only_when_stored_for_it():
     group = index("https://gitlab.example.com/api/v4/groups/7/-/packages/pypi/simple", "group")
     project = index("https://gitlab.example.com/api/v4/projects/42/packages/pypi/simple", "proj")
     # An entry of one index does not leak to another.
-    own = DictStore({(project.url, "__token__"): "p"})
+    own = DictStore({(project.url, "__token__"): "tok-proj"})
     with pytest.raises(CredentialNotFound):
         credentials.Resolver({}, own).index(group)
     # An entry for the host (login --for-host) serves both; an index's own entry wins.
-    shared = DictStore({("gitlab.example.com", "__token__"): "h", (project.url, "__token__"): "p"})
+    shared = DictStore({("gitlab.example.com", "__token__"): "tok-host",
+                        (project.url, "__token__"): "tok-proj"})
     got = credentials.Resolver({}, shared).index(group)
-    assert got is not None and got.token.reveal() == "h"
+    assert got is not None and got.token.reveal() == "tok-host"
     assert got.source == "keyring:gitlab.example.com"
     got = credentials.Resolver({}, shared).index(project)
-    assert got is not None and got.token.reveal() == "p"
+    assert got is not None and got.token.reveal() == "tok-proj"
 
 
 def test_login_for_host_cli(tmp_path):
@@ -313,7 +316,7 @@ if sys.platform == "win32":  # pragma: no cover
 
 def test_global_flags_after_the_command_name(tmp_path):
     corp(tmp_path)
-    env = {"PRIVPIP_INDEX_CORP_TOKEN": "t"}
+    env = {"PRIVPIP_INDEX_CORP_TOKEN": "tok-corp"}
     before = privpip("-v", "status", cwd=tmp_path, env=env)
     after = privpip("status", "-v", cwd=tmp_path, env=env)
     assert after.returncode == 0, after.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from privpip import terminal
-from tests.helpers import BLOCKING, PLAIN_TOKEN, TESTS, pp, write_config
+from tests.helpers import BLOCKING, PLAIN_TOKEN, PLAINTEXT, TESTS, pp, write_config
 
 LONG_URL = "https://gitlab.example.com/api/v4/groups/engineering-platform/-/packages/pypi/simple/"
 LONG_NAME = "corp-internal-packages-mirror"
@@ -24,7 +24,11 @@ def configure(tmp_path: Path, name: str) -> dict[str, str]:
     write_config(tmp_path, f'[[index]]\nname = "{name}"\nurl = "{LONG_URL}"\ndefault = true\n\n'
                            f'[[index]]\nname = "short"\nurl = "{LOCAL}"\n')
     var = "PRIVPIP_INDEX_" + name.upper().replace("-", "_") + "_TOKEN"
-    return {var: PLAIN_TOKEN, "PRIVPIP_USER_CONFIG": str(tmp_path / "no-user.toml")}
+    # A machine with a keyring (a file backend in the test's HOME): the missing credential's
+    # hint is then `privpip login` (without one it names a backend to install, see
+    # test_missing_hint_without_a_keyring_backend).
+    return {var: PLAIN_TOKEN, "PRIVPIP_USER_CONFIG": str(tmp_path / "no-user.toml"),
+            **PLAINTEXT}
 
 
 def test_whole_table_when_nothing_limits_the_width(tmp_path):
@@ -36,8 +40,22 @@ config: privpip.toml (project)
 NAME   URL{' ' * (len(LONG_URL) - 3)}  ROLE     USERNAME   CREDENTIAL
 corp   {LONG_URL}  default  __token__  env:PRIVPIP_INDEX_CORP_TOKEN
 short  {LOCAL.ljust(len(LONG_URL))}  extra    __token__  missing
-short: no credential; run `privpip login short` or set PRIVPIP_INDEX_SHORT_TOKEN
+short: no credential; run `privpip login short`, or set PRIVPIP_INDEX_SHORT_TOKEN
 """
+
+
+def test_missing_hint_without_a_keyring_backend(tmp_path):
+    """keyring's null backend keeps nothing: the hint says how to get a token in anyway."""
+    env = configure(tmp_path, "corp")
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+    result = pp("status", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    hint = result.stdout.splitlines()[-1]
+    assert hint.startswith("short: no credential; set PRIVPIP_INDEX_SHORT_TOKEN (a CI secret, "
+                           "or your shell profile); the keyring cannot keep a token here")
+    assert "pip install keyrings.alt" in hint
+    assert hint.endswith("`privpip login short --insecure-storage`")
+    assert "run `privpip login short`," not in hint
 
 
 def test_at_80_columns_the_url_goes_to_its_own_line(tmp_path):
@@ -51,7 +69,7 @@ corp-internal  default  __token__  env:PRIVPIP_INDEX_CORP_INTERNAL_TOKEN
   {LONG_URL}
 short          extra    __token__  missing
   {LOCAL}
-short: no credential; run `privpip login short` or set PRIVPIP_INDEX_SHORT_TOKEN
+short: no credential; run `privpip login short`, or set PRIVPIP_INDEX_SHORT_TOKEN
 """
     assert max(len(line) for line in result.stdout.splitlines()[:3]) <= 80
 
@@ -73,7 +91,7 @@ short
   role:       extra
   username:   __token__
   credential: missing
-short: no credential; run `privpip login short` or set PRIVPIP_INDEX_SHORT_TOKEN
+short: no credential; run `privpip login short`, or set PRIVPIP_INDEX_SHORT_TOKEN
 """
 
 

@@ -48,6 +48,7 @@ def counting(monkeypatch: pytest.MonkeyPatch):
     keyring_classes().add(counting.CountingKeyring)
     monkeypatch.setattr(counting.CountingKeyring, "instances", 0)
     monkeypatch.setattr(counting.CountingKeyring, "readers", [])
+    monkeypatch.setattr(counting.CountingKeyring, "asked", [])
     monkeypatch.setattr(counting.CountingKeyring, "entries", {})
     return counting.CountingKeyring
 
@@ -245,4 +246,10 @@ def test_the_resolver_reads_every_keyring_entry_in_one_batch(tmp_path, env, coun
     assert [(c.token.reveal(), c.source) for c in found if c] == [
         ("tok-0", "keyring"), ("from-var", "env:PRIVPIP_INDEX_I1_TOKEN"), ("tok-2", "keyring")]
     assert counting.instances == 1
-    assert len(counting.readers) == 3 and len(set(counting.readers)) == 1  # i0, i2, git host
+    # Every spelling a lookup asks (URL as configured, without its trailing slash, the host
+    # entry) of i0 and i2, and the git host: all in the one batch, none of i1.
+    assert counting.asked == [
+        URLS[0], URLS[0].rstrip("/"), "h0.example",
+        URLS[2], URLS[2].rstrip("/"), "h2.example",
+        "git:https://git.example"]
+    assert len(set(counting.readers)) == 1
