@@ -29,6 +29,7 @@ import hmac
 import http.client
 import http.server
 import itertools
+import signal
 import socket
 import ssl
 import threading
@@ -58,6 +59,18 @@ _PASSED_STATUSES = (200, 206, 304, 412, 416)
 _PAGE_READ = 64 * 1024
 # Methods a client may reasonably send; they get 405 (unknown ones get http.server's 501).
 _NOT_ALLOWED = ("POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT")
+_MAIN_THREAD_SIGNALS = {getattr(signal, s) for s in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+                        if hasattr(signal, s)}
+
+
+def leave_signals_to_main_thread() -> None:
+    """Block the terminating signals in the calling (non-main) thread, and so in the threads
+    it starts. The kernel gives a signal sent to the process to any thread that does not block
+    it, and Python runs the handler only in the main thread once that one wakes: a signal
+    taken by a thread of this server left the main thread asleep in waitpid(), and privpip
+    never passed Ctrl-C or SIGTERM on to pip."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, _MAIN_THREAD_SIGNALS)
 
 
 class UpstreamFailed(Exception):
@@ -175,6 +188,7 @@ class Watchdog:
             return alarm.fired
 
     def _run(self) -> None:
+        leave_signals_to_main_thread()
         with self._cond:
             while not self._stopped:
                 while self._heap and self._heap[0][2].done:
@@ -354,7 +368,8 @@ class State:
         self.problems: list[Problem] = []
         self.lock = threading.Lock()
         self.executor = ThreadPoolExecutor(max_workers=max(2, min(16, 2 * len(self.upstreams))),
-                                           thread_name_prefix="privpip-upstream")
+                                           thread_name_prefix="privpip-upstream",
+                                           initializer=leave_signals_to_main_thread)
 
     def add_problem(self, problem: Problem) -> None:
         with self.lock:
@@ -711,8 +726,11 @@ def serving(state: State, port: int = 0) -> Iterator[LocalServer]:
     """A server on 127.0.0.1 at ``port`` (0: a free one), answering in a background thread."""
     server = LocalServer(("127.0.0.1", port), Handler)
     server.state = state
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="privpip-localindex", daemon=True)
+    def serve() -> None:
+        leave_signals_to_main_thread()  # the handler threads started here inherit the mask
+        server.serve_forever(poll_interval=0.05)
+
+    thread = threading.Thread(target=serve, name="privpip-localindex", daemon=True)
     thread.start()
     try:
         yield server

@@ -363,6 +363,12 @@ SCENARIOS = [
     Scenario("sigterm-during-download", install("corp-slow"), env=ENV_TOKEN,
              setup=stub("trickle"), signal=signal.SIGTERM, expect=-signal.SIGTERM,
              check=token_reached),
+    Scenario("sigint-during-download-netrc", install("--delivery", "netrc", "corp-slow"),
+             env=ENV_TOKEN, setup=stub("trickle"), signal=signal.SIGINT, expect=1,
+             check=both(token_reached, says("Operation cancelled by user"))),
+    Scenario("sigterm-during-download-netrc", install("--delivery", "netrc", "corp-slow"),
+             env=ENV_TOKEN, setup=stub("trickle"), signal=signal.SIGTERM,
+             expect=-signal.SIGTERM, check=token_reached),
     # ---- login / logout: the token comes in on stdin, goes to the keyring file only
     Scenario("login-stdin", ("login", "corp"), stdin="{token}\n", setup=plaintext_keyring,
              check=both(keyring_store_holds_token, says("stored the token", "accepted")),

@@ -1,7 +1,9 @@
 """Concurrency: parallel installs in one project, and config readers racing a writer.
 
 - Several `privpip install` at once: each gets its own private netrc holding only its own
-  credential, they overlap in time (a barrier proves it), all succeed, nothing is left over.
+  credential (netrc delivery) or only its own per-run local-index credential and no upstream
+  token (local delivery), they overlap in time (a barrier proves it), all succeed, nothing is
+  left over.
 - privpip.config.edit.write_atomic (the pattern `index add` will use) against readers in threads
   and in privpip processes: every read is the whole old file or the whole new one.
 """
@@ -52,7 +54,8 @@ os.execv(real, [real] + sys.argv[1:])
 """
 
 
-def test_parallel_installs_in_one_project(index_server, make_venv, tmp_path):
+@pytest.mark.parametrize("delivery", ["netrc", "local"])
+def test_parallel_installs_in_one_project(index_server, make_venv, tmp_path, delivery):
     write_config(tmp_path, index_server.config())
     temp = tmp_path / "tmp"
     marks = tmp_path / "marks"
@@ -72,23 +75,33 @@ def test_parallel_installs_in_one_project(index_server, make_venv, tmp_path):
                "PRIVPIP_INDEX_CORP_TOKEN": token, "PRIVPIP_INDEX_CORP_USERNAME": user,
                "SHIM_MARKS": str(marks), "SHIM_ID": str(n), "SHIM_COUNT": str(len(runs))}
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", "privpip", "--no-input", "install", "--python", str(shim),
-             package], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "privpip", "--no-input", "install", "--delivery", delivery,
+             "--python", str(shim), package], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outputs = [p.communicate(timeout=300) for p in procs]
     for proc, (_out, err) in zip(procs, outputs):
         assert proc.returncode == 0, err
 
     netrcs = {}
+    logins = set()
     for n, (user, token, _package) in enumerate(runs):
         path, _, content = (marks / str(n)).read_text().partition("\n")
         netrcs[path] = n
+        if delivery == "local":
+            # Only the run's own credential for its local index; no upstream user or token.
+            assert content.startswith("machine 127.0.0.1\n\tlogin privpip-"), content
+            assert content.count("machine") == 1
+            assert "__token__" not in content and HOSTILE_USER not in content
+            assert PLAIN_TOKEN not in content and HOSTILE_TOKEN not in content
+            logins.add(content.split()[3])
+            continue
         assert user in content and (token in content or f'"{token}"' in content
                                     or token.replace("\\", "\\\\").replace('"', '\\"') in content)
         other_user, other_token = (HOSTILE_USER, HOSTILE_TOKEN) if user == "__token__" else (
             "__token__", PLAIN_TOKEN)
         assert other_user not in content and other_token not in content, "credentials crossed"
     assert len(netrcs) == len(runs), "two runs shared a netrc file"
+    assert delivery == "netrc" or len(logins) == len(runs), "two runs shared a local credential"
     for venv, (_u, _t, package) in zip(venvs, runs):
         module = package.replace("-", "_")
         assert installed(venv, module) == f"{package} 1.0"

@@ -81,14 +81,25 @@ def test_running_line_masks_userinfo_the_user_passed():
 
 
 @pytest.mark.e2e
-def test_running_line_e2e(index_server, tmp_path):
+@pytest.mark.parametrize("delivery", ["netrc", "local"])
+def test_running_line_e2e(index_server, tmp_path, delivery):
     write_config(tmp_path, index_server.config())
     url = "http://someone:s3cr3t-pw@127.0.0.1:9/simple/"
-    result = privpip("-v", "pip", "--python", sys.executable, "--version", "--index-url", url,
+    result = privpip("-v", "pip", "--delivery", delivery, "--python", sys.executable,
+                     "--version", "--index-url", url,
                      cwd=tmp_path, env={"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN})
     assert "privpip: running: " in result.stderr  # pip's own answer does not matter here
-    assert "http://****@127.0.0.1:9/simple/" in result.stderr
+    if delivery == "netrc":  # the URL stays in pip's arguments, its userinfo masked
+        assert "http://****@127.0.0.1:9/simple/" in result.stderr
+    else:  # taken over: an upstream of the local index, named without its userinfo
+        assert "privpip: taken over: http://127.0.0.1:9/simple/ from command line --index-url" \
+            in result.stderr
+        assert "privpip: upstream extra: http://127.0.0.1:9/simple/" in result.stderr
+        running = next(line for line in result.stderr.splitlines()
+                       if line.startswith("privpip: running: "))
+        assert "--index-url" not in running
     assert "s3cr3t-pw" not in result.stderr
+    assert "someone" not in result.stderr
 
 
 # --- finding 6: URL validation --------------------------------------------------------
@@ -193,7 +204,7 @@ def test_upload_url_on_another_origin_does_not_get_the_index_token(index_server,
     write_config(tmp_path, index_server.config(extra=f'upload-url = "{upload}"\n'))
     refused = privpip("upload", str(wheel), cwd=tmp_path,
                       env={"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN})
-    assert refused.returncode == 1, refused.stderr
+    assert refused.returncode == 77, refused.stderr  # a missing credential
     assert "is on another origin than url" in refused.stderr
     assert f"keyring set {upload} __token__" in refused.stderr
     assert capture.auth_seen == []

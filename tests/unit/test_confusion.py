@@ -21,6 +21,9 @@ from tests.helpers import (
 )
 
 TOKEN_ENV = {"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN}
+# The install-time check below is the netrc delivery's: pip asks every index itself there.
+# The local delivery (default) routes an owned name to its owner instead (tests at the end).
+NETRC = ("--delivery", "netrc")
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +66,7 @@ def test_privpip_refuses_with_extra_index_on_command_line(index_server, public_s
                                                           make_venv, tmp_path):
     write_config(tmp_path, config_text(index_server, public_server, default=True))
     venv = make_venv()
-    result = privpip("install", "--python", venv_python(venv), "--extra-index-url",
+    result = privpip("install", *NETRC, "--python", venv_python(venv), "--extra-index-url",
                      public_server, "corp-dep", cwd=tmp_path, env=TOKEN_ENV)
     assert result.returncode == 1, result.stderr
     assert "refusing to install" in result.stderr
@@ -82,7 +85,7 @@ def test_privpip_refuses_without_default_index_from_requirements_file(
     (tmp_path / "requirements.txt").write_text(
         "# deps\npublic-lib  # a comment\n-r more.txt\n")
     venv = make_venv()
-    result = privpip("install", "--python", venv_python(venv), "-r", "requirements.txt",
+    result = privpip("install", *NETRC, "--python", venv_python(venv), "-r", "requirements.txt",
                      cwd=tmp_path, env={**TOKEN_ENV, "PIP_INDEX_URL": public_server})
     assert result.returncode == 1, result.stderr
     assert "corp-dep (more.txt): owned by index 'corp'" in result.stderr
@@ -93,7 +96,8 @@ def test_privpip_refuses_without_default_index_from_requirements_file(
 def test_allow_public_overrides(index_server, public_server, make_venv, tmp_path):
     write_config(tmp_path, config_text(index_server, public_server, default=True))
     venv = make_venv()
-    result = privpip("install", "--allow-public", "corp_dep", "--python", venv_python(venv),
+    result = privpip("install", *NETRC, "--allow-public", "corp_dep", "--python",
+                     venv_python(venv),
                      "--extra-index-url", public_server, "corp-dep", cwd=tmp_path, env=TOKEN_ENV)
     assert result.returncode == 0, result.stderr
     assert installed(venv, "corp_dep") == "squatter 99.0"
@@ -104,7 +108,7 @@ def test_single_default_index_installs_the_private_package(index_server, public_
     """With only the private default index in play, the public name does not matter."""
     write_config(tmp_path, config_text(index_server, public_server, default=True))
     venv = make_venv()
-    result = privpip("-v", "install", "--python", venv_python(venv), "corp-dep",
+    result = privpip("-v", "install", *NETRC, "--python", venv_python(venv), "corp-dep",
                      cwd=tmp_path, env=TOKEN_ENV)
     assert result.returncode == 0, result.stderr
     assert "only private indexes are in play" in result.stderr
@@ -115,16 +119,17 @@ def test_owned_name_absent_publicly_is_installed(index_server, public_server, ma
                                                  tmp_path):
     write_config(tmp_path, config_text(index_server, public_server, default=True))
     venv = make_venv()
-    result = privpip("-v", "install", "--python", venv_python(venv), "--extra-index-url",
-                     public_server, "corp-build-helper", cwd=tmp_path, env=TOKEN_ENV)
+    result = privpip("-v", "install", *NETRC, "--python", venv_python(venv),
+                     "--extra-index-url", public_server, "corp-build-helper", cwd=tmp_path,
+                     env=TOKEN_ENV)
     assert result.returncode == 0, result.stderr
     assert "corp-build-helper is not on" in result.stderr
 
 
 def test_pip_install_subcommand_is_checked_too(index_server, public_server, tmp_path):
     write_config(tmp_path, config_text(index_server, public_server, default=True))
-    result = privpip("pip", "-q", "install", "--extra-index-url", public_server, "corp-dep",
-                     cwd=tmp_path, env=TOKEN_ENV)
+    result = privpip("pip", *NETRC, "-q", "install", "--extra-index-url", public_server,
+                     "corp-dep", cwd=tmp_path, env=TOKEN_ENV)
     assert result.returncode == 1
     assert "refusing to install" in result.stderr
 
@@ -134,7 +139,7 @@ def test_unreachable_public_index_fails_closed(index_server, tmp_path):
 
     dead = f"http://127.0.0.1:{free_port()}/simple/"
     write_config(tmp_path, config_text(index_server, dead, default=True))
-    result = privpip("install", "--extra-index-url", dead, "corp-dep", cwd=tmp_path,
+    result = privpip("install", *NETRC, "--extra-index-url", dead, "corp-dep", cwd=tmp_path,
                      env=TOKEN_ENV)
     assert result.returncode == 1
     assert "cannot check whether corp-dep" in result.stderr
@@ -230,8 +235,8 @@ def test_versions_from_pep691_json_and_html():
 
 def test_refusal_message_in_full(index_server, public_server, tmp_path):
     write_config(tmp_path, config_text(index_server, public_server, default=True))
-    result = privpip("install", "--extra-index-url", public_server, "corp-dep", "public-lib",
-                     cwd=tmp_path, env=TOKEN_ENV)
+    result = privpip("install", *NETRC, "--extra-index-url", public_server, "corp-dep",
+                     "public-lib", cwd=tmp_path, env=TOKEN_ENV)
     assert result.returncode == 1
     assert result.stderr == (
         "privpip: error: refusing to install: a public index is in play and holds names that "
@@ -251,3 +256,21 @@ def test_audit_bad_public_index_option(index_server, tmp_path):
     result = privpip("audit", "--public-index", "ftp://example.com/", cwd=tmp_path)
     assert result.returncode == 2
     assert "privpip: error: --public-index: must be an http(s) URL" in result.stderr
+
+
+@pytest.mark.parametrize("how", ["extra-index-url", "no-default-index"])
+def test_local_delivery_takes_an_owned_name_only_from_its_owner(index_server, public_server,
+                                                                make_venv, tmp_path, how):
+    """Default delivery: the squatter's 99.0 is never offered to pip; public names still come."""
+    write_config(tmp_path, config_text(index_server, public_server,
+                                       default=how == "extra-index-url"))
+    venv = make_venv()
+    args: tuple[str, ...] = ("--extra-index-url", public_server)
+    env = dict(TOKEN_ENV)
+    if how == "no-default-index":
+        args, env["PIP_INDEX_URL"] = (), public_server
+    result = privpip("install", "--python", venv_python(venv), *args, "corp-dep", "public-lib",
+                     cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert installed(venv, "corp_dep") == "corp-dep 1.0"
+    assert installed(venv, "public_lib") == "public-lib 2.0"
