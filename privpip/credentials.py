@@ -415,8 +415,13 @@ class Resolver:
         if not index.token_command:
             return None
         program = index.token_command[0]
+        from privpip.terminal import spinner  # rich only on a terminal, only now
+
         try:
-            value = self.run_command(index.token_command, index.token_timeout, self.env)
+            # cloud CLIs take seconds: say what privpip waits for (nothing when piped)
+            with spinner(f"running the token command of index {index.name} ({program})",
+                         self.env):
+                value = self.run_command(index.token_command, index.token_timeout, self.env)
         except CommandNotFound as exc:
             if not index.token_command_is_default:
                 raise _command_error(index, exc) from None

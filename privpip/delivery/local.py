@@ -299,7 +299,28 @@ def new_index(env: Mapping[str, str], routed: Plan, log: Callable[[str], None] |
     from privpip.localindex import LocalIndex, ssl_context
 
     tls = pipconfig.settings(env, prefix, keys=pipconfig.TLS_KEYS)
-    return LocalIndex(routed.upstreams, log=log, port=port, ssl_context=ssl_context(env, tls))
+    timeout = upstream_timeout(env)
+    return LocalIndex(routed.upstreams, timeout=timeout, deadline=4 * timeout, log=log,
+                      port=port, ssl_context=ssl_context(env, tls))
+
+
+DEFAULT_UPSTREAM_TIMEOUT = 30.0
+
+
+def upstream_timeout(env: Mapping[str, str]) -> float:
+    """PRIVPIP_UPSTREAM_TIMEOUT: the longest wait, in seconds, for any one read from an
+    upstream (a page request as a whole is also bounded, at four times that)."""
+    raw = env.get("PRIVPIP_UPSTREAM_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_UPSTREAM_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise UsageError(f"PRIVPIP_UPSTREAM_TIMEOUT={raw!r} is not a number of seconds "
+                         "between 0 and 3600", "e.g. PRIVPIP_UPSTREAM_TIMEOUT=60")
+    return value
 
 
 @contextmanager

@@ -139,3 +139,20 @@ def test_lock_tools_default_to_netrc(argv, tool):
     from privpip.pipeline import lock_tool
 
     assert lock_tool(argv) == tool
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("", 30.0), (" 90 ", 90.0), ("0.5", 0.5)])
+def test_upstream_timeout_from_the_environment(raw, expected):
+    from privpip.delivery.local import upstream_timeout
+
+    assert upstream_timeout({"PRIVPIP_UPSTREAM_TIMEOUT": raw}) == expected
+    assert upstream_timeout({}) == 30.0
+
+
+@pytest.mark.parametrize("raw", ["0", "-3", "soon", "nan", "1e9"])
+def test_a_bad_upstream_timeout_is_a_usage_error(raw):
+    from privpip.delivery.local import upstream_timeout
+    from privpip.errors import UsageError
+
+    with pytest.raises(UsageError, match="PRIVPIP_UPSTREAM_TIMEOUT"):
+        upstream_timeout({"PRIVPIP_UPSTREAM_TIMEOUT": raw})

@@ -249,3 +249,19 @@ def test_width():
     assert terminal.use_color({"FORCE_COLOR": "1"}, Pipe())  # type: ignore[arg-type]
     assert not terminal.use_color({"FORCE_COLOR": "1", "NO_COLOR": "1"},
                                   Pipe())  # type: ignore[arg-type]
+
+
+def test_spinner_while_a_token_command_runs(tmp_path):
+    """`privpip env` on a terminal says which token command it waits for; piped, nothing."""
+    script = tmp_path / "slow-token"
+    script.write_text("#!/bin/sh\nsleep 1\necho slow-token-value\n")
+    script.chmod(0o755)
+    write_config(tmp_path, f'[[index]]\nname = "cloud"\nurl = "{LOCAL}"\n'
+                           f'token-command = ["{script}"]\n')
+    env = {"PRIVPIP_TRUST": "1", "PRIVPIP_USER_CONFIG": str(tmp_path / "none.toml")}
+    shown = under_terminal(f"{sys.executable} -m privpip env --shell sh", tmp_path, env)
+    assert "running the token command of index cloud (" in shown
+    piped = pp("env", "--shell", "sh", cwd=tmp_path, env=env, timeout=30)
+    assert piped.returncode == 0, piped.stderr
+    assert "running the token command" not in piped.stdout + piped.stderr
+    assert "slow-token-value" in piped.stdout  # env prints the token: its purpose
