@@ -252,6 +252,9 @@ class KeyringStore:
         box: dict[str, object] = {}
 
         def target() -> None:
+            from privpip.runner import leave_signals_to_main_thread
+
+            leave_signals_to_main_thread()
             try:
                 box["value"] = call()
             except BaseException as exc:  # noqa: BLE001 - reported below, never swallowed

@@ -29,7 +29,6 @@ import hmac
 import http.client
 import http.server
 import itertools
-import signal
 import socket
 import ssl
 import threading
@@ -45,6 +44,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from privpip.localindex import pages, routing
 from privpip.localindex.routing import Problem, Upstream
 from privpip.localindex.tls import CA_HINT
+from privpip.runner import leave_signals_to_main_thread
 from privpip.secret import Secret, redact
 
 Origin = tuple[str, str, int]
@@ -59,20 +59,6 @@ _PASSED_STATUSES = (200, 206, 304, 412, 416)
 _PAGE_READ = 64 * 1024
 # Methods a client may reasonably send; they get 405 (unknown ones get http.server's 501).
 _NOT_ALLOWED = ("POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT")
-_MAIN_THREAD_SIGNALS = {getattr(signal, s) for s in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
-                        if hasattr(signal, s)}
-
-
-def leave_signals_to_main_thread() -> None:
-    """Block the terminating signals in the calling (non-main) thread, and so in the threads
-    it starts. The kernel gives a signal sent to the process to any thread that does not block
-    it, and Python runs the handler only in the main thread once that one wakes: a signal
-    taken by a thread of this server left the main thread asleep in waitpid(), and privpip
-    never passed Ctrl-C or SIGTERM on to pip."""
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_BLOCK, _MAIN_THREAD_SIGNALS)
-
-
 class UpstreamFailed(Exception):
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem.describe())

@@ -40,3 +40,14 @@ def test_every_thread_of_the_local_index_blocks_the_terminating_signals():
             for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
                 assert mask & (1 << (signum - 1)), (thread.name, signal.Signals(signum).name)
     assert not _blocked(threading.main_thread().native_id or 0) & (1 << (signal.SIGINT - 1))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_keyring_thread_blocks_the_terminating_signals_too():
+    """A hanging keyring thread outlives its lookup: it must not take Ctrl-C from pip's run."""
+    from privpip.store import KeyringStore
+
+    store = KeyringStore(timeout=5, env={})
+    mask = store._bounded(lambda: _blocked(threading.get_native_id()), "read")
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        assert mask & (1 << (signum - 1)), signal.Signals(signum).name
