@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -24,15 +23,10 @@ class FileStoreError(Exception):
 
 
 def path(env: Mapping[str, str]) -> Path:
-    """$XDG_DATA_HOME/privpip/tokens.json on Linux; platformdirs' user data dir elsewhere."""
-    if sys.platform not in ("win32", "darwin"):
-        xdg = env.get("XDG_DATA_HOME", "").strip()
-        home = Path(env.get("HOME") or Path.home())
-        base = Path(xdg) if xdg and os.path.isabs(xdg) else home / ".local" / "share"
-        return base / "privpip" / FILE_NAME
-    import platformdirs
+    """tokens.json in privpip's user data directory ($XDG_DATA_HOME/privpip on Linux)."""
+    from privpip.userdata import data_dir
 
-    return Path(platformdirs.user_data_dir("privpip", appauthor=False)) / FILE_NAME
+    return data_dir(env) / FILE_NAME
 
 
 def _load(file: Path) -> list[dict[str, str]]:
@@ -96,20 +90,6 @@ def delete(env: Mapping[str, str], service: str, username: str) -> bool:
 
 
 def _write(file: Path, entries: list[dict[str, str]]) -> None:
-    import json
-    import tempfile
+    from privpip.userdata import write_private_json
 
-    file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(file.parent, 0o700)
-    # mkstemp creates the file 0600; os.replace swaps it in whole.
-    fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"version": _VERSION, "tokens": entries}, handle, indent=1)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, file)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_private_json(file, {"version": _VERSION, "tokens": entries}, indent=1)

@@ -143,16 +143,10 @@ def _warn(key: str, text: str, env: Mapping[str, str]) -> None:
 
 
 def trust_file(env: Mapping[str, str]) -> Path:
-    """trusted.json in the user data directory (computed as platformdirs does on Linux,
-    without importing it: start-up time)."""
-    if sys.platform not in ("win32", "darwin"):
-        xdg = env.get("XDG_DATA_HOME", "").strip()
-        home = Path(env.get("HOME") or Path.home())
-        base = Path(xdg) if xdg and os.path.isabs(xdg) else home / ".local" / "share"
-        return base / "privpip" / TRUST_FILE
-    import platformdirs
+    """trusted.json in privpip's user data directory."""
+    from privpip.userdata import data_dir
 
-    return Path(platformdirs.user_data_dir("privpip", appauthor=False)) / TRUST_FILE
+    return data_dir(env) / TRUST_FILE
 
 
 def digest(content: bytes) -> str:
@@ -182,28 +176,11 @@ def read_records(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def write_records(env: Mapping[str, str], records: Mapping[str, str]) -> Path:
-    """Replace the records atomically (temporary file + os.replace), mode 0600, dir 0700."""
-    import json
-    import secrets
+    """Replace the records atomically, mode 0600, directory 0700."""
+    from privpip.userdata import write_private_json
 
     path = trust_file(env)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    text = json.dumps({"version": _VERSION, "trusted": dict(sorted(records.items()))}, indent=2)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
-                 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_private_json(path, {"version": _VERSION, "trusted": dict(sorted(records.items()))})
     return path
 
 

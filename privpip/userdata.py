@@ -1,0 +1,47 @@
+"""privpip's own files in the user's data directory: where they live and how they are written."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def data_dir(env: Mapping[str, str]) -> Path:
+    """$XDG_DATA_HOME/privpip on Linux (computed as platformdirs does, without importing it:
+    start-up time); platformdirs' user data directory elsewhere."""
+    if sys.platform not in ("win32", "darwin"):
+        xdg = env.get("XDG_DATA_HOME", "").strip()
+        home = Path(env.get("HOME") or Path.home())
+        base = Path(xdg) if xdg and os.path.isabs(xdg) else home / ".local" / "share"
+        return base / "privpip"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("privpip", appauthor=False))
+
+
+def write_private_json(path: Path, data: object, indent: int = 2) -> None:
+    """Replace ``path`` with ``data`` as JSON, atomically (temporary file + os.replace), the
+    file 0600 from its creation and its directory 0700: it may hold tokens or trust records."""
+    import json
+    import secrets
+
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=indent)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except FileNotFoundError:
+            pass
+        raise
