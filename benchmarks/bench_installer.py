@@ -1,7 +1,7 @@
 """Benchmark: `privpip install` with pip vs `privpip install --installer uv`, same install.
 
 Starts a local pypiserver (its WSGI app behind a threaded server, see
-threaded_pypiserver.py) with htpasswd authentication on 127.0.0.1, fills it with a small
+tests/multi_pypiserver.py) with htpasswd authentication on 127.0.0.1, fills it with a small
 dependency tree (a meta package requiring N wheels, plus an sdist whose build backend is
 only on that index), and installs the same requirements into a fresh virtual environment
 with each installer, alternating, for several rounds. Caches are off for both (a cold
@@ -48,10 +48,12 @@ def start_server(packages: Path, htpasswd: Path) -> tuple[subprocess.Popen[bytes
     import urllib.request
 
     port = free_port()
-    script = Path(__file__).parent / "threaded_pypiserver.py"
-    server = subprocess.Popen([sys.executable, str(script), str(port), str(packages),
-                               str(htpasswd)])
-    root = f"http://127.0.0.1:{port}"
+    # the tests' threaded pypiserver (a deep listen queue: uv opens many connections at once),
+    # one index under /bench
+    script = Path(__file__).resolve().parent.parent / "tests" / "multi_pypiserver.py"
+    server = subprocess.Popen([sys.executable, str(script), str(port),
+                               f"bench={packages}:{htpasswd}"])
+    root = f"http://127.0.0.1:{port}/bench"
     for _ in range(300):
         try:
             urllib.request.urlopen(root + "/simple/", timeout=2)
@@ -69,8 +71,13 @@ def main() -> None:
     parser.add_argument("--wheels", type=int, default=30)
     parser.add_argument("--python", default=sys.executable, help="the target environment's Python")
     args = parser.parse_args()
-    if shutil.which("uv") is None:
-        sys.exit("uv is not on PATH")
+    from privpip.delivery.uv import find_uv  # privpip's own rule: PATH, else the uv package
+    from privpip.errors import UsageError
+
+    try:
+        uv = find_uv(os.environ)
+    except UsageError as exc:
+        sys.exit(exc.message)
 
     with tempfile.TemporaryDirectory(prefix="privpip-bench-") as tmp:
         base = Path(tmp)
@@ -115,7 +122,7 @@ def main() -> None:
     pip_median = statistics.median(times["pip"])
     uv_median = statistics.median(times["uv"])
     version = " ".join(
-        subprocess.run(["uv", "--version"], capture_output=True, text=True).stdout.split()[:2])
+        subprocess.run([uv, "--version"], capture_output=True, text=True).stdout.split()[:2])
     print(f"{args.wheels + 3} packages (incl. one sdist with a private build backend), "
           f"cold caches, {args.rounds} rounds, {os.cpu_count()} CPUs, target {args.python}")
     print(f"{'installer':<20} {'median s':>9} {'min s':>7} {'max s':>7}")

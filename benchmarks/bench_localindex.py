@@ -1,6 +1,6 @@
 """Benchmark: pip and uv through the local index vs. straight to the index, side by side.
 
-Starts pypiserver (threaded, see threaded_pypiserver.py) with htpasswd authentication on
+Starts pypiserver (threaded, see tests/multi_pypiserver.py) with htpasswd authentication on
 127.0.0.1 holding one large wheel and a small package with one dependency, starts privpip's
 LocalIndex in this process (as privpip runs it), then for several rounds runs every pair below
 once, in turn, the order of each pair alternating from round to round:
@@ -101,8 +101,7 @@ def main() -> None:
                 netrc.touch(mode=0o600)
                 netrc.write_text(f"machine {index.host}\nlogin {index.username}\n"
                                  f"password {index.password.reveal()}\n")
-                port = root.rsplit(":", 1)[1]
-                plain_url = f"http://__token__:{TOKEN}@127.0.0.1:{port}/simple/"
+                plain_url = root.replace("http://", f"http://__token__:{TOKEN}@") + "/simple/"
                 userinfo = f"{quote(index.username, safe='')}:" \
                            f"{quote(index.password.reveal(), safe='')}"
                 local_uv_url = index.url.replace("http://", f"http://{userinfo}@")

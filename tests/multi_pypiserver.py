@@ -1,8 +1,10 @@
 """Several pypiserver apps on ONE host and port, each under its own path with its own htpasswd.
 
 Two indexes on the same host with different users and tokens is the case pip cannot do alone
-(it looks credentials up per host). Threaded with a deep listen queue, as uv opens many
-connections at once.
+(it looks credentials up per host). Threaded with a deep listen queue: pypiserver's default
+server (wsgiref, one request at a time, backlog 5) drops the connections of a client that
+opens many at once (uv does), which then waits for TCP's SYN retransmission (1 s, 3 s, ...).
+The benchmarks use it too, with one index.
 
     python multi_pypiserver.py PORT PREFIX=PACKAGES:HTPASSWD [PREFIX=PACKAGES:HTPASSWD ...]
 """
