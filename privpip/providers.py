@@ -155,8 +155,7 @@ class CodeArtifact(Provider):
 
     @classmethod
     def parse(cls, url: SplitResult) -> dict[str, str] | None:
-        host, path = cls.HOST.match((url.hostname or "").lower()), cls.PATH.match(url.path)
-        return {**host.groupdict(), **path.groupdict()} if host and path else None
+        return _host_and_path(cls.HOST, cls.PATH, url)
 
     @classmethod
     def expand(cls, keys: Mapping[str, str], env: Mapping[str, str]) -> str:
@@ -192,8 +191,7 @@ class ArtifactRegistry(Provider):
 
     @classmethod
     def parse(cls, url: SplitResult) -> dict[str, str] | None:
-        host, path = cls.HOST.match((url.hostname or "").lower()), cls.PATH.match(url.path)
-        return {**host.groupdict(), **path.groupdict()} if host and path else None
+        return _host_and_path(cls.HOST, cls.PATH, url)
 
     @classmethod
     def expand(cls, keys: Mapping[str, str], env: Mapping[str, str]) -> str:
@@ -270,6 +268,13 @@ SHORTHAND_KEYS = tuple(dict.fromkeys(k for cls in REGISTRY.values() for k in cls
 def get(name: str) -> type[Provider]:
     """The class of provider ``name`` (a validated config value), Generic when unknown."""
     return REGISTRY.get(name, Generic)
+
+
+def _host_and_path(host_re: re.Pattern[str], path_re: re.Pattern[str], url: SplitResult
+                   ) -> dict[str, str] | None:
+    """The named groups of both patterns when the host (lowercased) and the path match."""
+    host, path = host_re.match((url.hostname or "").lower()), path_re.match(url.path)
+    return {**host.groupdict(), **path.groupdict()} if host and path else None
 
 
 def parse(url: str) -> Parsed:
