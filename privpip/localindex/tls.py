@@ -18,7 +18,7 @@ from privpip.errors import PrivpipError
 if TYPE_CHECKING:
     import ssl
 
-    from privpip.pipconfig import Setting
+    from privpip.pipconfig import Key, Setting
 
 CA_HINT = ("point PIP_CERT (or pip.conf's cert), REQUESTS_CA_BUNDLE or SSL_CERT_FILE at the "
            "CA bundle that signs the index's certificate")
@@ -27,13 +27,9 @@ CA_HINT = ("point PIP_CERT (or pip.conf's cert), REQUESTS_CA_BUNDLE or SSL_CERT_
 def ca_source(env: Mapping[str, str], pip_settings: Sequence[Setting] | None = None,
               command: str = "install") -> tuple[str, str] | None:
     """(where it was set, path) of the CA bundle pip would use, or None for the default."""
-    from privpip import pipconfig
-
-    found = (pipconfig.settings(env, keys=pipconfig.TLS_KEYS) if pip_settings is None
-             else list(pip_settings))
-    chosen = pipconfig.effective(found, command).get("cert")
-    if chosen is not None and chosen.values and chosen.values[0]:
-        return f"pip's cert ({chosen.location})", chosen.values[0]
+    found = _pip_setting(env, pip_settings, command, "cert")
+    if found is not None:
+        return found
     for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"):
         if env.get(var):
             return var, env[var]
@@ -42,13 +38,20 @@ def ca_source(env: Mapping[str, str], pip_settings: Sequence[Setting] | None = N
 
 def client_cert_source(env: Mapping[str, str], pip_settings: Sequence[Setting] | None = None,
                        command: str = "install") -> tuple[str, str] | None:
+    """(where it was set, path) of pip's client certificate, or None."""
+    return _pip_setting(env, pip_settings, command, "client-cert")
+
+
+def _pip_setting(env: Mapping[str, str], pip_settings: Sequence[Setting] | None, command: str,
+                 key: Key) -> tuple[str, str] | None:
+    """pip's effective ``key`` (cert, client-cert) as (where, value), or None when unset."""
     from privpip import pipconfig
 
     found = (pipconfig.settings(env, keys=pipconfig.TLS_KEYS) if pip_settings is None
              else list(pip_settings))
-    chosen = pipconfig.effective(found, command).get("client-cert")
+    chosen = pipconfig.effective(found, command).get(key)
     if chosen is not None and chosen.values and chosen.values[0]:
-        return f"pip's client-cert ({chosen.location})", chosen.values[0]
+        return f"pip's {key} ({chosen.location})", chosen.values[0]
     return None
 
 
