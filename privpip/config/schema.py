@@ -161,15 +161,7 @@ def parse_text(text: str, label: str, pyproject: bool = False,
     if not isinstance(raw_git, list) or not all(isinstance(t, dict) for t in raw_git):
         raise ConfigError(label, f"{prefix}git: must be an array of tables ([[git]])")
     gits = [_parse_git(t, label, f"{prefix}git[{n}]") for n, t in enumerate(raw_git)]
-    seen: dict[str, int] = {}
-    for n, git in enumerate(gits):
-        if git.host in seen:
-            raise ConfigError(
-                label,
-                f"{prefix}git[{n}].host: duplicate git host {git.host!r} "
-                f"(also {prefix}git[{seen[git.host]}])",
-            )
-        seen[git.host] = n
+    _refuse_duplicates([g.host for g in gits], label, f"{prefix}git", "host", "git host")
     return Parsed(indexes, settings, gits)
 
 
@@ -603,16 +595,19 @@ def _apply_provider(fields: dict[str, object], shorthand: dict[str, str], label:
             fields["token_command_is_default"] = True
 
 
-def _check_together(indexes: list[Index], label: str, prefix: str) -> None:
+def _refuse_duplicates(values: list[str], label: str, table: str, key: str, what: str) -> None:
+    """Each ``key`` of the ``table`` array once; the error names both places."""
     seen: dict[str, int] = {}
-    for n, index in enumerate(indexes):
-        if index.name in seen:
-            raise ConfigError(
-                label,
-                f"{prefix}index[{n}].name: duplicate index name {index.name!r} "
-                f"(also {prefix}index[{seen[index.name]}])",
-            )
-        seen[index.name] = n
+    for n, value in enumerate(values):
+        if value in seen:
+            raise ConfigError(label, f"{table}[{n}].{key}: duplicate {what} {value!r} "
+                                     f"(also {table}[{seen[value]}])")
+        seen[value] = n
+
+
+def _check_together(indexes: list[Index], label: str, prefix: str) -> None:
+    _refuse_duplicates([i.name for i in indexes], label, f"{prefix}index", "name",
+                       "index name")
     defaults = [f"{prefix}index[{n}] ({i.name!r})" for n, i in enumerate(indexes) if i.default]
     if len(defaults) > 1:
         raise ConfigError(
