@@ -94,6 +94,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=30, help="rounds for env (default 30)")
     parser.add_argument("--install-rounds", type=int, default=10,
                         help="rounds for install (default 10)")
+    parser.add_argument("--only", choices=["env", "install"],
+                        help="run only the env rows (a, c) or only the install row (b)")
     parser.add_argument("--cpu", action="store_true",
                         help="compare CPU time (user + system) instead of wall-clock time")
     args = parser.parse_args()
@@ -132,20 +134,23 @@ def main() -> int:
                         "s.set(url, '__token__', f'tok-{n}')", *indexes],
                        env=remembered, check=True, cwd=work)
         env_cmd = [py, "-m", "privpip", "env", "--shell", "bash"]
-        samples = interleaved({
+        samples = {} if args.only == "install" else interleaved({
             "python -c 'import click'": ([py, "-c", "import click"], in_vars),
             "(a) privpip env, tokens in vars": (env_cmd, in_vars),
             "(c) privpip env, keyring, detected": (env_cmd, detect),
             "privpip env, keyring, remembered": (env_cmd, remembered),
             "privpip env, keyring, named in env": (env_cmd, named),
         }, work, args.rounds)
-        rows += rows_for(samples, "python -c 'import click'",
-                         {"(a) privpip env, tokens in vars": 1.3})
-        rows += rows_for(samples, "(a) privpip env, tokens in vars", {
-            "(c) privpip env, keyring, detected": 1.8,
-            "privpip env, keyring, remembered": None,
-            "privpip env, keyring, named in env": None,
-        })
+        if samples:
+            rows += rows_for(samples, "python -c 'import click'",
+                             {"(a) privpip env, tokens in vars": 1.3})
+            rows += rows_for(samples, "(a) privpip env, tokens in vars", {
+                "(c) privpip env, keyring, detected": 1.8,
+                "privpip env, keyring, remembered": None,
+                "privpip env, keyring, named in env": None,
+            })
+        if args.only == "env":
+            return report(rows, args)
 
         # (b) install --dry-run through privpip against plain pip, same index and token
         packages = work / "packages"
@@ -179,7 +184,11 @@ def main() -> int:
             server.terminate()
             server.wait()
         shutil.rmtree(work, ignore_errors=True)
+    return report(rows, args)
 
+
+def report(rows: list[Row], args: argparse.Namespace) -> int:
+    """Print the table (machine, date, rounds first); 1 when a bar is missed."""
     print(f"{datetime.date.today().isoformat()}, {os.cpu_count()} cores, "
           f"{platform.machine()} {platform.system()}, Python {platform.python_version()}, "
           f"{args.rounds} rounds for env, {args.install_rounds} for install, "

@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from privpip.errors import KeyringUnavailable
 
 if TYPE_CHECKING:
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
+
     from keyring.backend import KeyringBackend
 
 T = TypeVar("T")
@@ -256,7 +260,8 @@ class KeyringStore:
 
             leave_signals_to_main_thread()
             try:
-                box["value"] = call()
+                with _imports_deferred():
+                    box["value"] = call()
             except BaseException as exc:  # noqa: BLE001 - reported below, never swallowed
                 box["error"] = exc
 
@@ -278,13 +283,84 @@ class KeyringStore:
         return box["value"]  # type: ignore[return-value]
 
 
-def _detect() -> KeyringBackend:
-    """keyring's own detection, without importing a backend that cannot work on this system.
+# Standard-library modules that keyring's import pulls in for functions it never calls:
+# jaraco.context (imported by keyring.backend, which every backend subclasses) imports them
+# at module level for its tarball, temporary-directory and `run` helpers only.
+DEFERRED = ("urllib.request", "subprocess", "tempfile")
 
-    keyring imports every module registered under the ``keyring.backends`` entry point to
-    rank them. Its macOS backend is not viable outside macOS (its priority raises), but
-    importing it runs ctypes' find_library, which on Linux starts ldconfig, gcc and ld for
-    three frameworks. Skipping that import leaves keyring's choice the same.
+
+@contextmanager
+def _imports_deferred() -> Iterator[None]:
+    """While keyring is first imported, the DEFERRED modules are imported lazily.
+
+    urllib.request alone brings http.client, email and ssl: about a third of keyring's
+    import. Inside this block a finder hands each DEFERRED module out with its loader
+    wrapped in importlib.util.LazyLoader: the module runs on first attribute access, e.g.
+    when privpip.http next imports urllib.request to send a request. A failed import would
+    show then instead of now, so only standard-library modules are deferred. Their first
+    use is in the main thread after the keyring call returned, so two threads never load
+    one at once (LazyLoader is thread-safe only from Python 3.12 on). Nothing changes for a
+    module already imported, or once keyring is.
+    """
+    wanted = tuple(name for name in DEFERRED if name not in sys.modules)
+    if "keyring" in sys.modules or not wanted:
+        yield
+        return
+    finder = _LazyFinder(wanted)
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+
+
+class _LazyFinder:
+    """A meta path finder for a few source modules: the path finder's spec, loaded lazily."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = frozenset(names)
+
+    def find_spec(self, name: str, path: Sequence[str] | None,
+                  target: ModuleType | None = None) -> ModuleSpec | None:
+        if name not in self.names:
+            return None
+        import importlib.machinery
+        import importlib.util
+
+        spec = importlib.machinery.PathFinder.find_spec(name, path, target)
+        if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
+            return spec
+        spec.loader = importlib.util.LazyLoader(spec.loader)
+        return spec
+
+
+def _not_viable_here(module: str) -> bool:
+    """True for a backend module whose import would only show that it cannot work here.
+
+    keyring.backends.macOS: not viable outside macOS (its priority raises), but importing it
+    runs ctypes' find_library, which on Linux starts ldconfig, gcc and ld for three
+    frameworks. keyring.backends.SecretService: it reaches the Secret Service through
+    secretstorage and jeepney, which read the session bus address from
+    DBUS_SESSION_BUS_ADDRESS only (no fallback); without that variable its priority raises
+    "Environment variable DBUS_SESSION_BUS_ADDRESS is unset", after importing secretstorage
+    and the cryptography package it loads (a quarter of a detection run). The Windows
+    backends of keyring and keyrings.alt: their priority raises outside Windows ("Requires
+    Windows"), after keyrings.alt's has imported ctypes for the Windows crypto API.
+    """
+    if module == "keyring.backends.macOS":
+        return sys.platform != "darwin"
+    if module in ("keyring.backends.Windows", "keyrings.alt.Windows"):
+        return sys.platform != "win32"
+    if module == "keyring.backends.SecretService":
+        return "DBUS_SESSION_BUS_ADDRESS" not in os.environ
+    return False
+
+
+def _detect() -> KeyringBackend:
+    """keyring's own detection, without importing a backend that cannot work on this system
+    (see _not_viable_here): keyring imports every module registered under the
+    ``keyring.backends`` entry point to rank them; skipping those that cannot be viable
+    leaves its choice the same.
     """
     import keyring.backend
     from keyring.backends import fail
@@ -292,7 +368,7 @@ def _detect() -> KeyringBackend:
     # keyring.core._detect_backend's last step; the steps before it (PYTHON_KEYRING_BACKEND
     # and keyringrc.cfg) were taken by KeyringStore._choose, from the run's environment.
     original = getattr(keyring.backend, "_load_plugins", None)
-    if original is not None and sys.platform != "darwin":
+    if original is not None:
         keyring.backend._load_plugins = _load_plugins_here
     try:
         rings = keyring.backend.get_all_keyring()  # kept by keyring for the process
@@ -305,14 +381,15 @@ def _detect() -> KeyringBackend:
 
 
 def _load_plugins_here() -> None:
-    """keyring.backend._load_plugins, minus the macOS backend (see _detect)."""
+    """keyring.backend._load_plugins, minus the backends that cannot work here (see
+    _not_viable_here)."""
     import logging
 
     from keyring.compat.py312 import metadata
 
     log = logging.getLogger("keyring.backend")
     for ep in metadata.entry_points(group="keyring.backends"):
-        if ep.value.split(":")[0].strip() == "keyring.backends.macOS":
+        if _not_viable_here(ep.value.split(":")[0].strip()):
             continue
         try:
             init = ep.load()

@@ -186,12 +186,17 @@ try:
 except SystemExit:
     pass
 import json
-print(json.dumps(sorted(m for m in sys.modules if m.startswith("keyring"))), file=sys.stderr)
+# type() reads a lazy module's class without loading it
+ran = [m for m in ("urllib.request", "http.client", "ssl", "subprocess", "secretstorage")
+       if m in sys.modules and type(sys.modules[m]).__name__ != "_LazyModule"]
+print(json.dumps({"keyring": sorted(m for m in sys.modules if m.startswith("keyring")),
+                  "ran": ran}), file=sys.stderr)
 """
 
 
-def run_env_with_keyring_tokens(tmp_path: Path, env: dict[str, str],
-                                prefix: list[str]) -> subprocess.CompletedProcess[str]:
+def run_env_with_keyring_tokens(tmp_path: Path, env: dict[str, str], prefix: list[str],
+                                extra: dict[str, str] | None = None
+                                ) -> subprocess.CompletedProcess[str]:
     from keyrings.alt.file import PlaintextKeyring
 
     keyring = PlaintextKeyring()
@@ -202,17 +207,64 @@ def run_env_with_keyring_tokens(tmp_path: Path, env: dict[str, str],
     result = subprocess.run([*prefix, sys.executable, "-c", PROBE, "env", "--shell", "bash"],
                             cwd=tmp_path, capture_output=True, text=True,
                             env={**env, "PYTHONPATH": str(TESTS.parent),
-                                 "PRIVPIP_USER_CONFIG": str(tmp_path / "none.toml")})
+                                 "PRIVPIP_USER_CONFIG": str(tmp_path / "none.toml"),
+                                 **(extra or {})})
     assert "https://__token__:tok-2@h2.example/simple/" in result.stdout, result.stderr
     return result
 
 
-@pytest.mark.skipif(sys.platform == "darwin", reason="the macOS backend is the one to load there")
-def test_env_with_a_detected_keyring_does_not_import_the_macos_backend(tmp_path, env):
-    result = run_env_with_keyring_tokens(tmp_path, env, [])
-    modules = json.loads(result.stderr.strip().splitlines()[-1])
-    assert "keyring.backends.SecretService" in modules  # detection did run
-    assert "keyring.backends.macOS" not in modules
+def probe_report(result: subprocess.CompletedProcess[str]) -> dict[str, list[str]]:
+    report: dict[str, list[str]] = json.loads(result.stderr.strip().splitlines()[-1])
+    return report
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the backends skipped are Linux's rules")
+def test_a_detected_keyring_skips_the_backends_that_cannot_work_here(tmp_path, env):
+    env = {k: v for k, v in env.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+    report = probe_report(run_env_with_keyring_tokens(tmp_path, env, []))
+    assert "keyring.backends.chainer" in report["keyring"]  # detection did run
+    for module in ("keyring.backends.macOS", "keyring.backends.Windows",
+                   "keyring.backends.SecretService"):
+        assert module not in report["keyring"]
+    assert "secretstorage" not in report["ran"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the Secret Service is a Linux backend")
+def test_with_a_session_bus_address_the_secret_service_is_still_asked(tmp_path, env):
+    """The variable is what secretstorage needs to try: with it, detection imports and asks
+    the Secret Service backend, which finds no bus there and is passed over as before."""
+    report = probe_report(run_env_with_keyring_tokens(
+        tmp_path, env, [], {"DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/no-bus"}))
+    assert "keyring.backends.SecretService" in report["keyring"]
+    assert "secretstorage" in report["ran"]
+
+
+def test_reading_the_keyring_does_not_run_the_modules_keyring_never_uses(tmp_path, env):
+    """jaraco.context's module-level urllib.request (with http.client and ssl) and subprocess
+    are deferred while keyring is imported: env, which uses neither, never runs them."""
+    report = probe_report(run_env_with_keyring_tokens(tmp_path, env, []))
+    assert report["ran"] == []
+
+
+def test_deferred_modules_load_when_used_after_a_keyring_read(tmp_path, env):
+    code = """
+import sys
+from privpip.store import KeyringStore
+store = KeyringStore.from_env({"PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"})
+assert store.get("https://h.example/simple/", "__token__") is None
+assert type(sys.modules["urllib.request"]).__name__ == "_LazyModule"
+assert not any(type(f).__name__ == "_LazyFinder" for f in sys.meta_path)  # finder removed
+import subprocess
+import urllib.request
+import jaraco.context  # keyring's view of the module is the same, loaded object
+assert jaraco.context.urllib.request.Request is urllib.request.Request
+print(subprocess.run([sys.executable, "-c", "print(6 * 7)"], capture_output=True,
+                     text=True).stdout.strip(), urllib.request.Request("http://x.example/").host)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**env, "PYTHONPATH": str(TESTS.parent)}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["42", "x.example"]
 
 
 @pytest.mark.skipif(shutil.which("strace") is None or sys.platform != "linux",
