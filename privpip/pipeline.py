@@ -183,13 +183,14 @@ def run_local(ctx: Context, accesses: Sequence[Access], routed: Plan, argv: Sequ
 
     log = ctx.note if ctx.verbose else None
     with runner.private_dir(ctx.env) as private, \
-            local.serving(ctx.config, routed, log, env=ctx.env) as index:
+            local.listening(ctx.config, routed, log, env=ctx.env) as index:
         ctx.note(f"local index: {index.url}")
         env = local.child_environment(index, ctx.env, private, ctx.interactive, pip=pip, uv=uv)
         env.update(local.git_lending_environment(ctx.config, accesses, private))
         env.update(git_environment(ctx, env, argv))
         ctx.note("running: " + " ".join(argv))
-        return runner.run(argv, env)
+        # The index builds its server while the child starts up (LocalIndex.serve).
+        return runner.run(argv, env, started=index.serve)
 
 
 def run_with_netrc(

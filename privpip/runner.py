@@ -205,8 +205,12 @@ def run(
     argv: Sequence[str],
     env: Mapping[str, str],
     on_output: Callable[[str], None] | None = None,
+    started: Callable[[], object] | None = None,
 ) -> int:
     """Run ``argv`` and return its exit status; a child killed by signal N gives -N.
+
+    ``started`` is called once the child runs: work the child needs only later (the local
+    index's server) goes there, beside the child's start-up instead of before it.
 
     With ``on_output``, the child's stdout and stderr (merged) are read line by line and
     handed to it instead of going to the terminal, so a caller can show and inspect them.
@@ -247,6 +251,8 @@ def run(
         signum = getattr(signal, name)
         previous[signum] = signal.signal(signum, forward)
     try:
+        if started is not None:
+            started()
         if on_output is not None and child.stdout is not None:
             with child.stdout:
                 for line in child.stdout:

@@ -294,14 +294,20 @@ def describe(problem: Problem, origins: Mapping[str, str], configured: Mapping[s
 def new_index(env: Mapping[str, str], routed: Plan, log: Callable[[str], None] | None = None,
               port: int = 0, prefix: str | None = None) -> LocalIndex:
     """A LocalIndex for ``routed`` that checks upstream TLS as pip would (its ``cert`` and
-    ``client-cert`` settings, REQUESTS_CA_BUNDLE, SSL_CERT_FILE), so a company CA works."""
-    from privpip import pipconfig
-    from privpip.localindex import LocalIndex, ssl_context
+    ``client-cert`` settings, REQUESTS_CA_BUNDLE, SSL_CERT_FILE), so a company CA works.
 
-    tls = pipconfig.settings(env, prefix, keys=pipconfig.TLS_KEYS)
+    A configured bundle or client certificate is loaded here, so that a bad one is an error
+    before anything runs; the system store is left to the index's own thread (see
+    LocalIndex.serve)."""
+    from privpip import pipconfig
+    from privpip.localindex import LocalIndex, tls
+
+    settings = pipconfig.settings(env, prefix, keys=pipconfig.TLS_KEYS)
+    ca, client = tls.ca_source(env, settings), tls.client_cert_source(env, settings)
     timeout = upstream_timeout(env)
     return LocalIndex(routed.upstreams, timeout=timeout, deadline=4 * timeout, log=log,
-                      port=port, ssl_context=ssl_context(env, tls))
+                      port=port, ssl_context=tls.make_context(ca, client) if ca or client
+                      else None)
 
 
 DEFAULT_UPSTREAM_TIMEOUT = 30.0
@@ -324,13 +330,17 @@ def upstream_timeout(env: Mapping[str, str]) -> float:
 
 
 @contextmanager
-def serving(cfg: Config, routed: Plan, log: Callable[[str], None] | None = None,
-            port: int = 0, env: Mapping[str, str] | None = None) -> Iterator[LocalIndex]:
-    """The started LocalIndex for ``routed``; problems are printed when it stops."""
-    index = new_index(env if env is not None else {}, routed, log, port)
-    with index:
+def listening(cfg: Config, routed: Plan, log: Callable[[str], None] | None = None,
+              env: Mapping[str, str] | None = None) -> Iterator[LocalIndex]:
+    """The LocalIndex for ``routed``, listening; the caller calls its ``serve()`` once the
+    child is started (runner.run's ``started``). Problems are printed when it stops."""
+    index = new_index(env if env is not None else {}, routed, log)
+    index.listen()
+    try:
+        yield index
+    finally:
         try:
-            yield index
+            index.close()
         finally:
             report(index, cfg, routed)
 

@@ -13,8 +13,8 @@ model in :mod:`.pages`, the HTTP plumbing in :mod:`.server` (imported when the i
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import ExitStack
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -23,7 +23,9 @@ from privpip.localindex.model import Problem, Upstream
 from privpip.secret import Secret
 
 if TYPE_CHECKING:
+    import socket
     import ssl
+    import threading
 
     from privpip.localindex.server import LocalServer, State
     from privpip.pipconfig import Setting
@@ -89,38 +91,112 @@ class LocalIndex:
         self.username = "privpip-" + secrets.token_hex(4)
         self.password = Secret(secrets.token_urlsafe(24))
         self._log = log or (lambda _line: None)
-        self._stack: ExitStack | None = None
+        self._listener: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._ready: threading.Event | None = None  # set once the server is built (or failed)
+        self._failure: BaseException | None = None
         self._server: LocalServer | None = None
         self._state: State | None = None
 
     def start(self) -> LocalIndex:
-        from privpip.localindex.server import State, serving
+        """Listen, then answer: ``listen()`` and ``serve()``."""
+        return self.listen().serve()
 
-        if self._stack is not None:
+    def listen(self) -> LocalIndex:
+        """Open the listening socket on 127.0.0.1. From here on the port and URL are known,
+        and a client's connections wait in the socket's backlog until ``serve()``."""
+        import socket
+
+        if self._listener is not None:
             return self
-        context = self._ssl_context
-        if context is None and self._cafile is not None:
+        if self._ssl_context is None and self._cafile is not None:
             from privpip.localindex.tls import make_context
 
-            context = make_context(("the CA file given", self._cafile))
-        state = State(self.upstreams, self.username, self.password, self.timeout, self._log,
-                      context=context, deadline=self.deadline, file_deadline=self.file_deadline,
-                      max_page_bytes=self.max_page_bytes)
-        stack = ExitStack()
+            self._ssl_context = make_context(("the CA file given", self._cafile))
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            self._server = stack.enter_context(serving(state, self.requested_port))
+            if os.name == "posix":  # as http.server does: a fixed --port can be reused at once
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", self.requested_port))
+            listener.listen(128)  # uv opens many connections at once
         except OSError as exc:
-            stack.close()
+            listener.close()
             raise PrivpipError(f"cannot open a local port for the per-run index ({exc})",
                                hint="use the netrc delivery instead (--delivery netrc)"
                                ) from None
-        self._state, self._stack = state, stack
+        self._listener = listener
         return self
 
+    def serve(self) -> LocalIndex:
+        """Answer requests, from a background thread that first builds the server.
+
+        Building it means importing http.server, http.client and ssl and making the TLS
+        context for https upstreams: about as long as the rest of privpip's start-up. A
+        caller that calls this just after starting its child (privpip does) has that work
+        done beside the child's own start-up, on another core, instead of before it; the
+        child's first requests wait in the backlog if they come sooner.
+        """
+        import threading
+
+        if self._thread is not None:
+            return self
+        self.listen()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="privpip-localindex",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        from privpip.runner import leave_signals_to_main_thread
+
+        leave_signals_to_main_thread()  # the handler threads started here inherit the mask
+        try:
+            from privpip.localindex.server import LocalServer, State
+
+            context = self._ssl_context
+            if context is None and any(u.url.startswith("https:") for u in self.upstreams):
+                import ssl
+
+                context = ssl.create_default_context()
+            state = State(self.upstreams, self.username, self.password, self.timeout,
+                          self._log, context=context, deadline=self.deadline,
+                          file_deadline=self.file_deadline, max_page_bytes=self.max_page_bytes)
+            assert self._listener is not None
+            server = LocalServer.adopt(self._listener, state)
+        except BaseException as exc:  # noqa: BLE001 - reported by close(), never swallowed
+            self._failure = exc
+            if self._listener is not None:
+                self._listener.close()  # the child's requests are refused, not left waiting
+            return
+        else:
+            self._state, self._server = state, server
+        finally:
+            assert self._ready is not None
+            self._ready.set()
+        server.answer_until_stopped()  # a stop() that came first ends it at once
+
     def close(self) -> None:
-        if self._stack is not None:
-            self._stack.close()
-            self._stack = None
+        """Stop answering and close the connections; a server that could not be built is a
+        PrivpipError here (the child's requests were refused)."""
+        thread, self._thread = self._thread, None
+        if thread is not None and self._ready is not None:
+            self._ready.wait()
+            server, state = self._server, self._state
+            if server is not None and state is not None:
+                server.stop()
+                thread.join(5)
+                state.executor.shutdown(wait=False, cancel_futures=True)
+                state.fetcher.close()
+        elif self._listener is not None:
+            self._listener.close()
+        self._listener = None
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise PrivpipError(f"the per-run index on 127.0.0.1 could not start: "
+                               f"{type(failure).__name__}: {failure}",
+                               hint="use the netrc delivery instead (--delivery netrc), and "
+                               "report this") from None
 
     def __enter__(self) -> LocalIndex:
         return self.start()
@@ -135,9 +211,9 @@ class LocalIndex:
 
     @property
     def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the local index is not started")
-        return int(self._server.server_address[1])
+        if self._listener is None:
+            raise RuntimeError("the local index is not listening")
+        return int(self._listener.getsockname()[1])
 
     @property
     def url(self) -> str:

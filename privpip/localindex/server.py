@@ -36,7 +36,6 @@ import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
@@ -698,6 +697,52 @@ class LocalServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # uv opens many connections at once
     state: State
+    _wake_r: socket.socket
+    _wake_w: socket.socket
+    _stopping: bool
+    _stopped: threading.Event
+
+    @classmethod
+    def adopt(cls, listener: socket.socket, state: State) -> LocalServer:
+        """A server answering on ``listener``, a socket already bound and listening."""
+        server = cls(listener.getsockname(), Handler, bind_and_activate=False)
+        server.socket.close()  # the one socketserver made; the listener replaces it
+        server.socket = listener
+        host, port = listener.getsockname()[:2]
+        server.server_address = (host, port)
+        server.server_name, server.server_port = host, port
+        server.state = state
+        server._wake_r, server._wake_w = socket.socketpair()
+        server._stopping = False
+        server._stopped = threading.Event()
+        return server
+
+    def answer_until_stopped(self) -> None:
+        """socketserver's serve_forever, minus its poll interval: it noticed a shutdown only
+        at its next poll (up to 50 ms after the child had exited, on every run). Here stop()
+        wakes the select through a socket pair, and the loop ends at once."""
+        import selectors
+
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.socket, selectors.EVENT_READ)
+                selector.register(self._wake_r, selectors.EVENT_READ)
+                while not self._stopping:
+                    for key, _events in selector.select():
+                        if key.fileobj is self.socket and not self._stopping:
+                            # serve_forever's own step: accept, then a thread per request
+                            self._handle_request_noblock()  # type: ignore[attr-defined]
+        finally:
+            self._stopped.set()
+
+    def stop(self) -> None:
+        """End answer_until_stopped (from another thread) and close the sockets."""
+        self._stopping = True
+        self._wake_w.send(b"\0")
+        self._stopped.wait(5)
+        self.server_close()
+        self._wake_r.close()
+        self._wake_w.close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # socketserver prints a traceback to stderr; one line in the run's log is enough.
@@ -705,24 +750,3 @@ class LocalServer(http.server.ThreadingHTTPServer):
 
         kind = sys.exc_info()[0]
         self.state.log(f"a request failed: {kind.__name__ if kind else 'unknown error'}")
-
-
-@contextmanager
-def serving(state: State, port: int = 0) -> Iterator[LocalServer]:
-    """A server on 127.0.0.1 at ``port`` (0: a free one), answering in a background thread."""
-    server = LocalServer(("127.0.0.1", port), Handler)
-    server.state = state
-    def serve() -> None:
-        leave_signals_to_main_thread()  # the handler threads started here inherit the mask
-        server.serve_forever(poll_interval=0.05)
-
-    thread = threading.Thread(target=serve, name="privpip-localindex", daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-        state.executor.shutdown(wait=False, cancel_futures=True)
-        state.fetcher.close()
