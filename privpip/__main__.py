@@ -1,5 +1,5 @@
 """Entry point for ``python -m privpip``."""
 
-from privpip.cli import main
+from privpip.launch import main
 
 main()

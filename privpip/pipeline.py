@@ -165,12 +165,13 @@ def route(ctx: Context, accesses: Sequence[Access], args: Sequence[str], pip_com
 
     taken, rest = local.taken_over(ctx.env, ctx.cwd, args, pip_command,
                                    prefix, pip=pip, uv=uv)
-    for item in taken:
-        ctx.note(f"taken over: {redact(local.display(item.url))} from {item.where}")
     routed = local.plan(ctx.config, accesses, taken, rest, local.users_netrc_path(ctx.env))
-    for upstream in routed.upstreams:
-        owns = f", owns {', '.join(upstream.owns)}" if upstream.owns else ""
-        ctx.note(f"upstream {upstream.name}: {local.display(upstream.url)}{owns}")
+    if ctx.verbose:  # the redactor's first use imports json: only when there is a line to show
+        for item in taken:
+            ctx.note(f"taken over: {redact(local.display(item.url))} from {item.where}")
+        for upstream in routed.upstreams:
+            owns = f", owns {', '.join(upstream.owns)}" if upstream.owns else ""
+            ctx.note(f"upstream {upstream.name}: {local.display(upstream.url)}{owns}")
     return routed
 
 
@@ -221,7 +222,8 @@ def run_with_netrc(
         env = pip_environment(accesses, ctx.env, private, version, ctx.interactive)
         env.update(extra_env or {})
         env.update(git_environment(ctx, env, argv))
-        ctx.note("running: " + redact_argv(argv))  # URL userinfo masked
+        if ctx.verbose:  # the redactor's first use imports json
+            ctx.note("running: " + redact_argv(argv))  # URL userinfo masked
         return runner.run(argv, env)
 
 
@@ -245,5 +247,6 @@ def run_uv(ctx: Context, accesses: Sequence[Access], argv: Sequence[str]) -> int
         env.update(uv_variables(accesses, with_credentials=False))
         env.update(netrc_environment(accesses, ctx.env, private, None))
         env.update(git_environment(ctx, env, argv))
-        ctx.note("running: " + redact_argv(argv))  # URL userinfo masked
+        if ctx.verbose:  # the redactor's first use imports json
+            ctx.note("running: " + redact_argv(argv))  # URL userinfo masked
         return runner.run(argv, env)

@@ -1,5 +1,6 @@
-"""The command line: the root group, the table of commands (each imported only when it runs),
-and main(), the one place where errors become messages and exit codes."""
+"""The command line: the root group and the table of commands (each imported only when it
+runs). The entry point, main(), and the one place where errors become messages and exit codes
+are in privpip.launch, which also runs a plain `privpip install` without importing click."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ import click
 
 from privpip import __version__
 from privpip.cli.options import CONTEXT, TO_PIP, accept_global_options
-from privpip.errors import PrivpipError
-from privpip.secret import redact
+from privpip.launch import main  # noqa: F401 - the console entry point, importable here too
 
 # name: (module in privpip.cli, attribute, the one-line help `privpip --help` shows without
 # importing the module; "" for a hidden command). A test checks that each matches the
@@ -120,65 +120,3 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, no_input: bo
         verbose=verbose,
         interactive=not no_input and sys.stdin is not None and sys.stdin.isatty(),
     )
-
-
-def main() -> None:
-    """Console entry point: run, then exit at once with the status `_main` gave."""
-    try:
-        _main()
-    except SystemExit as exc:
-        _exit_now(exc.code)
-    _exit_now(0)
-
-
-def _exit_now(code: object) -> None:
-    """Exit without the interpreter's shutdown (~10 ms: module teardown, garbage collection).
-
-    By now the child was reaped and the private files removed (their ``with`` blocks ended).
-    Only what cannot be lost stops the shortcut: output that does not flush (a closed pipe)
-    and non-daemon threads; then the normal exit keeps Python's own status and messages.
-    """
-    status = 0 if code is None else code if isinstance(code, int) else None
-    threading = sys.modules.get("threading")
-    waiting = threading is not None and any(
-        t.is_alive() and not t.daemon and t is not threading.main_thread()
-        for t in threading.enumerate())
-    if status is None or waiting:
-        raise SystemExit(code)
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError, AttributeError):
-        raise SystemExit(code) from None
-    os._exit(status & 0xFF)
-
-
-def _main() -> None:
-    """user errors get a message and an exit code; bugs get exit 70."""
-    if os.environ.get("_PRIVPIP_COMPLETE", "").startswith("fish"):
-        from privpip.cli.completion import use_privpip_fish
-
-        use_privpip_fish()
-    try:
-        cli.main(prog_name="privpip", standalone_mode=False)
-    except PrivpipError as exc:
-        click.echo(f"privpip: error: {redact(exc.message)}", err=True)
-        if exc.hint:
-            click.echo(f"  hint: {redact(exc.hint)}", err=True)
-        raise SystemExit(exc.exit_code) from None
-    except click.exceptions.Abort:
-        click.echo("\nprivpip: aborted", err=True)
-        raise SystemExit(130) from None
-    except click.ClickException as exc:
-        exc.show()
-        raise SystemExit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        click.echo("\nprivpip: interrupted", err=True)
-        raise SystemExit(130) from None
-    except Exception as exc:
-        if os.environ.get("PRIVPIP_DEBUG"):
-            raise
-        click.echo(f"privpip: internal error: {type(exc).__name__}: {redact(str(exc))}", err=True)
-        click.echo("  hint: this is a bug in privpip; rerun with PRIVPIP_DEBUG=1 for a traceback "
-                   "and report it", err=True)
-        raise SystemExit(70) from None

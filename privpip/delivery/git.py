@@ -39,7 +39,7 @@ def helper_command(python: str | None = None) -> str:
     package_parent = str(Path(__file__).resolve().parent.parent.parent)
     code = (
         f"import sys;sys.path[:]=[{package_parent!r}]+[p for p in sys.path if p not in('','.')];"
-        "from privpip.cli import main;main()"
+        "from privpip.launch import main;main()"
     )
     return "!" + shlex.join([python or sys.executable, "-c", code, "git-credential"])
 

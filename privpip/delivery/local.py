@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from privpip import pipargs, urls
@@ -38,8 +37,7 @@ class RoutingRefused(UsageError):
     """An index setting privpip cannot route through the local index."""
 
 
-@dataclass(frozen=True)
-class TakenOver:
+class TakenOver(NamedTuple):
     """An index pip or uv would have asked directly; now an upstream (no ownership)."""
 
     url: str  # as written, credential included
@@ -47,13 +45,13 @@ class TakenOver:
     replaces_default: bool = False  # an index-url: it stands where PyPI would
 
 
-@dataclass
 class Plan:
     """The upstreams of one run, where each came from, and the child's arguments."""
 
-    upstreams: list[Upstream] = field(default_factory=list)
-    origins: dict[str, str] = field(default_factory=dict)  # upstream name -> where / source
-    args: list[str] = field(default_factory=list)  # the child's arguments, index options out
+    def __init__(self, args: Sequence[str] = ()) -> None:
+        self.upstreams: list[Upstream] = []
+        self.origins: dict[str, str] = {}  # upstream name -> where / source
+        self.args = list(args)  # the child's arguments, index options out
 
 
 def _split_userinfo(url: str) -> tuple[str, str | None, Secret | None]:
@@ -147,7 +145,7 @@ def plan(cfg: Config, accesses: Sequence[Access], taken: Sequence[TakenOver],
     index is the default, then taken-over extra indexes. Duplicates of an earlier URL go."""
     from privpip.localindex import Upstream
 
-    out = Plan(args=list(args))
+    out = Plan(args)
     names: set[str] = set()
 
     def add(name: str, url: str, owns: tuple[str, ...], username: str | None,
@@ -296,18 +294,22 @@ def new_index(env: Mapping[str, str], routed: Plan, log: Callable[[str], None] |
     """A LocalIndex for ``routed`` that checks upstream TLS as pip would (its ``cert`` and
     ``client-cert`` settings, REQUESTS_CA_BUNDLE, SSL_CERT_FILE), so a company CA works.
 
-    A configured bundle or client certificate is loaded here, so that a bad one is an error
-    before anything runs; the system store is left to the index's own thread (see
-    LocalIndex.serve)."""
-    from privpip import pipconfig
-    from privpip.localindex import LocalIndex, tls
+    With an https upstream, a configured bundle or client certificate is loaded here, so that
+    a bad one is an error before anything runs; the system store is left to the index's own
+    thread (see LocalIndex.serve). Without one, no TLS is set up at all."""
+    from privpip.localindex import LocalIndex
 
-    settings = pipconfig.settings(env, prefix, keys=pipconfig.TLS_KEYS)
-    ca, client = tls.ca_source(env, settings), tls.client_cert_source(env, settings)
+    context = None
+    if any(u.url.startswith("https:") for u in routed.upstreams):
+        from privpip import pipconfig
+        from privpip.localindex import tls
+
+        settings = pipconfig.settings(env, prefix, keys=pipconfig.TLS_KEYS)
+        ca, client = tls.ca_source(env, settings), tls.client_cert_source(env, settings)
+        context = tls.make_context(ca, client) if ca or client else None
     timeout = upstream_timeout(env)
     return LocalIndex(routed.upstreams, timeout=timeout, deadline=4 * timeout, log=log,
-                      port=port, ssl_context=tls.make_context(ca, client) if ca or client
-                      else None)
+                      port=port, ssl_context=context)
 
 
 DEFAULT_UPSTREAM_TIMEOUT = 30.0

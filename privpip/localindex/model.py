@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import quote, urljoin, urlsplit
 
 from privpip.secret import Secret
@@ -26,25 +26,31 @@ def _normalize_pattern(pattern: str) -> str:
     return _SEPARATORS.sub("-", pattern.strip()).lower()
 
 
-@dataclass(frozen=True)
-class Upstream:
-    """An index behind the local one: its name, simple root URL, owned names and credential."""
-
+class _UpstreamFields(NamedTuple):
     name: str
     url: str  # the simple API root, without credentials
     owns: tuple[str, ...] = ()
     username: str | None = None
-    token: Secret | None = field(default=None, repr=False)
+    token: Secret | None = None  # shows as **** (Secret's repr)
 
-    def __post_init__(self) -> None:
-        parts = urlsplit(self.url)
+
+class Upstream(_UpstreamFields):
+    """An index behind the local one: its name, simple root URL, owned names and credential.
+
+    A named tuple checked on creation, not a dataclass: install's start-up need not import
+    dataclasses (with inspect, ast, dis and tokenize: about 8 ms)."""
+
+    __slots__ = ()
+
+    def __new__(cls, name: str, url: str, owns: tuple[str, ...] = (),
+                username: str | None = None, token: Secret | None = None) -> Upstream:
+        parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"index {self.name!r}: not an http(s) URL")
+            raise ValueError(f"index {name!r}: not an http(s) URL")
         if parts.username is not None or parts.password is not None:
-            raise ValueError(f"index {self.name!r}: the URL must not carry a credential")
-        url = self.url if self.url.endswith("/") else self.url + "/"
-        object.__setattr__(self, "url", url)
-        object.__setattr__(self, "owns", tuple(_normalize_pattern(p) for p in self.owns))
+            raise ValueError(f"index {name!r}: the URL must not carry a credential")
+        return super().__new__(cls, name, url if url.endswith("/") else url + "/",
+                               tuple(_normalize_pattern(p) for p in owns), username, token)
 
     def owns_name(self, name: str) -> bool:
         normalized = normalize(name)
@@ -54,14 +60,28 @@ class Upstream:
         return urljoin(self.url, quote(normalize(name)) + "/")
 
 
-@dataclass(frozen=True)
 class Problem:
     """Something an upstream did that made a local request fail, named for the user."""
 
-    index: str
-    url: str  # redacted, without query string ("" when several indexes are meant)
-    what: str
-    hint: str
+    __slots__ = ("index", "url", "what", "hint")
+
+    def __init__(self, index: str, url: str, what: str, hint: str) -> None:
+        self.index = index
+        self.url = url  # redacted, without query string ("" when several indexes are meant)
+        self.what = what
+        self.hint = hint
+
+    def _fields(self) -> tuple[str, str, str, str]:
+        return self.index, self.url, self.what, self.hint
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Problem) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return f"Problem{self._fields()!r}"
 
     def describe(self) -> str:
         where = f" ({self.url})" if self.url else ""

@@ -18,12 +18,21 @@ import os
 def exit_here(code):  # main() ends with os._exit; the probe still has to report
     raise SystemExit(code)
 os._exit = exit_here
-from privpip.cli import main
+at_spawn = []
+if sys.argv[1:2] == ["install"]:
+    import privpip.runner
+    spawn = privpip.runner.run
+    def spy(*args, **kwargs):  # what was imported when the child was started
+        at_spawn.extend(sorted(sys.modules))
+        return spawn(*args, **kwargs)
+    privpip.runner.run = spy
+from privpip.launch import main
 try:
     main()
 except SystemExit:
     pass
 import json
+print(json.dumps(at_spawn), file=sys.stderr)
 print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 """
 HEAVY = {"keyring", "rich", "tomli_w", "urllib3", "requests", "platformdirs", "email", "http",
@@ -49,6 +58,18 @@ def all_loaded(args, tmp_path, env):
     return set(json.loads(result.stderr.strip().splitlines()[-1])), result
 
 
+def loaded_at_spawn(result: subprocess.CompletedProcess[str]) -> set[str]:
+    return set(json.loads(result.stderr.strip().splitlines()[-2]))
+
+
+# What a plain `privpip install` starts pip without: click (privpip.launch parses its line),
+# dataclasses (inspect, ast, dis), secrets (hashlib, OpenSSL), json, and the local index's
+# server, which is built beside pip's start-up (LocalIndex.serve).
+NOT_BEFORE_PIP = {"click", "dataclasses", "inspect", "secrets", "hashlib", "json",
+                  "http.server", "http.client", "ssl", "email", "concurrent.futures",
+                  "privpip.localindex.server", "privpip.localindex.pages"}
+
+
 def test_env_imports_nothing_heavy(tmp_path):
     (tmp_path / "privpip.toml").write_text("".join(
         f'[[index]]\nname = "i{n}"\nurl = "https://h{n}.example/simple/"\n' for n in range(3)))
@@ -61,14 +82,20 @@ def test_env_imports_nothing_heavy(tmp_path):
     assert everything & ENV_ONLY == set()
 
 
-def _install_probe(tmp_path, delivery):
+# A CA bundle given to pip (this machine's environment may set one) is loaded before pip runs
+# when an upstream is https: a bad one is an error first (see test below).
+CA_VARIABLES = ("PIP_CERT", "PIP_CLIENT_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+                "SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+def _install_probe(tmp_path, delivery, **extra):
     (tmp_path / "privpip.toml").write_text(
         '[[index]]\nname = "corp"\nurl = "https://h.example/simple/"\ndefault = true\n')
     fake = tmp_path / "python"
     fake.write_text("#!/bin/sh\necho \"$@\"\n")
     fake.chmod(0o755)
     env = {"PRIVPIP_INDEX_CORP_TOKEN": "token", "PRIVPIP_USER_CONFIG": str(tmp_path / "none"),
-           "TMPDIR": str(tmp_path)}
+           "TMPDIR": str(tmp_path), **{var: "" for var in CA_VARIABLES}, **extra}
     args = ["install", "--delivery", delivery, "--python", str(fake), "--dry-run", "-q",
             "--upgrade", "--index-url=https://h.example/simple/", "corp-dep"]
     return all_loaded(args, tmp_path, env)
@@ -86,6 +113,7 @@ def test_install_imports_only_what_running_pip_needs(tmp_path):
     assert everything & {"shutil", "tempfile", "random", "bz2", "lzma", "privpip.confusion",
                          "privpip.http"} == set()
     assert "subprocess" in everything  # the child is run: the probe saw the real path
+    assert loaded_at_spawn(result) & NOT_BEFORE_PIP == set()
 
 
 def test_routed_install_imports_the_server_and_nothing_else_heavy(tmp_path):
@@ -99,6 +127,24 @@ def test_routed_install_imports_the_server_and_nothing_else_heavy(tmp_path):
              and m.split(".")[0] not in allowed}
     assert heavy == set()
     assert everything & {"privpip.confusion", "tarfile", "difflib"} == set()
+    assert loaded_at_spawn(result) & NOT_BEFORE_PIP == set()
+    assert "privpip.localindex.server" in everything  # built once pip was running
+
+
+def test_a_ca_bundle_for_an_https_upstream_is_loaded_before_pip_runs(tmp_path):
+    """A configured bundle is read before pip starts, so that a bad one stops the run with a
+    message naming it, instead of failing every request later."""
+    import ssl
+
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("not a certificate\n")
+    _, result = _install_probe(tmp_path, "local", PIP_CERT=str(bundle))
+    assert "PIP_CERT" in result.stderr or "pip's cert" in result.stderr, result.stderr
+    assert "names a CA bundle that cannot be read" in result.stderr
+    good = ssl.get_default_verify_paths().cafile
+    if good:
+        _, result = _install_probe(tmp_path, "local", PIP_CERT=good)
+        assert "ssl" in loaded_at_spawn(result)
 
 
 def test_help_imports_nothing_heavy(tmp_path):
@@ -198,7 +244,7 @@ CLOSED_STDOUT = """
 import os, subprocess, sys
 r, w = os.pipe()
 os.close(r)
-code = "import sys; sys.argv = ['privpip', *sys.argv[1:]]; import privpip.cli as c; c." + sys.argv[1]
+code = "import sys; sys.argv = ['privpip', *sys.argv[1:]]; import privpip.launch as c; c." + sys.argv[1]
 p = subprocess.run([sys.executable, "-c", code, *sys.argv[2:]], stdout=w, stderr=subprocess.PIPE,
                    text=True)
 print(p.returncode, p.stderr.strip().splitlines()[-1:])
@@ -209,7 +255,7 @@ print(p.returncode, p.stderr.strip().splitlines()[-1:])
 @pytest.mark.parametrize("args", [["--version"], ["env", "--shell", "bash"]])
 def test_a_closed_stdout_ends_as_before_the_fast_exit(tmp_path, args, buffered):
     """A reader that went away (``privpip env | head -0``): the status and the last message
-    are those of the normal exit (``_main()`` alone, as before the fast exit)."""
+    are those of the normal exit (``guarded(_run)`` alone, as before the fast exit)."""
     privpip(["--version"], tmp_path, capture_output=True)  # writes privpip.toml
     env = {**os.environ, "PYTHONPATH": str(TESTS.parent),
            "PRIVPIP_USER_CONFIG": str(tmp_path / "none"),
@@ -222,4 +268,4 @@ def test_a_closed_stdout_ends_as_before_the_fast_exit(tmp_path, args, buffered):
         return subprocess.run([sys.executable, "-c", CLOSED_STDOUT, call, *args], cwd=tmp_path,
                               env=env, capture_output=True, text=True).stdout
 
-    assert outcome("main()") == outcome("_main()")
+    assert outcome("main()") == outcome("guarded(c._run)")
