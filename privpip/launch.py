@@ -6,12 +6,12 @@
 is by far the most frequent command and the one whose cost adds to pip's on every run (see
 benchmarks/README.md): click's import is most of privpip's own start-up. ``plain_install``
 reads exactly the forms above, with click's rules for them (options until the first
-argument or ``--``, pip's options passed through, ``--opt=value``, the last of a repeated
-single option, the environment variables), and answers None for everything else: global
-options, ``-h``, a short-option cluster that holds ``-x`` or ``-h``, a missing value, a
-value outside the choices, an unusual environment. None means click parses the line, so
-errors, help and every other command keep click's behaviour. tests/unit/test_launch.py holds
-the two parsers to the same result on generated command lines.
+argument or ``--``, pip's options passed through, ``--opt=value``, ``-xNAME``, the last of a
+repeated single option, the environment variables), and answers None for everything else:
+global options, ``-h``, a short-option cluster that holds ``-x`` or ``-h`` after another
+letter, a missing value, a value outside the choices, an unusual environment. None means
+click parses the line, so errors, help and every other command keep click's behaviour.
+tests/unit/test_launch.py holds the two parsers to the same result on generated lines.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ _OPTIONS = {"--index": "indexes", "-x": "indexes", "--allow-public": "allow_publ
             "--python": "python", "--delivery": "delivery", "--installer": "installer"}
 _CHOICES = {"delivery": ("local", "netrc"), "installer": ("pip", "uv")}
 _ENV = {"delivery": "PRIVPIP_DELIVERY", "installer": "PRIVPIP_INSTALLER"}
-_SHORT = "xh"  # install's short options: a cluster holding one is left to click
+_SHORT = "xh"  # install's short options: -h, or one inside a cluster, is left to click
 # Values of the PRIVPIP_NO_INPUT flag read here; any other value is left to click.
 _NO_INPUT = {"": False, "0": False, "false": False, "1": True, "true": True}
 
@@ -66,12 +66,16 @@ def plain_install(argv: Sequence[str], env: Mapping[str, str]) -> Install | None
         if not arg.startswith("-") or arg == "-":
             rest.insert(0, arg)
             break
-        if not arg.startswith("--"):
+        if arg.startswith("-x"):  # click: the rest of the word is the value, else the next
+            flag, eq, value = "-x", bool(arg[2:]), arg[2:]
+        elif not arg.startswith("--"):
             if any(ch in _SHORT for ch in arg[1:]):
-                return None
+                return None  # -h, or -x inside a cluster (-Ux): click's cluster rules
             passed.append(arg)
             continue
-        flag, eq, value = arg.partition("=")
+        else:
+            flag, sep, value = arg.partition("=")
+            eq = bool(sep)
         if flag == "--help":
             return None
         field = _OPTIONS.get(flag)
