@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, TypeVar
 
 from privpip.errors import KeyringUnavailable
 
 if TYPE_CHECKING:
-    from importlib.machinery import ModuleSpec
-    from types import ModuleType
-
     from keyring.backend import KeyringBackend
 
 T = TypeVar("T")
@@ -260,8 +258,8 @@ class KeyringStore:
 
             leave_signals_to_main_thread()
             try:
-                with _imports_deferred():
-                    box["value"] = call()
+                _defer_imports()
+                box["value"] = call()
             except BaseException as exc:  # noqa: BLE001 - reported below, never swallowed
                 box["error"] = exc
 
@@ -287,51 +285,40 @@ class KeyringStore:
 # jaraco.context (imported by keyring.backend, which every backend subclasses) imports them
 # at module level for its tarball, temporary-directory and `run` helpers only.
 DEFERRED = ("urllib.request", "subprocess", "tempfile")
+_SWAP = threading.Lock()
 
 
-@contextmanager
-def _imports_deferred() -> Iterator[None]:
-    """While keyring is first imported, the DEFERRED modules are imported lazily.
+def _defer_imports() -> None:
+    """Before keyring is first imported, let each DEFERRED module be a _Deferred stand-in.
 
     urllib.request alone brings http.client, email and ssl: about a third of keyring's
-    import. Inside this block a finder hands each DEFERRED module out with its loader
-    wrapped in importlib.util.LazyLoader: the module runs on first attribute access, e.g.
-    when privpip.http next imports urllib.request to send a request. A failed import would
-    show then instead of now, so only standard-library modules are deferred. Their first
-    use is in the main thread after the keyring call returned, so two threads never load
-    one at once (LazyLoader is thread-safe only from Python 3.12 on). Nothing changes for a
-    module already imported, or once keyring is.
+    import. A stand-in is imported for real on first attribute use, by whichever thread
+    gets there (privpip.http sends requests from several threads at once), so a command
+    that never uses the module never pays for it. Nothing changes for a module that is
+    already imported, or once keyring is.
     """
-    wanted = tuple(name for name in DEFERRED if name not in sys.modules)
-    if "keyring" in sys.modules or not wanted:
-        yield
+    if "keyring" in sys.modules:
         return
-    finder = _LazyFinder(wanted)
-    sys.meta_path.insert(0, finder)
-    try:
-        yield
-    finally:
-        sys.meta_path.remove(finder)
+    for name in DEFERRED:
+        if name not in sys.modules:
+            parent, _, child = name.rpartition(".")
+            stand_in = _Deferred(name)
+            sys.modules[name] = stand_in
+            if parent:  # `import urllib.request` binds urllib and reads its attribute
+                setattr(importlib.import_module(parent), child, stand_in)
 
 
-class _LazyFinder:
-    """A meta path finder for a few source modules: the path finder's spec, loaded lazily."""
+class _Deferred(ModuleType):
+    """Stands in for a module until an attribute of it is first read; then imports the real
+    one and answers from it. Thread-safe through the import system's own locks: the stand-in
+    leaves sys.modules once, and every thread then imports (or waits for) the real module.
+    """
 
-    def __init__(self, names: Sequence[str]) -> None:
-        self.names = frozenset(names)
-
-    def find_spec(self, name: str, path: Sequence[str] | None,
-                  target: ModuleType | None = None) -> ModuleSpec | None:
-        if name not in self.names:
-            return None
-        import importlib.machinery
-        import importlib.util
-
-        spec = importlib.machinery.PathFinder.find_spec(name, path, target)
-        if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
-            return spec
-        spec.loader = importlib.util.LazyLoader(spec.loader)
-        return spec
+    def __getattr__(self, attr: str) -> object:
+        with _SWAP:
+            if sys.modules.get(self.__name__) is self:
+                del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
 
 
 def _not_viable_here(module: str) -> bool:

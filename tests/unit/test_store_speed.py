@@ -186,9 +186,9 @@ try:
 except SystemExit:
     pass
 import json
-# type() reads a lazy module's class without loading it
+# modules imported for real (a stand-in from privpip.store is not)
 ran = [m for m in ("urllib.request", "http.client", "ssl", "subprocess", "secretstorage")
-       if m in sys.modules and type(sys.modules[m]).__name__ != "_LazyModule"]
+       if m in sys.modules and type(sys.modules[m]).__name__ != "_Deferred"]
 print(json.dumps({"keyring": sorted(m for m in sys.modules if m.startswith("keyring")),
                   "ran": ran}), file=sys.stderr)
 """
@@ -247,19 +247,34 @@ def test_reading_the_keyring_does_not_run_the_modules_keyring_never_uses(tmp_pat
 
 
 def test_deferred_modules_load_when_used_after_a_keyring_read(tmp_path, env):
+    """Used later, from several threads at once (privpip.http sends requests that way), the
+    stand-ins give the real modules; the keyring's own view of them forwards to the same."""
     code = """
-import sys
+import sys, threading
 from privpip.store import KeyringStore
 store = KeyringStore.from_env({"PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"})
 assert store.get("https://h.example/simple/", "__token__") is None
-assert type(sys.modules["urllib.request"]).__name__ == "_LazyModule"
-assert not any(type(f).__name__ == "_LazyFinder" for f in sys.meta_path)  # finder removed
+assert type(sys.modules["urllib.request"]).__name__ == "_Deferred"
+barrier, seen, errors = threading.Barrier(8), [], []
+def use():
+    barrier.wait()
+    try:
+        import urllib.request
+        seen.append(urllib.request.Request("http://x.example/").host)
+    except Exception as exc:
+        errors.append(repr(exc))
+threads = [threading.Thread(target=use) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+assert errors == [] and seen == ["x.example"] * 8, (errors, seen)
 import subprocess
 import urllib.request
-import jaraco.context  # keyring's view of the module is the same, loaded object
+import jaraco.context  # keyring's reference forwards to the same, loaded module
 assert jaraco.context.urllib.request.Request is urllib.request.Request
+assert jaraco.context.subprocess.Popen is subprocess.Popen
+assert type(sys.modules["urllib.request"]).__name__ == "module"
 print(subprocess.run([sys.executable, "-c", "print(6 * 7)"], capture_output=True,
-                     text=True).stdout.strip(), urllib.request.Request("http://x.example/").host)
+                     text=True).stdout.strip(), seen[0])
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={**env, "PYTHONPATH": str(TESTS.parent)}, cwd=tmp_path)
