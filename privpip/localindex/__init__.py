@@ -133,10 +133,12 @@ class LocalIndex:
         """Answer requests, from a background thread that first builds the server.
 
         Building it means importing http.server, http.client and ssl and making the TLS
-        context for https upstreams: about as long as the rest of privpip's start-up. A
-        caller that calls this just after starting its child (privpip does) has that work
-        done beside the child's own start-up, on another core, instead of before it; the
-        child's first requests wait in the backlog if they come sooner.
+        context for https upstreams: about as long as the rest of privpip's start-up. Then
+        it opens one connection to each upstream (nothing sent), so that the TCP and TLS
+        handshakes are done before the first request. A caller that calls this just after
+        starting its child (privpip does) has that work done beside the child's own
+        start-up, on another core, instead of before it; the child's first requests wait in
+        the backlog if they come sooner.
         """
         import threading
 
@@ -173,6 +175,7 @@ class LocalIndex:
             return
         else:
             self._state, self._server = state, server
+            state.warm_up()  # upstream handshakes while the child is still starting
         finally:
             assert self._ready is not None
             self._ready.set()

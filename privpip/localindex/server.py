@@ -94,6 +94,7 @@ class ConnectionPool:
         self._idle: dict[Origin, list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
         self._ssl = context
+        self._closed = False
 
     def get(self, origin: Origin) -> tuple[http.client.HTTPConnection, bool]:
         with self._lock:
@@ -111,13 +112,27 @@ class ConnectionPool:
     def put(self, origin: Origin, conn: http.client.HTTPConnection) -> None:
         with self._lock:
             idle = self._idle.setdefault(origin, [])
-            if len(idle) < self.per_origin:
+            if len(idle) < self.per_origin and not self._closed:
                 idle.append(conn)
                 return
         conn.close()
 
+    def warm(self, origin: Origin) -> None:
+        """Open a connection to ``origin`` before anything is asked of it: the TCP and TLS
+        handshakes happen while the client is still starting, not on its first request.
+        Nothing is sent. On failure nothing is kept, and the first request meets (and
+        reports) the problem."""
+        conn, _ = self.get(origin)
+        try:
+            conn.connect()
+        except (OSError, ValueError):  # ssl.SSLError is an OSError
+            conn.close()
+            return
+        self.put(origin, conn)
+
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             conns = [c for idle in self._idle.values() for c in idle]
             self._idle.clear()
         for conn in conns:
@@ -355,6 +370,13 @@ class State:
         self.executor = ThreadPoolExecutor(max_workers=max(2, min(16, 2 * len(self.upstreams))),
                                            thread_name_prefix="privpip-upstream",
                                            initializer=leave_signals_to_main_thread)
+
+    def warm_up(self) -> None:
+        """One connection to each upstream origin, opened in the background (see
+        ConnectionPool.warm); the threads inherit the caller's signal mask."""
+        for origin in dict.fromkeys(origin_of(u.url) for u in self.upstreams):
+            threading.Thread(target=self.fetcher.pool.warm, args=(origin,),
+                             name="privpip-warm", daemon=True).start()
 
     def add_problem(self, problem: Problem) -> None:
         with self.lock:

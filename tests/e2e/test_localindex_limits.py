@@ -378,3 +378,37 @@ def test_request_log_shows_no_query_or_userinfo(upstream):
     assert "GET /simple/demo/ -> 200" in text
     assert secret not in text and "user:" not in text
     assert os.linesep.join(log).count("\n") == len(log) - 1  # one line per event
+
+
+def test_upstreams_are_connected_ahead_and_nothing_is_sent_before_a_request():
+    """serve() opens one connection per upstream origin before any request, so the TCP and
+    TLS handshakes happen while pip starts; it carries no byte (no credential) until a
+    request through the index uses it, and that request uses it rather than a new one."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+    port = listener.getsockname()[1]
+    up = Upstream("corp", f"http://127.0.0.1:{port}/simple/", token=Secret("tok-warm-123456"))
+    with LocalIndex([up], timeout=5) as index:
+        conn, _ = listener.accept()  # the warm-up connection: no request has been made
+        with conn:
+            conn.settimeout(0.5)
+            with pytest.raises(socket.timeout):
+                conn.recv(1)
+            answer: list[int] = []
+            asking = threading.Thread(
+                target=lambda: answer.append(ask(index, "GET", "/simple/demo/")[0]))
+            asking.start()
+            conn.settimeout(5)
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += conn.recv(4096)
+            assert request.startswith(b"GET /simple/demo/ HTTP/1.1\r\n")
+            expected = base64.b64encode(b"__token__:tok-warm-123456")
+            assert b"Authorization: Basic " + expected in request
+            conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+            asking.join(5)
+        assert answer == [404]
+        listener.settimeout(0.3)
+        with pytest.raises(socket.timeout):
+            listener.accept()  # no second connection was opened
+    listener.close()
