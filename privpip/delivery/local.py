@@ -308,8 +308,12 @@ def new_index(env: Mapping[str, str], routed: Plan, log: Callable[[str], None] |
         ca, client = tls.ca_source(env, settings), tls.client_cert_source(env, settings)
         context = tls.make_context(ca, client) if ca or client else None
     timeout = upstream_timeout(env)
+    # The indexes of privpip's config are connected to ahead; an index privpip only took
+    # over, or the public one, is contacted when (and only if) a request needs it.
+    configured = [name for name, origin in routed.origins.items()
+                  if origin.startswith("configured")]
     return LocalIndex(routed.upstreams, timeout=timeout, deadline=4 * timeout, log=log,
-                      port=port, ssl_context=context)
+                      port=port, ssl_context=context, connect_ahead=configured)
 
 
 DEFAULT_UPSTREAM_TIMEOUT = 30.0

@@ -62,13 +62,15 @@ class LocalIndex:
                  log: Callable[[str], None] | None = None, *,
                  ssl_context: ssl.SSLContext | None = None, cafile: str | None = None,
                  deadline: float = 120.0, file_deadline: float = 3600.0,
-                 max_page_bytes: int = MAX_PAGE_BYTES, port: int = 0) -> None:
+                 max_page_bytes: int = MAX_PAGE_BYTES, port: int = 0,
+                 connect_ahead: Sequence[str] = ()) -> None:
         """``timeout``: the longest wait for any one read from an upstream; ``deadline``: the
         longest a whole page request may take (connect, redirects, body), ``file_deadline``
         the same for one file download; ``max_page_bytes``: the largest project page (after
         gzip). TLS: ``ssl_context`` (see :func:`ssl_context`), or ``cafile`` (a CA bundle to
         trust instead of the default store), or the default context. ``port``: 0 for a free
-        port (``privpip serve --port`` chooses one)."""
+        port (``privpip serve --port`` chooses one). ``connect_ahead``: the upstreams (by
+        name) to open a connection to as soon as the server is built (see ``serve``)."""
         from base64 import urlsafe_b64encode
 
         names = [u.name for u in upstreams]
@@ -88,6 +90,7 @@ class LocalIndex:
         self._ssl_context = ssl_context
         self._cafile = cafile
         self.requested_port = port
+        self.connect_ahead = tuple(connect_ahead)
         # What secrets.token_hex / token_urlsafe return (os.urandom), without importing the
         # secrets module (hmac, hashlib and OpenSSL: about 7 ms of install's start-up).
         self.username = "privpip-" + os.urandom(4).hex()
@@ -134,11 +137,11 @@ class LocalIndex:
 
         Building it means importing http.server, http.client and ssl and making the TLS
         context for https upstreams: about as long as the rest of privpip's start-up. Then
-        it opens one connection to each upstream (nothing sent), so that the TCP and TLS
-        handshakes are done before the first request. A caller that calls this just after
-        starting its child (privpip does) has that work done beside the child's own
-        start-up, on another core, instead of before it; the child's first requests wait in
-        the backlog if they come sooner.
+        it opens one connection to each ``connect_ahead`` upstream (nothing sent), so that
+        the TCP and TLS handshakes are done before the first request. A caller that calls
+        this just after starting its child (privpip does) has that work done beside the
+        child's own start-up, on another core, instead of before it; the child's first
+        requests wait in the backlog if they come sooner.
         """
         import threading
 
@@ -175,7 +178,7 @@ class LocalIndex:
             return
         else:
             self._state, self._server = state, server
-            state.warm_up()  # upstream handshakes while the child is still starting
+            state.warm_up(self.connect_ahead)  # handshakes while the child is still starting
         finally:
             assert self._ready is not None
             self._ready.set()

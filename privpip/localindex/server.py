@@ -371,10 +371,11 @@ class State:
                                            thread_name_prefix="privpip-upstream",
                                            initializer=leave_signals_to_main_thread)
 
-    def warm_up(self) -> None:
-        """One connection to each upstream origin, opened in the background (see
-        ConnectionPool.warm); the threads inherit the caller's signal mask."""
-        for origin in dict.fromkeys(origin_of(u.url) for u in self.upstreams):
+    def warm_up(self, names: Sequence[str]) -> None:
+        """One connection to the origin of each upstream in ``names``, opened in the
+        background (see ConnectionPool.warm); the threads inherit the caller's signal mask."""
+        for origin in dict.fromkeys(origin_of(u.url) for u in self.upstreams
+                                    if u.name in names):
             threading.Thread(target=self.fetcher.pool.warm, args=(origin,),
                              name="privpip-warm", daemon=True).start()
 

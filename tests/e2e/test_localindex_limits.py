@@ -389,14 +389,19 @@ def test_request_log_shows_no_query_or_userinfo(upstream):
 
 
 def test_upstreams_are_connected_ahead_and_nothing_is_sent_before_a_request():
-    """serve() opens one connection per upstream origin before any request, so the TCP and
-    TLS handshakes happen while pip starts; it carries no byte (no credential) until a
-    request through the index uses it, and that request uses it rather than a new one."""
+    """serve() opens one connection to each connect_ahead upstream before any request, so
+    the TCP and TLS handshakes happen while pip starts; it carries no byte (no credential)
+    until a request through the index uses it, and that request uses it, not a new one.
+    Other upstreams are not contacted until a request needs them."""
+    other = socket.create_server(("127.0.0.1", 0))
+    other.settimeout(0.5)
+    bystander = Upstream("public", f"http://127.0.0.1:{other.getsockname()[1]}/simple/")
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(5)
     port = listener.getsockname()[1]
-    up = Upstream("corp", f"http://127.0.0.1:{port}/simple/", token=Secret("tok-warm-123456"))
-    with LocalIndex([up], timeout=5) as index:
+    up = Upstream("corp", f"http://127.0.0.1:{port}/simple/", owns=("demo",),
+                  token=Secret("tok-warm-123456"))
+    with LocalIndex([up, bystander], timeout=5, connect_ahead=["corp"]) as index:
         conn, _ = listener.accept()  # the warm-up connection: no request has been made
         with conn:
             conn.settimeout(0.5)
@@ -419,4 +424,7 @@ def test_upstreams_are_connected_ahead_and_nothing_is_sent_before_a_request():
         listener.settimeout(0.3)
         with pytest.raises(socket.timeout):
             listener.accept()  # no second connection was opened
+        with pytest.raises(socket.timeout):
+            other.accept()  # not in connect_ahead, and nothing asked of it
     listener.close()
+    other.close()

@@ -119,6 +119,19 @@ def test_public_index_only_without_a_default(tmp_path):
         "corp"]
 
 
+def test_only_configured_indexes_are_connected_to_ahead(tmp_path):
+    """The public index and the indexes taken over from pip are contacted only when a request
+    needs them: no connection to them just because privpip started."""
+    from privpip.delivery.local import TakenOver, new_index
+
+    corp = Index("corp", "https://corp.example/simple/")
+    routed = plan(Config((corp,)), [Access(corp, None)],
+                  [TakenOver("https://extra.example/simple/", "PIP_EXTRA_INDEX_URL")])
+    assert [u.name for u in routed.upstreams] == ["corp", "public", "extra"]
+    index = new_index({"PIP_CONFIG_FILE": os.devnull}, routed)
+    assert index.connect_ahead == ("corp",)
+
+
 @pytest.mark.parametrize(("argv", "tool"), [
     (["uv", "lock"], "uv lock"),
     (["/usr/bin/uv", "--quiet", "sync", "--frozen"], "uv sync"),
