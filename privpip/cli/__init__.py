@@ -11,7 +11,6 @@ import click
 
 from privpip import __version__
 from privpip.cli.options import CONTEXT, TO_PIP, accept_global_options
-from privpip.launch import main  # noqa: F401 - the console entry point, importable here too
 
 # name: (module in privpip.cli, attribute, the one-line help `privpip --help` shows without
 # importing the module; "" for a hidden command). A test checks that each matches the

@@ -297,16 +297,13 @@ def new_index(env: Mapping[str, str], routed: Plan, log: Callable[[str], None] |
     With an https upstream, a configured bundle or client certificate is loaded here, so that
     a bad one is an error before anything runs; the system store is left to the index's own
     thread (see LocalIndex.serve). Without one, no TLS is set up at all."""
-    from privpip.localindex import LocalIndex
+    from privpip.localindex import LocalIndex, ssl_context
 
     context = None
     if any(u.url.startswith("https:") for u in routed.upstreams):
         from privpip import pipconfig
-        from privpip.localindex import tls
 
-        settings = pipconfig.settings(env, prefix, keys=pipconfig.TLS_KEYS)
-        ca, client = tls.ca_source(env, settings), tls.client_cert_source(env, settings)
-        context = tls.make_context(ca, client) if ca or client else None
+        context = ssl_context(env, pipconfig.settings(env, prefix, keys=pipconfig.TLS_KEYS))
     timeout = upstream_timeout(env)
     # The indexes of privpip's config are connected to ahead; an index privpip only took
     # over, or the public one, is contacted when (and only if) a request needs it.

@@ -35,10 +35,11 @@ MAX_PAGE_BYTES = 64 << 20
 
 
 def ssl_context(env: Mapping[str, str] | None = None,
-                pip_settings: Sequence[Setting] | None = None) -> ssl.SSLContext:
+                pip_settings: Sequence[Setting] | None = None) -> ssl.SSLContext | None:
     """The TLS context pip would use for upstreams: its ``cert``, then REQUESTS_CA_BUNDLE,
-    CURL_CA_BUNDLE, SSL_CERT_FILE / SSL_CERT_DIR, else the default; plus its ``client-cert``.
-    See :mod:`privpip.localindex.tls`."""
+    CURL_CA_BUNDLE, SSL_CERT_FILE / SSL_CERT_DIR; plus its ``client-cert``. None for the
+    system store without a client certificate (LocalIndex makes that context itself). See
+    :mod:`privpip.localindex.tls`."""
     from privpip.localindex import tls
 
     return tls.ssl_context(env, pip_settings)

@@ -718,7 +718,6 @@ def _blocks(response: http.client.HTTPResponse) -> Iterator[bytes]:
 
 class LocalServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 128  # uv opens many connections at once
     state: State
     _wake_r: socket.socket
     _wake_w: socket.socket

@@ -57,10 +57,12 @@ def _pip_setting(env: Mapping[str, str], pip_settings: Sequence[Setting] | None,
 
 def ssl_context(env: Mapping[str, str] | None = None,
                 pip_settings: Sequence[Setting] | None = None,
-                command: str = "install") -> ssl.SSLContext:
+                command: str = "install") -> ssl.SSLContext | None:
     """The context for upstream connections, from the CA bundle and client certificate pip
-    would use (see the module docstring). ``pip_settings``: ``pipconfig.settings(env,
-    keys=pipconfig.TLS_KEYS)`` when the caller already has them, else they are read here.
+    would use (see the module docstring); None when pip would use the system store and no
+    client certificate, which LocalIndex then sets up itself, in its own thread.
+    ``pip_settings``: ``pipconfig.settings(env, keys=pipconfig.TLS_KEYS)`` when the caller
+    already has them, else they are read here.
 
     A bundle or client certificate that is missing or unreadable is a PrivpipError naming
     where it was set.
@@ -72,7 +74,7 @@ def ssl_context(env: Mapping[str, str] | None = None,
         pip_settings = pipconfig.settings(env, keys=pipconfig.TLS_KEYS)
     ca = ca_source(env, pip_settings, command)
     client = client_cert_source(env, pip_settings, command)
-    return make_context(ca, client)
+    return make_context(ca, client) if ca or client else None
 
 
 def make_context(ca: tuple[str, str] | None = None,

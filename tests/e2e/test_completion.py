@@ -100,7 +100,7 @@ def test_completion_resolves_no_credential(tmp_path):
             "    real_exit(code)\n"
             "os._exit = report\n"
             "sys.argv = ['privpip']\n"
-            "from privpip.cli import main\nmain()\n")
+            "from privpip.launch import main\nmain()\n")
     env = {**os.environ, "PYTHONPATH": str(TESTS.parent), "_PRIVPIP_COMPLETE": "bash_complete",
            "COMP_WORDS": "privpip install --index ", "COMP_CWORD": "3"}
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,

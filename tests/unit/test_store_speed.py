@@ -180,7 +180,7 @@ import os
 def exit_here(code):  # main() ends with os._exit; the probe still has to report
     raise SystemExit(code)
 os._exit = exit_here
-from privpip.cli import main
+from privpip.launch import main
 try:
     main()
 except SystemExit:
