@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from privpip.config import Config
+    from privpip.pip_ahead import PipAhead
 
 
 def _stderr(message: str) -> None:
@@ -22,13 +23,15 @@ class Context:
 
     def __init__(self, env: Mapping[str, str], cwd: Path, config_path: str | None = None,
                  verbose: bool = False, interactive: bool = False,
-                 log: Callable[[str], None] = _stderr) -> None:
+                 log: Callable[[str], None] = _stderr, pip_ahead: PipAhead | None = None
+                 ) -> None:
         self.env = env
         self.cwd = cwd
         self.config_path = config_path
         self.verbose = verbose
         self.interactive = interactive
         self.log = log
+        self.pip_ahead = pip_ahead  # pip's interpreter, started by privpip.launch
         self._config: Config | None = None
 
     def note(self, message: str) -> None:

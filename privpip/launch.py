@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from typing import NamedTuple
 
 from privpip.errors import PrivpipError
-from privpip.secret import redact
+
+TYPE_CHECKING = False  # not typing's: nothing more is imported before pip starts
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from privpip.pip_ahead import PipAhead
 
 # install's own options (privpip/cli/install.py, cli/options.py: pip_options): flag -> field
 _OPTIONS = {"--index": "indexes", "-x": "indexes", "--allow-public": "allow_public",
@@ -34,9 +37,14 @@ _SHORT = "xh"  # install's short options: -h, or one inside a cluster, is left t
 _NO_INPUT = {"": False, "0": False, "false": False, "1": True, "true": True}
 
 
-class Install(NamedTuple):
-    """What click would pass to ``install`` and to the root group for one command line."""
+class Install:
+    """What click would pass to ``install`` and to the root group for one command line.
 
+    A plain class: typing's NamedTuple would import typing (with re, enum, functools) before
+    pip can start."""
+
+    __slots__ = _FIELDS = ("config_path", "no_input", "indexes", "python", "allow_public",
+                           "delivery", "installer", "pip_args")
     config_path: str | None
     no_input: bool
     indexes: tuple[str, ...]
@@ -45,6 +53,21 @@ class Install(NamedTuple):
     delivery: str | None
     installer: str | None
     pip_args: tuple[str, ...]
+
+    def __init__(self, *values: object) -> None:
+        for field, value in zip(self._FIELDS, values, strict=True):
+            setattr(self, field, value)
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, field) for field in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Install) and self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Install{self._values()!r}"
 
 
 def plain_install(argv: Sequence[str], env: Mapping[str, str]) -> Install | None:
@@ -121,17 +144,37 @@ def _run() -> None:
 
         cli.main(prog_name="privpip", standalone_mode=False)
         return
-    from pathlib import Path
+    ahead = _pip_ahead(parsed)
+    try:
+        from pathlib import Path
 
-    from privpip import pipeline, runner
-    from privpip.context import Context
+        from privpip import pipeline, runner
+        from privpip.context import Context
 
-    ctx = Context(env=dict(os.environ), cwd=Path.cwd(), config_path=parsed.config_path,
-                  interactive=not parsed.no_input and sys.stdin is not None
-                  and sys.stdin.isatty())
-    runner.exit_with(pipeline.run_pip(
-        ctx, parsed.indexes, parsed.python, ["install", *parsed.pip_args],
-        parsed.allow_public, parsed.installer, parsed.delivery))  # type: ignore[arg-type]
+        ctx = Context(env=dict(os.environ), cwd=Path.cwd(), config_path=parsed.config_path,
+                      interactive=not parsed.no_input and sys.stdin is not None
+                      and sys.stdin.isatty(), pip_ahead=ahead)
+        runner.exit_with(pipeline.run_pip(
+            ctx, parsed.indexes, parsed.python, ["install", *parsed.pip_args],
+            parsed.allow_public, parsed.installer, parsed.delivery))  # type: ignore[arg-type]
+    finally:
+        if ahead is not None:
+            ahead.discard()
+
+
+def _pip_ahead(parsed: Install) -> PipAhead | None:
+    """The target interpreter, started now to import pip while privpip reads its config
+    (privpip.pip_ahead); None when pip will not be the installer or the target is unclear."""
+    if parsed.installer == "uv":
+        return None
+    from privpip import target
+    from privpip.pip_ahead import PipAhead
+
+    try:
+        python = target.find(parsed.python, os.environ).python
+    except PrivpipError:
+        return None  # the same error comes again, in its place
+    return PipAhead.start(python, os.environ)
 
 
 def _say(line: str) -> None:
@@ -145,6 +188,8 @@ def guarded(call: Callable[[], None]) -> None:
     try:
         call()
     except PrivpipError as exc:
+        from privpip.secret import redact
+
         _say(f"privpip: error: {redact(exc.message)}")
         if exc.hint:
             _say(f"  hint: {redact(exc.hint)}")
@@ -162,6 +207,8 @@ def guarded(call: Callable[[], None]) -> None:
             raise SystemExit(exc.exit_code) from None
         if os.environ.get("PRIVPIP_DEBUG"):
             raise
+        from privpip.secret import redact
+
         _say(f"privpip: internal error: {type(exc).__name__}: {redact(str(exc))}")
         _say("  hint: this is a bug in privpip; rerun with PRIVPIP_DEBUG=1 for a traceback "
              "and report it")

@@ -191,7 +191,7 @@ def run_local(ctx: Context, accesses: Sequence[Access], routed: Plan, argv: Sequ
         env.update(git_environment(ctx, env, argv))
         ctx.note("running: " + " ".join(argv))
         # The index builds its server while the child starts up (LocalIndex.serve).
-        return runner.run(argv, env, started=index.serve)
+        return runner.run(argv, env, started=index.serve, ahead=ctx.pip_ahead)
 
 
 def run_with_netrc(
@@ -224,7 +224,7 @@ def run_with_netrc(
         env.update(git_environment(ctx, env, argv))
         if ctx.verbose:  # the redactor's first use imports json
             ctx.note("running: " + redact_argv(argv))  # URL userinfo masked
-        return runner.run(argv, env)
+        return runner.run(argv, env, ahead=ctx.pip_ahead)
 
 
 def run_uv(ctx: Context, accesses: Sequence[Access], argv: Sequence[str]) -> int:
@@ -249,4 +249,4 @@ def run_uv(ctx: Context, accesses: Sequence[Access], argv: Sequence[str]) -> int
         env.update(git_environment(ctx, env, argv))
         if ctx.verbose:  # the redactor's first use imports json
             ctx.note("running: " + redact_argv(argv))  # URL userinfo masked
-        return runner.run(argv, env)
+        return runner.run(argv, env, ahead=ctx.pip_ahead)

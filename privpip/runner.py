@@ -15,6 +15,8 @@ from privpip.errors import CannotRun
 if TYPE_CHECKING:
     import subprocess
 
+    from privpip.pip_ahead import Child, PipAhead
+
 _FORWARDED = [s for s in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, s)]
 _MAIN_THREAD_SIGNALS = {getattr(signal, s) for s in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
                         if hasattr(signal, s)}
@@ -173,7 +175,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _die_with_us() -> Callable[[], None] | None:
+def die_with_us() -> Callable[[], None] | None:
     """On Linux, a function for Popen's preexec_fn: the child gets SIGKILL when privpip dies.
 
     PR_SET_PDEATHSIG (prctl(2)) fires when the thread that started the child ends, so the
@@ -206,11 +208,15 @@ def run(
     env: Mapping[str, str],
     on_output: Callable[[str], None] | None = None,
     started: Callable[[], object] | None = None,
+    ahead: PipAhead | None = None,
 ) -> int:
     """Run ``argv`` and return its exit status; a child killed by signal N gives -N.
 
     ``started`` is called once the child runs: work the child needs only later (the local
     index's server) goes there, beside the child's start-up instead of before it.
+
+    ``ahead``, pip's interpreter started before privpip read its config (privpip.pip_ahead),
+    runs ``argv`` when it is ``[that python, "-m", "pip", ...]``; otherwise it is discarded.
 
     With ``on_output``, the child's stdout and stderr (merged) are read line by line and
     handed to it instead of going to the terminal, so a caller can show and inspect them.
@@ -219,24 +225,11 @@ def run(
     privpip is not in the terminal's foreground process group: a Ctrl-C at the terminal
     already reached the child, and a second one would interrupt its clean-up.
     """
-    import subprocess  # only commands that run a child need it
-
-    try:
-        child: subprocess.Popen[Any]
-        preexec = _die_with_us()
-        if on_output is None:
-            child = subprocess.Popen(list(argv), env=dict(env), preexec_fn=preexec)
-        else:
-            child = subprocess.Popen(
-                list(argv), env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                text=True, errors="replace", bufsize=1, preexec_fn=preexec,
-            )
-    except OSError as exc:
-        missing = isinstance(exc, FileNotFoundError)
-        raise CannotRun(f"cannot run {argv[0]}: {exc.strerror}",
-                        "check the command's name and PATH" if missing else
-                        "check that the file is an executable program", not_found=missing,
-                        ) from None
+    taken = ahead.take(argv, env) if ahead is not None and on_output is None else None
+    if ahead is not None and taken is None:
+        ahead.discard()
+    child: subprocess.Popen[Any] | Child = (
+        taken if taken is not None else _start(argv, env, on_output))
 
     def forward(signum: int, _frame: object) -> None:
         if signum == signal.SIGINT and _terminal_sent_it():
@@ -265,6 +258,26 @@ def run(
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _start(argv: Sequence[str], env: Mapping[str, str],
+           on_output: Callable[[str], None] | None) -> subprocess.Popen[Any]:
+    import subprocess  # only commands that run a child need it
+
+    try:
+        preexec = die_with_us()
+        if on_output is None:
+            return subprocess.Popen(list(argv), env=dict(env), preexec_fn=preexec)
+        return subprocess.Popen(
+            list(argv), env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, errors="replace", bufsize=1, preexec_fn=preexec,
+        )
+    except OSError as exc:
+        missing = isinstance(exc, FileNotFoundError)
+        raise CannotRun(f"cannot run {argv[0]}: {exc.strerror}",
+                        "check the command's name and PATH" if missing else
+                        "check that the file is an executable program", not_found=missing,
+                        ) from None
 
 
 def _terminal_sent_it() -> bool:

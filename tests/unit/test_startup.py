@@ -269,3 +269,46 @@ def test_a_closed_stdout_ends_as_before_the_fast_exit(tmp_path, args, buffered):
                               env=env, capture_output=True, text=True).stdout
 
     assert outcome("main()") == outcome("guarded(c._run)")
+
+
+PROBE_AHEAD = """
+import sys, os, json
+sys.argv = ["privpip", *sys.argv[1:]]
+before = set(sys.modules)
+spawn = os.posix_spawn
+at_start = []
+def spy(*args, **kwargs):  # what privpip imported before pip's interpreter was started
+    at_start.append(sorted(set(sys.modules) - before))
+    return spawn(*args, **kwargs)
+os.posix_spawn = spy
+def exit_here(code):
+    raise SystemExit(code)
+os._exit = exit_here
+from privpip.launch import main
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps(at_start), file=sys.stderr)
+"""
+# privpip's own modules of the fast path, and what `from __future__` loads: nothing else may
+# delay the interpreter that imports pip (privpip/pip_ahead.py).
+BEFORE_PIP_AHEAD = {"privpip", "privpip.launch", "privpip.errors", "privpip.target",
+                    "privpip.pip_ahead", "privpip.pip_ahead_child", "__future__"}
+
+
+def test_pips_interpreter_starts_before_anything_but_the_fast_path_is_imported(tmp_path):
+    """`privpip install` starts the target interpreter (which imports pip meanwhile) before
+    importing typing, re, pathlib, subprocess, the config reader or anything else."""
+    (tmp_path / "privpip.toml").write_text(
+        '[[index]]\nname = "corp"\nurl = "http://127.0.0.1:9/simple/"\ndefault = true\n')
+    env = {**os.environ, "PYTHONPATH": str(TESTS.parent), "PRIVPIP_INDEX_CORP_TOKEN": "token",
+           "PRIVPIP_USER_CONFIG": str(tmp_path / "none")}
+    result = subprocess.run([sys.executable, "-c", PROBE_AHEAD, "install", "--python",
+                             sys.executable, "--", "--help"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "pip install [options]" in result.stdout, result.stderr  # pip's own help: it ran
+    starts = json.loads(result.stderr.strip().splitlines()[-1])
+    assert len(starts) == 1, starts
+    assert set(starts[0]) <= BEFORE_PIP_AHEAD, set(starts[0]) - BEFORE_PIP_AHEAD
