@@ -281,10 +281,11 @@ class KeyringStore:
         return box["value"]  # type: ignore[return-value]
 
 
-# Standard-library modules that keyring's import pulls in for functions it never calls:
-# jaraco.context (imported by keyring.backend, which every backend subclasses) imports them
-# at module level for its tarball, temporary-directory and `run` helpers only.
-DEFERRED = ("urllib.request", "subprocess", "tempfile")
+# Modules that keyring's import pulls in for functions it never calls: jaraco.context
+# (imported by keyring.backend, which every backend subclasses) imports the standard
+# library's at module level for its tarball, temporary-directory and `run` helpers only;
+# jaraco.functools imports more_itertools for one decorator keyring does not use.
+DEFERRED = ("urllib.request", "subprocess", "tempfile", "more_itertools")
 _SWAP = threading.Lock()
 
 
@@ -333,6 +334,8 @@ def _not_viable_here(module: str) -> bool:
     and the cryptography package it loads (a quarter of a detection run). The Windows
     backends of keyring and keyrings.alt: their priority raises outside Windows ("Requires
     Windows"), after keyrings.alt's has imported ctypes for the Windows crypto API.
+    keyrings.alt.Google: its priority raises "Requires gdata" without the gdata package,
+    after importing pickle.
     """
     if module == "keyring.backends.macOS":
         return sys.platform != "darwin"
@@ -340,6 +343,10 @@ def _not_viable_here(module: str) -> bool:
         return sys.platform != "win32"
     if module == "keyring.backends.SecretService":
         return "DBUS_SESSION_BUS_ADDRESS" not in os.environ
+    if module == "keyrings.alt.Google":
+        import importlib.util
+
+        return importlib.util.find_spec("gdata") is None
     return False
 
 

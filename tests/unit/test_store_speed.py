@@ -187,7 +187,8 @@ except SystemExit:
     pass
 import json
 # modules imported for real (a stand-in from privpip.store is not)
-ran = [m for m in ("urllib.request", "http.client", "ssl", "subprocess", "secretstorage")
+ran = [m for m in ("urllib.request", "http.client", "ssl", "subprocess", "secretstorage",
+                   "more_itertools", "pickle")
        if m in sys.modules and type(sys.modules[m]).__name__ != "_Deferred"]
 print(json.dumps({"keyring": sorted(m for m in sys.modules if m.startswith("keyring")),
                   "ran": ran}), file=sys.stderr)
@@ -224,7 +225,7 @@ def test_a_detected_keyring_skips_the_backends_that_cannot_work_here(tmp_path, e
     report = probe_report(run_env_with_keyring_tokens(tmp_path, env, []))
     assert "keyring.backends.chainer" in report["keyring"]  # detection did run
     for module in ("keyring.backends.macOS", "keyring.backends.Windows",
-                   "keyring.backends.SecretService"):
+                   "keyring.backends.SecretService", "keyrings.alt.Google"):
         assert module not in report["keyring"]
     assert "secretstorage" not in report["ran"]
 
@@ -240,8 +241,10 @@ def test_with_a_session_bus_address_the_secret_service_is_still_asked(tmp_path, 
 
 
 def test_reading_the_keyring_does_not_run_the_modules_keyring_never_uses(tmp_path, env):
-    """jaraco.context's module-level urllib.request (with http.client and ssl) and subprocess
-    are deferred while keyring is imported: env, which uses neither, never runs them."""
+    """jaraco.context's module-level urllib.request (with http.client and ssl) and subprocess,
+    and jaraco.functools' more_itertools, are deferred while keyring is imported: env, which
+    uses none of them, never runs them; keyrings.alt's Google backend (pickle) is not
+    imported without gdata."""
     report = probe_report(run_env_with_keyring_tokens(tmp_path, env, []))
     assert report["ran"] == []
 
@@ -272,6 +275,9 @@ import urllib.request
 import jaraco.context  # keyring's reference forwards to the same, loaded module
 assert jaraco.context.urllib.request.Request is urllib.request.Request
 assert jaraco.context.subprocess.Popen is subprocess.Popen
+import jaraco.functools
+import more_itertools
+assert jaraco.functools.more_itertools.consume is more_itertools.consume
 assert type(sys.modules["urllib.request"]).__name__ == "module"
 print(subprocess.run([sys.executable, "-c", "print(6 * 7)"], capture_output=True,
                      text=True).stdout.strip(), seen[0])
