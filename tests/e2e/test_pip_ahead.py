@@ -25,6 +25,7 @@ from tests.helpers import PLAIN_TOKEN, installed, privpip, python_for, venv_pyth
 STAND_IN_MAIN = '''
 import json, os, sys
 AT_IMPORT = dict(os.environ)
+open(os.environ["RECORD"] + ".imported", "w").close()  # the child is past its set-up
 
 
 def descriptors():
@@ -183,7 +184,11 @@ def test_ctrl_c_before_the_hand_over_ends_it_without_a_traceback(scene, tmp_path
     record, env = scene
     ahead = PipAhead.start(sys.executable, env)
     assert ahead is not None
-    time.sleep(0.5)  # started, and waiting for its command
+    imported = Path(str(record) + ".imported")
+    deadline = time.monotonic() + 60
+    while not imported.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert imported.exists()  # its handlers are set: it waits for its command
     os.kill(ahead.child.pid, signal.SIGINT)
     assert ahead.child.wait() == -signal.SIGINT
     assert capfd.readouterr().err == ""
