@@ -19,7 +19,7 @@ This module and the ones it imports use nothing beyond os and sys: everything im
 before the child starts delays pip. The child is started with os.posix_spawn, not
 subprocess (whose import, with locale, re and threading, is some 10 ms), with the file
 descriptors Popen(close_fds=True) would leave it (0, 1, 2 and the pipe); it asks for
-PR_SET_PDEATHSIG itself, as runner.die_with_us does for the children privpip starts.
+PR_SET_PDEATHSIG itself, as runner._die_with_us does for the children privpip starts.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ def _read_all(fd):  # type: (int) -> bytes
 
 def _die_with(parent):  # type: (int) -> None
     """On Linux, SIGKILL when privpip (``parent``) dies, as privpip's other children get
-    (runner.die_with_us); gone already: exit now."""
+    (runner._die_with_us); gone already: exit now."""
     if sys.platform.startswith("linux"):
         try:
             import ctypes

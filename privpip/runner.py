@@ -175,7 +175,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def die_with_us() -> Callable[[], None] | None:
+def _die_with_us() -> Callable[[], None] | None:
     """On Linux, a function for Popen's preexec_fn: the child gets SIGKILL when privpip dies.
 
     PR_SET_PDEATHSIG (prctl(2)) fires when the thread that started the child ends, so the
@@ -265,7 +265,7 @@ def _start(argv: Sequence[str], env: Mapping[str, str],
     import subprocess  # only commands that run a child need it
 
     try:
-        preexec = die_with_us()
+        preexec = _die_with_us()
         if on_output is None:
             return subprocess.Popen(list(argv), env=dict(env), preexec_fn=preexec)
         return subprocess.Popen(

@@ -25,6 +25,16 @@ HOSTILE_TOKEN = "p@ss:w/rd#frag?q=1%41 'sq' \"dq\" $(touch pwned) `id` \\back;&|
 HOSTILE_USER = "deploy-token-7"
 
 
+def launch_probe(before: str = "", after: str = "") -> str:
+    """Source for `python -c SOURCE ARGS` that runs privpip's console entry point on ARGS,
+    with ``before`` run first and ``after`` once it returned. main() ends with os._exit,
+    which the probe makes a SystemExit so that ``after`` still runs and can report."""
+    return (f"import os, sys\nsys.argv = ['privpip', *sys.argv[1:]]\n{before}\n"
+            "def exit_here(code):\n    raise SystemExit(code)\nos._exit = exit_here\n"
+            "from privpip.launch import main\ntry:\n    main()\nexcept SystemExit:\n"
+            f"    pass\n{after}\n")
+
+
 def privpip(*args: str, cwd: Path | str | None = None, env: dict[str, str] | None = None,
             input: str | None = None, timeout: float = 300, wrapper: list[str] | None = None,
             ) -> subprocess.CompletedProcess[str]:

@@ -9,15 +9,9 @@ import sys
 
 import pytest
 
-from tests.helpers import TESTS
+from tests.helpers import TESTS, launch_probe
 
-PROBE = """
-import sys
-sys.argv = ["privpip", *sys.argv[1:]]
-import os
-def exit_here(code):  # main() ends with os._exit; the probe still has to report
-    raise SystemExit(code)
-os._exit = exit_here
+PROBE = launch_probe(before="""
 at_spawn = []
 if sys.argv[1:2] == ["install"]:
     import privpip.runner
@@ -26,15 +20,11 @@ if sys.argv[1:2] == ["install"]:
         at_spawn.extend(sorted(sys.modules))
         return spawn(*args, **kwargs)
     privpip.runner.run = spy
-from privpip.launch import main
-try:
-    main()
-except SystemExit:
-    pass
+""", after="""
 import json
 print(json.dumps(at_spawn), file=sys.stderr)
 print(json.dumps(sorted(sys.modules)), file=sys.stderr)
-"""
+""")
 HEAVY = {"keyring", "rich", "tomli_w", "urllib3", "requests", "platformdirs", "email", "http",
          "concurrent", "asyncio", "urllib.request", "http.client", "difflib", "ssl", "tarfile",
          "dataclasses_json"}
@@ -271,9 +261,7 @@ def test_a_closed_stdout_ends_as_before_the_fast_exit(tmp_path, args, buffered):
     assert outcome("main()") == outcome("guarded(c._run)")
 
 
-PROBE_AHEAD = """
-import sys, os, json
-sys.argv = ["privpip", *sys.argv[1:]]
+PROBE_AHEAD = launch_probe(before="""
 before = set(sys.modules)
 spawn = os.posix_spawn
 at_start = []
@@ -281,16 +269,10 @@ def spy(*args, **kwargs):  # what privpip imported before pip's interpreter was 
     at_start.append(sorted(set(sys.modules) - before))
     return spawn(*args, **kwargs)
 os.posix_spawn = spy
-def exit_here(code):
-    raise SystemExit(code)
-os._exit = exit_here
-from privpip.launch import main
-try:
-    main()
-except SystemExit:
-    pass
+""", after="""
+import json
 print(json.dumps(at_start), file=sys.stderr)
-"""
+""")
 # privpip's own modules of the fast path, and what `from __future__` loads: nothing else may
 # delay the interpreter that imports pip (privpip/pip_ahead.py).
 BEFORE_PIP_AHEAD = {"privpip", "privpip.launch", "privpip.errors", "privpip.target",

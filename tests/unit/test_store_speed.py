@@ -14,7 +14,7 @@ import pytest
 
 from privpip.errors import KeyringUnavailable
 from privpip.store import KeyringStore
-from tests.helpers import TESTS
+from tests.helpers import TESTS, launch_probe
 
 PLAINTEXT = "keyrings.alt.file.PlaintextKeyring"
 URLS = [f"https://h{n}.example/simple/" for n in range(3)]
@@ -173,18 +173,7 @@ def test_a_backend_that_cannot_load_is_a_keyring_failure(env):
         store.get(URLS[0], "__token__")
 
 
-PROBE = """
-import sys
-sys.argv = ["privpip", *sys.argv[1:]]
-import os
-def exit_here(code):  # main() ends with os._exit; the probe still has to report
-    raise SystemExit(code)
-os._exit = exit_here
-from privpip.launch import main
-try:
-    main()
-except SystemExit:
-    pass
+PROBE = launch_probe(after="""
 import json
 # modules imported for real (a stand-in from privpip.store is not)
 ran = [m for m in ("urllib.request", "http.client", "ssl", "subprocess", "secretstorage",
@@ -192,7 +181,7 @@ ran = [m for m in ("urllib.request", "http.client", "ssl", "subprocess", "secret
        if m in sys.modules and type(sys.modules[m]).__name__ != "_Deferred"]
 print(json.dumps({"keyring": sorted(m for m in sys.modules if m.startswith("keyring")),
                   "ran": ran}), file=sys.stderr)
-"""
+""")
 
 
 def run_env_with_keyring_tokens(tmp_path: Path, env: dict[str, str], prefix: list[str],
