@@ -13,7 +13,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from privpip import http, pipargs, urls
+from privpip import http, identity, pipargs
 from privpip.config import Index
 from privpip.errors import PrivpipError
 from privpip.pipargs import PipArgs, canonical
@@ -54,18 +54,18 @@ def public_in_play(selected: Sequence[Index], configured: Sequence[Index], publi
     """Why a public index takes part in this install, or None when only private ones do."""
     if req.no_index:
         return None
-    private = [i.url for i in configured if not urls.same_index(i.url, public_index)]
+    private = [i.url for i in configured if not identity.same_index(i.url, public_index)]
     if req.index_url is not None:
-        if not any(urls.same_index(req.index_url, url) for url in private):
+        if not any(identity.same_index(req.index_url, url) for url in private):
             return f"--index-url {redact(req.index_url)} is not a configured private index"
     elif not any(i.default for i in selected):
         return ("no default index is configured, so pip's own default index "
                 "(PyPI, or PIP_INDEX_URL) is searched too")
     for url in req.extra_index_urls:
-        if not any(urls.same_index(url, p) for p in private):
+        if not any(identity.same_index(url, p) for p in private):
             return f"--extra-index-url {redact(url)} is not a configured private index"
     for index in selected:
-        if urls.same_index(index.url, public_index):
+        if identity.same_index(index.url, public_index):
             return f"index {index.name!r} is the public index"
     return None
 

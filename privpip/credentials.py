@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from privpip import providers
-from privpip.config.model import DEFAULT_USERNAME, Config, GitHost, Index
+from privpip import identity, providers
+from privpip.config.model import Config, GitHost, Index
 from privpip.errors import (
     CredentialNotFound,
     KeyringUnavailable,
     TokenCommandFailed,
     UnsafeCredential,
 )
+from privpip.identity import DEFAULT_USERNAME
 from privpip.secret import MIN_LENGTH, Secret, redact
 
 SourceKind = Literal["env", "token-env", "keyring", "file", "token-command", "ci-job-token",
@@ -106,59 +107,10 @@ def username_var(index: Index) -> str:
     return f"PRIVPIP_INDEX_{index.env_name}_USERNAME"
 
 
-def keyring_service(index: Index) -> str:
-    """The keyring service name: the credential-free index URL exactly as configured."""
-    return index.url
-
-
-def _canonical(url: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
-    if ":" in (parts.hostname or ""):  # an IPv6 literal keeps its brackets
-        netloc = f"[{parts.hostname}]" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path.rstrip("/"), "", ""))
-
-
-def same_service(a: str, b: str) -> bool:
-    """Whether two keyring service names are one index URL: the host's letter case and a
-    trailing slash do not matter (a service that is not a URL must match exactly)."""
-    if a == b:
-        return True
-    if "://" not in a or "://" not in b:
-        return False
-    try:
-        return _canonical(a) == _canonical(b)
-    except ValueError:
-        return False
-
-
-def keyring_services(index: Index) -> list[str]:
-    """The keyring services that hold ``index``'s own entry, in the order they are asked: the
-    URL as configured, then with and without its trailing slash and with the host in lower
-    case (entries written by hand with `keyring set`, or before the URL was edited)."""
-    services = [index.url]
-    try:
-        canonical = _canonical(index.url)
-    except ValueError:
-        return services
-    for variant in (canonical + "/", canonical):
-        if variant not in services:
-            services.append(variant)
-    return services
-
-
-def host_service(index: Index) -> str:
-    """The service of an entry shared by every index on one host (`privpip login NAME
-    --for-host`): host[:port], the name pip's own keyring lookup falls back to as well."""
-    return index.netrc_host.lower()
-
-
 def index_keyring_services(index: Index) -> list[str]:
     """Every keyring service a lookup for ``index`` asks, in order: its own spellings, then
     the host entry (prefetch and the lookup share this, so one batch reads them all)."""
-    return [*keyring_services(index), host_service(index)]
+    return [*identity.keyring_services(index.url), identity.host_service(index.url)]
 
 
 def git_token_var(git: GitHost) -> str:
@@ -167,14 +119,6 @@ def git_token_var(git: GitHost) -> str:
 
 def git_username_var(git: GitHost) -> str:
     return f"PRIVPIP_GIT_{git.env_name}_USERNAME"
-
-
-GIT_KEYRING_PREFIX = "git:"
-
-
-def git_keyring_service(git: GitHost) -> str:
-    """``git:https://HOST[:PORT]``: the service name Git Credential Manager uses too."""
-    return f"{GIT_KEYRING_PREFIX}https://{git.host}"
 
 
 def username(index: Index, env: Mapping[str, str]) -> str:
@@ -286,7 +230,7 @@ class Resolver:
         pairs = [(service, username(i, self.env)) for i in indexes
                  if i.auth and not any(self.env.get(v) for v in (token_var(i), *i.token_env))
                  for service in index_keyring_services(i)]
-        pairs += [(git_keyring_service(g), self._git_user(g)) for g in git_hosts
+        pairs += [(identity.git_service(g.host), self._git_user(g)) for g in git_hosts
                   if not any(self.env.get(v) for v in (git_token_var(g), *g.token_env))]
         if pairs:
             try:
@@ -308,8 +252,9 @@ class Resolver:
         user = username(index, self.env)
         tried: list[tuple[str, str]] = []
         found = self._env_or_keyring((token_var(index), *index.token_env),
-                                     keyring_services(index), user, f"index {index.name!r}",
-                                     tried, host_service(index))
+                                     identity.keyring_services(index.url), user,
+                                     f"index {index.name!r}", tried,
+                                     identity.host_service(index.url))
         if found is None:
             found = self._file(index, user, tried)
         if found is None:
@@ -348,7 +293,7 @@ class Resolver:
         same_host = index_on_host(git, cfg) if not self.env.get("PRIVPIP_NETRC") else None
         self.prefetch([same_host] if same_host is not None else [], [git])
         found = self._env_or_keyring((git_token_var(git), *git.token_env),
-                                     [git_keyring_service(git)], user, f"git host {git.host}",
+                                     [identity.git_service(git.host)], user, f"git host {git.host}",
                                      tried)
         if found is not None:
             return found
@@ -358,7 +303,7 @@ class Resolver:
         raise GitCredentialNotFound(
             git.host, tried,
             f"set {git_token_var(git)}, or store a token with "
-            f"`keyring set {git_keyring_service(git)} {user}`",
+            f"`keyring set {identity.git_service(git.host)} {user}`",
         )
 
     # -- the sources, in order
@@ -401,7 +346,7 @@ class Resolver:
             return None  # never opted in: nothing to say in the list of sources tried
         try:
             value = (filestore.get(self.env, index.url, user)
-                     or filestore.get(self.env, host_service(index), user))
+                     or filestore.get(self.env, identity.host_service(index.url), user))
         except filestore.FileStoreError as exc:
             tried.append(("file", str(exc)))
             return None
@@ -479,10 +424,8 @@ class Resolver:
 
 def index_on_host(git: GitHost, cfg: Config) -> Index | None:
     """The first index (with auth) on the same host name; its port does not matter (as in netrc)."""
-    from privpip import urls
-
     for index in cfg.indexes:
-        if index.auth and urls.same_host(index.host, git.hostname):
+        if index.auth and identity.same_host(index.host, git.hostname):
             return index
     return None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from privpip import credentials
+from privpip import credentials, identity
 from privpip.context import Context
 from privpip.delivery import Access
 from privpip.errors import PrivpipError
@@ -116,7 +116,7 @@ def _offer_to_store(ctx: Context, access: Access) -> None:
                          f"index {index.name}?", default=False, err=True):
         return
     try:
-        store.set(credentials.keyring_service(index), cred.username, cred.token.reveal())
+        store.set(identity.keyring_service(index.url), cred.username, cred.token.reveal())
     except KeyringUnavailable as exc:
         ctx.log(f"privpip: could not store the token: {exc.message}")
         return

@@ -52,7 +52,7 @@ def _load(file: Path) -> list[dict[str, str]]:
 
 def get(env: Mapping[str, str], service: str, username: str) -> str | None:
     """The token stored for (service, username), None when there is none or no file."""
-    from privpip.credentials import same_service
+    from privpip.identity import same_service
 
     for entry in _load(path(env)):
         if same_service(entry["service"], service) and entry["username"] == username:
@@ -62,7 +62,7 @@ def get(env: Mapping[str, str], service: str, username: str) -> str | None:
 
 def set(env: Mapping[str, str], service: str, username: str, token: str) -> Path:  # noqa: A001
     """Store the token (replacing an entry for the same service and user); the file's path."""
-    from privpip.credentials import same_service
+    from privpip.identity import same_service
 
     file = path(env)
     entries = [e for e in _load(file)
@@ -74,7 +74,7 @@ def set(env: Mapping[str, str], service: str, username: str, token: str) -> Path
 
 def delete(env: Mapping[str, str], service: str, username: str) -> bool:
     """Remove the entry; False when there was none. The file goes when it is empty."""
-    from privpip.credentials import same_service
+    from privpip.identity import same_service
 
     file = path(env)
     entries = _load(file)

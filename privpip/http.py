@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from privpip import __version__, urls
+from privpip import __version__, identity
 from privpip.secret import redact
 
 if TYPE_CHECKING:
@@ -37,14 +37,6 @@ class Page(NamedTuple):
     body: bytes
 
 
-def basic_auth(credential: Credential) -> str:
-    """The Authorization header value: basic auth, token in the password slot."""
-    import base64
-
-    raw = f"{credential.username}:{credential.token.reveal()}".encode()
-    return "Basic " + base64.b64encode(raw).decode("ascii")
-
-
 def open_url(url: str, credential: Credential | None, timeout: float,
              accept: str = HTML_ACCEPT) -> http.client.HTTPResponse:
     """Open ``url`` (an http(s) index URL validated by config), authenticated when a credential
@@ -57,7 +49,8 @@ def open_url(url: str, credential: Credential | None, timeout: float,
     request = urllib.request.Request(  # noqa: S310 - http(s) only, validated by config
         url, headers={"User-Agent": f"privpip/{__version__}", "Accept": accept})
     if credential is not None:
-        request.add_unredirected_header("Authorization", basic_auth(credential))
+        request.add_unredirected_header(
+            "Authorization", identity.basic_auth(credential.username, credential.token.reveal()))
     response: http.client.HTTPResponse = urllib.request.build_opener(_redirect_handler()).open(
         request, timeout=timeout)
     return response
@@ -87,7 +80,7 @@ def _redirect_handler() -> urllib.request.HTTPRedirectHandler:
         def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
             new = super().redirect_request(req, fp, code, msg, headers, newurl)
             auth = req.unredirected_hdrs.get("Authorization")
-            if new is not None and auth and urls.same_origin(newurl, req.full_url):
+            if new is not None and auth and identity.same_origin(newurl, req.full_url):
                 new.add_unredirected_header("Authorization", auth)
             return new
 

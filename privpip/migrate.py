@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from privpip import credentials
-from privpip.config import DEFAULT_USERNAME, PROJECT_FILE, GitHost, Index, edit, label
+from privpip import credentials, identity
+from privpip.config import PROJECT_FILE, GitHost, Index, edit, label
 from privpip.config.schema import parse_text
+from privpip.identity import DEFAULT_USERNAME, same_index
 from privpip.scan import LEAK, MASK, Finding, guess_provider, split_lines
 from privpip.secret import Secret
 
@@ -140,10 +141,6 @@ def _index_name(url: str, provider: str, taken: set[str]) -> str:
     return name
 
 
-def _same_url(a: str, b: str) -> bool:
-    return a.rstrip("/") == b.rstrip("/")
-
-
 class _Builder:
     """The state of one plan while findings are turned into edits (config text, file lines)."""
 
@@ -198,7 +195,7 @@ class _Builder:
 
     def index_for(self, url: str, provider: str, username: str | None,
                   replaces_pypi: bool) -> Index:
-        found = next((i for i in self.indexes if _same_url(i.url, url)), None)
+        found = next((i for i in self.indexes if same_index(i.url, url)), None)
         if found is not None:
             return found
         name = _index_name(url, provider, {i.name for i in self.indexes})
@@ -326,12 +323,12 @@ def _url(b: _Builder, finding: Finding) -> None:
         git = b.git_for(host, finding.username)
         var = credentials.git_token_var(git)
         username = finding.username or git.default_username
-        service, what, index = credentials.git_keyring_service(git), f"git host {git.host}", None
+        service, what, index = identity.git_service(git.host), f"git host {git.host}", None
     else:
         index = b.index_for(plain, finding.provider_guess, finding.username, replaces_pypi)
         var = credentials.token_var(index)
         username = finding.username or index.username
-        service, what = credentials.keyring_service(index), f"index {index.name}"
+        service, what = identity.keyring_service(index.url), f"index {index.name}"
     ci = bool(_CI_FILE.search(finding.path))
     docker = bool(_DOCKER_FILE.search(finding.path))
     if ci or docker:
@@ -448,8 +445,8 @@ def _ini_password(b: _Builder, finding: Finding) -> None:
         if url is None:
             b.plan.skipped.append((finding, f"[{section}] names no repository URL"))
             return
-        index = next((i for i in b.indexes if _same_url(i.upload_url or "", url)
-                      or _same_url(i.url, url)), None)
+        index = next((i for i in b.indexes if same_index(i.upload_url or "", url)
+                      or same_index(i.url, url)), None)
         if index is None:
             # twine's own keyring lookup: service = the repository URL, the section's user.
             username = finding.username or DEFAULT_USERNAME
@@ -460,14 +457,14 @@ def _ini_password(b: _Builder, finding: Finding) -> None:
         else:
             username = finding.username or index.username
             # An upload URL answers no GET: the token is stored without a check.
-            b.store(f"index {index.name}", credentials.keyring_service(index), username,
+            b.store(f"index {index.name}", identity.keyring_service(index.url), username,
                     finding.secret, None)
     else:
         if url is None or "@" in url:
             b.plan.skipped.append((finding, f"[{section}] has no credential-free index-url"))
             return
         index = b.index_for(url, finding.provider_guess, finding.username, True)
-        b.store(f"index {index.name}", credentials.keyring_service(index),
+        b.store(f"index {index.name}", identity.keyring_service(index.url),
                 finding.username or index.username, finding.secret, index)
     lines[finding.line - 1] = ""
     b.plan.moved.append(finding)
@@ -489,11 +486,11 @@ def _literal(b: _Builder, finding: Finding) -> None:
         return
     if isinstance(target, Index):
         var, index = credentials.token_var(target), target
-        what, service = f"index {target.name}", credentials.keyring_service(target)
+        what, service = f"index {target.name}", identity.keyring_service(target.url)
         username = credentials.username(target, {})
     else:
         var, index = credentials.git_token_var(target), None
-        what, service = f"git host {target.host}", credentials.git_keyring_service(target)
+        what, service = f"git host {target.host}", identity.git_service(target.host)
         username = target.default_username
     start, end = finding.span
     if _DOCKER_FILE.search(finding.path):

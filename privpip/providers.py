@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from typing import ClassVar, NamedTuple
 from urllib.parse import SplitResult, quote, unquote, urlsplit
 
-from privpip import urls
-from privpip.config.model import DEFAULT_USERNAME, Index
+from privpip import identity
+from privpip.config.model import Index
+from privpip.identity import DEFAULT_USERNAME
 
 GITLAB_CI_USERNAME = "gitlab-ci-token"
 # The Azure DevOps application id: a token for this resource authenticates to Azure Artifacts.
@@ -329,7 +330,7 @@ def gitlab_ci_job_token(url: str, env: Mapping[str, str]) -> tuple[str, str] | N
     server = env.get("CI_SERVER_HOST", "")
     if not (in_gitlab_ci(env) and token and server):
         return None
-    if not urls.same_host(urls.hostname(url), server):
+    if not identity.same_host(identity.hostname(url), server):
         return None
     return GITLAB_CI_USERNAME, token
 

@@ -128,16 +128,17 @@ def netrc(variables: Mapping[str, str]) -> str:
     Python is unknown here, so values that need quoting get the form Python 3.11+ reads.
     """
     from privpip import delivery
-    from privpip.config import Index, env_key
+    from privpip.config import Index
     from privpip.credentials import Credential
     from privpip.delivery.netrc import netrc_text
+    from privpip.identity import name_key
     from privpip.secret import Secret
 
     accesses = []
     for key in ("UV_DEFAULT_INDEX", "UV_INDEX"):
         for entry in variables.get(key, "").split():
             name, _, url = entry.partition("=")
-            prefix = f"UV_INDEX_{env_key(name)}_"
+            prefix = f"UV_INDEX_{name_key(name)}_"
             token = variables.get(prefix + "PASSWORD")
             if token is None:
                 continue  # auth = false: nothing to write

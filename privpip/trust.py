@@ -337,17 +337,19 @@ def check_same_urls(project: Path | None, project_indexes: Iterable[Index], user
     Otherwise the user's PRIVPIP_INDEX_<NAME>_TOKEN, and the user's habits, would follow the
     name to a URL the project chose.
     """
-    from privpip.urls import same_index
+    from privpip.identity import name_key, same_index
 
-    mine = {i.name: i for i in project_indexes}
+    # Names compared as the variable PRIVPIP_INDEX_<NAME>_TOKEN spells them: `Corp` in the
+    # project would otherwise read the token exported for the user's `corp`.
+    mine = {name_key(i.name): i for i in project_indexes}
     for index in user_indexes:
-        other = mine.get(index.name)
+        other = mine.get(name_key(index.name))
         if other is not None and not same_index(other.url, index.url):
             from privpip.secret import redact
 
             raise ConfigError(
                 str(project),
-                f"index {index.name!r} has URL {redact(other.url)}, but your own config "
+                f"index {other.name!r} has URL {redact(other.url)}, but your own config "
                 f"{user} names {index.name!r} with URL {redact(index.url)}",
                 "a project file may not take over an index name of yours: rename the index in "
                 "one of the two files (or use the same URL)",

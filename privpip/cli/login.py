@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from privpip import check, credentials
+from privpip import check, credentials, identity
 from privpip.cli.completion import complete_index_names
 from privpip.cli.options import CONTEXT
 from privpip.config import Index
@@ -55,7 +55,7 @@ def login(ctx: Context, name: str, username: str | None, no_verify: bool,
     index = _auth_index(ctx, name)
     username = username or credentials.username(index, ctx.env)
     url = redact(index.url)
-    service = credentials.host_service(index) if for_host else credentials.keyring_service(index)
+    service = identity.host_service(index.url) if for_host else identity.keyring_service(index.url)
     if insecure_storage:
         _login_to_file(ctx, index, username, service, no_verify, timeout)
         return
@@ -114,7 +114,7 @@ def logout(ctx: Context, name: str, username: str | None, for_host: bool) -> Non
 
     index = _auth_index(ctx, name)
     username = username or credentials.username(index, ctx.env)
-    service = credentials.host_service(index) if for_host else credentials.keyring_service(index)
+    service = identity.host_service(index.url) if for_host else identity.keyring_service(index.url)
     where = []
     try:
         if filestore.delete(ctx.env, service, username):

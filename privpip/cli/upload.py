@@ -33,7 +33,7 @@ def upload(ctx: Context, index_name: str | None, python: str | None,
       privpip upload --index corp dist/*
       privpip upload --index corp dist/corp_lib-1.2.0-py3-none-any.whl dist/corp_lib-1.2.0.tar.gz
     """
-    from privpip import pipeline, runner, urls
+    from privpip import identity, pipeline, runner
     from privpip import target as target_mod
     from privpip.delivery import twine
     from privpip.errors import UsageError
@@ -59,7 +59,7 @@ def upload(ctx: Context, index_name: str | None, python: str | None,
         target_python = None
     twine_command = twine.find_twine(target_python, ctx.env)
     ctx.note("twine: " + " ".join(twine_command))
-    if urls.same_origin(cfg.get(index_name).url, url):
+    if identity.same_origin(cfg.get(index_name).url, url):
         (access,) = pipeline.resolve_accesses(ctx, [index_name])  # last: it may prompt
     else:  # the index's token stays on its origin
         access = twine.upload_access(cfg.get(index_name), url, ctx.env)

@@ -15,7 +15,6 @@ from privpip.config.discovery import (
 )
 from privpip.config.model import (
     DEFAULT_PUBLIC_INDEX,
-    DEFAULT_USERNAME,
     PROJECT_FILE,
     PYPROJECT_FILE,
     Config,
@@ -24,12 +23,10 @@ from privpip.config.model import (
     Index,
     Installer,
     did_you_mean,
-    env_key,
 )
 
 __all__ = [
     "DEFAULT_PUBLIC_INDEX",
-    "DEFAULT_USERNAME",
     "PROJECT_FILE",
     "PYPROJECT_FILE",
     "USER_FILE",
@@ -39,7 +36,6 @@ __all__ = [
     "Index",
     "Installer",
     "did_you_mean",
-    "env_key",
     "find_project_file",
     "has_privpip_table",
     "label",

@@ -18,6 +18,7 @@ from privpip.config.model import (
     Index,
 )
 from privpip.errors import ConfigError
+from privpip.identity import name_key
 
 USER_FILE = "config.toml"
 
@@ -123,7 +124,7 @@ def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None,
         settings = parsed.settings
         files.append(project)
     if user.is_file() and (project is None or user.resolve() != project.resolve()):
-        names = {i.name for i in indexes}
+        names = {name_key(i.name) for i in indexes}
         has_default = any(i.default for i in indexes)
         parsed = read_file(user, env)
         trust.check_same_urls(project, indexes, user, parsed.indexes)  # no name takeover
@@ -143,7 +144,7 @@ def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None,
                 continue
             gits.append(git)
         for index in parsed.indexes:
-            if index.name in names:
+            if name_key(index.name) in names:
                 notes.append(f"{user}: index {index.name!r} is overridden by {project}")
                 continue
             if index.default and has_default:

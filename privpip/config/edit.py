@@ -18,6 +18,7 @@ from privpip.config.discovery import has_privpip_table, label
 from privpip.config.model import PYPROJECT_FILE, Index, did_you_mean
 from privpip.config.schema import parse_text
 from privpip.errors import ConfigError
+from privpip.identity import same_name
 
 _DOC = """\
 # Each index's token comes from, in order:
@@ -144,9 +145,10 @@ def add_index(path: Path, fields: dict[str, Any]) -> tuple[str, Index]:
     before = _indexes(text, where, pyproject)
     name = fields["name"]
     for existing in before:
-        if existing.name == name:
-            raise ConfigError(where, f"already has an index named {name!r}; not changed",
-                              f"remove it first with `privpip index remove {name}`, "
+        if same_name(existing.name, name):  # one PRIVPIP_INDEX_<NAME>_TOKEN, one index
+            raise ConfigError(where, f"already has an index named {existing.name!r}; "
+                              "not changed",
+                              f"remove it first with `privpip index remove {existing.name}`, "
                               "or pick another name")
         if fields.get("default") and existing.default:
             raise ConfigError(

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
 
-from privpip import urls
+from privpip import identity
 from privpip.errors import ConfigError
+from privpip.identity import DEFAULT_USERNAME, name_key
 
 PROJECT_FILE = "privpip.toml"
 PYPROJECT_FILE = "pyproject.toml"
-DEFAULT_USERNAME = "__token__"  # PyPI's convention, which GitLab and most registries accept
 DEFAULT_PUBLIC_INDEX = "https://pypi.org/simple/"
 DEFAULT_TOKEN_TIMEOUT = 60.0
 
@@ -46,7 +45,7 @@ class Index(NamedTuple):
     @property
     def env_name(self) -> str:
         """NAME as it appears in PRIVPIP_INDEX_<NAME>_TOKEN (uv's rule)."""
-        return env_key(self.name)
+        return name_key(self.name)
 
     @property
     def host(self) -> str:
@@ -54,7 +53,7 @@ class Index(NamedTuple):
 
     @property
     def netrc_host(self) -> str:
-        return urls.netrc_host(self.url)
+        return identity.netrc_host(self.url)
 
 
 # Usernames git hosts expect with a token when the [[git]] table sets none (see the README).
@@ -84,7 +83,7 @@ class GitHost(NamedTuple):
     @property
     def env_name(self) -> str:
         """HOST as it appears in PRIVPIP_GIT_<HOST>_TOKEN."""
-        return env_key(self.host)
+        return name_key(self.host)
 
     @property
     def default_username(self) -> str:
@@ -115,23 +114,20 @@ class Config(NamedTuple):
         if not names:
             return self.indexes
         known = {i.name: i for i in self.indexes}
+        keys = {name_key(i.name) for i in self.indexes}
         for name in names:
-            if name not in known:
+            if name_key(name) not in keys:
                 # Named on the command line (--index NAME, or login/logout NAME), not in a file.
                 raise ConfigError(
                     "",
                     f"no index named {name!r}{did_you_mean(name, known)}",
                     "configured: " + ", ".join(known),
                 )
-        wanted = set(names)
-        return tuple(i for i in self.indexes if i.name in wanted)
+        wanted = {name_key(n) for n in names}
+        return tuple(i for i in self.indexes if name_key(i.name) in wanted)
 
     def get(self, name: str) -> Index:
         return self.select([name])[0]
-
-
-def env_key(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]", "_", name).upper()
 
 
 def did_you_mean(word: str, candidates: Mapping[str, object] | list[str]) -> str:

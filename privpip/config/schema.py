@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
-from privpip import providers, urls
+from privpip import identity, providers
 from privpip.config.model import (
     DEFAULT_TOKEN_TIMEOUT,
     DELIVERIES,
@@ -25,7 +25,6 @@ from privpip.config.model import (
     Index,
     Installer,
     did_you_mean,
-    env_key,
 )
 from privpip.errors import ConfigError
 
@@ -180,7 +179,8 @@ def check_index_arguments(fields: Mapping[str, object], labels: Mapping[str, str
             parts = urlsplit(str(value))
             clean = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
             user = (f" --username {parts.username}" if parts.password and parts.username
-                    and parts.username != "__token__" and "username" not in fields else "")
+                    and parts.username != identity.DEFAULT_USERNAME
+                    and "username" not in fields else "")
             raise UsageError(
                 f"{label} has a credential in it (user:token@); a token on the command line "
                 "ends up in your shell history and must not go into a config file",
@@ -303,7 +303,7 @@ def _url(raw: object, where: str, what: str = "a PEP 503 simple index, e.g. http
         raise _CredentialsInUrl("must not have credentials (user:password@) in it")
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ValueError(f"must be an http(s) URL of {what}")
-    if parts.scheme == "http" and not urls.is_loopback(parts.hostname):
+    if parts.scheme == "http" and not identity.is_loopback(parts.hostname):
         raise ValueError(
             f"uses http:// to {parts.hostname}, so the token would travel in clear text; "
             "use https:// (http:// is accepted only for loopback addresses)"
@@ -526,7 +526,7 @@ def _parse_index(table: dict[str, object], label: str, where: str,
                  env: Mapping[str, str] | None = None) -> Index:
     name = table.get("name")
     shown = f"{where} ({name!r})" if isinstance(name, str) else where
-    var = (f"PRIVPIP_INDEX_{env_key(name)}_TOKEN" if isinstance(name, str) and name
+    var = (f"PRIVPIP_INDEX_{identity.name_key(name)}_TOKEN" if isinstance(name, str) and name
            else "PRIVPIP_INDEX_<NAME>_TOKEN")
     login = f"privpip login {name}" if isinstance(name, str) and name else "privpip login NAME"
     fields = _check_keys(
@@ -595,19 +595,24 @@ def _apply_provider(fields: dict[str, object], shorthand: dict[str, str], label:
             fields["token_command_is_default"] = True
 
 
-def _refuse_duplicates(values: list[str], label: str, table: str, key: str, what: str) -> None:
-    """Each ``key`` of the ``table`` array once; the error names both places."""
-    seen: dict[str, int] = {}
+def _refuse_duplicates(values: list[str], label: str, table: str, key: str, what: str,
+                       same: Callable[[str], str] = str) -> None:
+    """Each ``key`` of the ``table`` array once (as ``same`` identifies it); the error names
+    both places."""
+    seen: dict[str, tuple[int, str]] = {}
     for n, value in enumerate(values):
-        if value in seen:
+        if same(value) in seen:
+            first, spelled = seen[same(value)]
+            also = f"{spelled!r}, " if spelled != value else ""
             raise ConfigError(label, f"{table}[{n}].{key}: duplicate {what} {value!r} "
-                                     f"(also {table}[{seen[value]}])")
-        seen[value] = n
+                                     f"(also {also}{table}[{first}])")
+        seen[same(value)] = n, value
 
 
 def _check_together(indexes: list[Index], label: str, prefix: str) -> None:
+    # Names are one index when they give one PRIVPIP_INDEX_<NAME>_* variable (Corp, corp).
     _refuse_duplicates([i.name for i in indexes], label, f"{prefix}index", "name",
-                       "index name")
+                       "index name", identity.name_key)
     defaults = [f"{prefix}index[{n}] ({i.name!r})" for n, i in enumerate(indexes) if i.default]
     if len(defaults) > 1:
         raise ConfigError(

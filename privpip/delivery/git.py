@@ -20,7 +20,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from privpip import pipargs, urls
+from privpip import identity, pipargs
 from privpip.config import GitHost
 from privpip.context import Context
 from privpip.errors import PrivpipError, UsageError
@@ -47,7 +47,7 @@ def helper_command(python: str | None = None) -> str:
 def config_pairs(hosts: Sequence[GitHost], helper: str) -> list[tuple[str, str]]:
     pairs = []
     for git in hosts:
-        schemes = ["https"] + (["http"] if urls.is_loopback(git.hostname) else [])
+        schemes = ["https"] + (["http"] if identity.is_loopback(git.hostname) else [])
         for scheme in schemes:
             section = f"credential.{scheme}://{git.host}"
             pairs.append((f"{section}.helper", ""))  # reset: no other helper asked or told

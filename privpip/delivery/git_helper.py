@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-from privpip import config, urls
+from privpip import config, identity
 from privpip.config import GitHost
 from privpip.credentials import Resolver
 from privpip.errors import PrivpipError
@@ -76,15 +76,15 @@ def _split_host(host: str) -> tuple[str, int | None]:
 
 def match_host(hosts: Sequence[GitHost], protocol: str, host: str) -> GitHost | None:
     """The configured host for this request: exact host name, same port (default per scheme)."""
-    if protocol not in urls.DEFAULT_PORTS:
+    if protocol not in identity.DEFAULT_PORTS:
         return None
     name, port = _split_host(host)
-    if protocol == "http" and not urls.is_loopback(name):
+    if protocol == "http" and not identity.is_loopback(name):
         return None  # a token must not travel in clear text; loopback is the one exception
-    effective = port if port is not None else urls.DEFAULT_PORTS[protocol]
+    effective = port if port is not None else identity.DEFAULT_PORTS[protocol]
     for git in hosts:
-        want = git.port if git.port is not None else urls.DEFAULT_PORTS[protocol]
-        if urls.same_host(git.hostname, name) and want == effective:
+        want = git.port if git.port is not None else identity.DEFAULT_PORTS[protocol]
+        if identity.same_host(git.hostname, name) and want == effective:
             return git
     return None
 

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from privpip import pipargs, urls
+from privpip import identity, pipargs
 from privpip.delivery import Access
 from privpip.errors import UsageError
+from privpip.identity import DEFAULT_USERNAME
 from privpip.secret import Secret, redact
 
 if TYPE_CHECKING:
@@ -64,8 +65,8 @@ def _split_userinfo(url: str) -> tuple[str, str | None, Secret | None]:
     username = unquote(parts.username or "")
     password = unquote(parts.password) if parts.password is not None else None
     if password is None:  # https://TOKEN@host/: the token as the username (GitLab, others)
-        return bare, "__token__" if username else None, Secret(username) if username else None
-    return bare, username or "__token__", Secret(password)
+        return bare, DEFAULT_USERNAME if username else None, Secret(username) if username else None
+    return bare, username or DEFAULT_USERNAME, Secret(password)
 
 
 def display(url: str) -> str:
@@ -150,7 +151,7 @@ def plan(cfg: Config, accesses: Sequence[Access], taken: Sequence[TakenOver],
 
     def add(name: str, url: str, owns: tuple[str, ...], username: str | None,
             token: Secret | None, origin: str) -> None:
-        if any(urls.same_index(url, u.url) for u in out.upstreams):
+        if any(identity.same_index(url, u.url) for u in out.upstreams):
             return
         base, n = name, 1
         while name in names:
@@ -213,7 +214,7 @@ def _netrc_entry(path: Path, host: str) -> tuple[str | None, Secret | None]:
         return None, None
     if not entry or not entry[2]:
         return None, None
-    return entry[0] or "__token__", Secret(entry[2])
+    return entry[0] or DEFAULT_USERNAME, Secret(entry[2])
 
 
 def local_netrc_text(index: LocalIndex, users_netrc: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from privpip import urls
+from privpip import identity
 from privpip.config import Index
 from privpip.credentials import token_problem
 from privpip.delivery import Access
@@ -34,7 +34,7 @@ def check_no_host_clash(accesses: Sequence[Access]) -> None:
             continue
         host = access.index.netrc_host
         # One host however written: DNS ignores case and a trailing dot, and so may a redirect.
-        other = by_host.setdefault(urls.normal_host(host), access)
+        other = by_host.setdefault(identity.normal_host(host), access)
         if other.credential is not None and (
             other.credential.username != cred.username or other.credential.token != cred.token
         ):

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from privpip.errors import PrivpipError, UnsafeCredential
+from privpip.identity import DEFAULT_USERNAME
 from privpip.localindex.model import Problem, Upstream
 from privpip.secret import Secret
 
@@ -48,7 +49,7 @@ def ssl_context(env: Mapping[str, str] | None = None,
 def _check_credential(upstream: Upstream) -> None:
     if upstream.token is None:
         return
-    user = upstream.username or "__token__"
+    user = upstream.username or DEFAULT_USERNAME
     if not (user.isascii() and upstream.token.reveal().isascii()) or ":" in user:
         raise UnsafeCredential(
             f"the credential of index {upstream.name!r} cannot be sent as HTTP Basic auth "

@@ -34,8 +34,9 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
+from privpip.identity import canonical_url
 from privpip.localindex.model import Problem, Upstream, normalize
 from privpip.localindex.pages import File, Page
 
@@ -87,16 +88,6 @@ def rewrite(page: Page, upstream: Upstream) -> tuple[Page, dict[str, Target]]:
     return page.with_files(tuple(files)), targets
 
 
-def _canonical_url(url: str) -> str:
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").rstrip(".")
-    port = parts.port
-    netloc = host if port in (None, {"http": 80, "https": 443}.get(scheme)) else f"{host}:{port}"
-    path = parts.path if parts.path.endswith("/") else parts.path + "/"
-    return urlunsplit((scheme, netloc, path, "", ""))
-
-
 @dataclass(frozen=True)
 class Refusal:
     """A name found on several upstreams whose PEP 708 metadata does not allow merging them."""
@@ -107,16 +98,16 @@ class Refusal:
 
 
 def _identities(upstream: Upstream, page: Page, name: str) -> set[str]:
-    found = {_canonical_url(upstream.project_url(name))}
+    found = {canonical_url(upstream.project_url(name))}
     if page.url:
-        found.add(_canonical_url(page.url))
+        found.add(canonical_url(page.url))
     return found
 
 
 def _tracks_allow(found: Sequence[tuple[Upstream, Page]], name: str) -> bool:
     common: set[str] | None = None
     for upstream, page in found:
-        stands_for = ({_canonical_url(u) for u in page.tracks} if page.tracks
+        stands_for = ({canonical_url(u) for u in page.tracks} if page.tracks
                       else _identities(upstream, page, name))
         common = stands_for if common is None else common & stands_for
     return bool(common)
@@ -128,7 +119,7 @@ def _alternates_allow(found: Sequence[tuple[Upstream, Page]], name: str) -> bool
     sets = []
     for upstream, page in found:
         own = _identities(upstream, page, name)
-        sets.append({_canonical_url(u) for u in page.alternate_locations} | own)
+        sets.append({canonical_url(u) for u in page.alternate_locations} | own)
     agreed = sets[0]
     if any(s != agreed for s in sets[1:]):
         return False

@@ -23,7 +23,6 @@ hold pip forever. A page body (after gzip) is capped at ``max_page_bytes``.
 
 from __future__ import annotations
 
-import base64
 import heapq
 import hmac
 import http.client
@@ -40,6 +39,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
+from privpip import identity
+from privpip.identity import DEFAULT_USERNAME, basic_auth
 from privpip.localindex import pages, routing
 from privpip.localindex.routing import Problem, Upstream
 from privpip.localindex.tls import CA_HINT
@@ -64,24 +65,11 @@ class UpstreamFailed(Exception):
         self.problem = problem
 
 
-def origin_of(url: str) -> Origin:
-    """The origin of ``url``: scheme, host (lower case, no trailing dot), port."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or {"http": 80, "https": 443}.get(scheme, 0)
-    return scheme, (parts.hostname or "").rstrip(".").lower(), port
-
-
 def display_url(url: str) -> str:
     """``url`` fit for a message: no userinfo, no query, no fragment, secrets scrubbed."""
     parts = urlsplit(url)
     netloc = parts.netloc.rpartition("@")[2]
     return redact(urlunsplit((parts.scheme, netloc, parts.path, "", "")))
-
-
-def basic_auth(username: str, password: str) -> str:
-    raw = f"{username}:{password}".encode("latin-1")
-    return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
 class ConnectionPool:
@@ -272,17 +260,17 @@ class Fetcher:
     def open(self, upstream: Upstream, url: str, method: str = "GET",
              headers: dict[str, str] | None = None, alarm: Alarm | None = None) -> Reply:
         """The final answer for ``url``; with ``alarm``, the caller disarms it when done."""
-        home = origin_of(upstream.url)
+        home = identity.origin(upstream.url)
         may_authenticate = True
         for _ in range(_MAX_REDIRECTS + 1):
-            origin = origin_of(url)
+            origin = identity.origin(url)
             if origin[0] not in ("http", "https"):
                 raise self._failed(upstream, url, "redirected to a URL that is not http(s)",
                                    "check the index URL")
             sent = {"User-Agent": "privpip-localindex", **(headers or {})}
             may_authenticate = may_authenticate and origin == home
             if may_authenticate and upstream.token is not None:
-                sent["Authorization"] = basic_auth(upstream.username or "__token__",
+                sent["Authorization"] = basic_auth(upstream.username or DEFAULT_USERNAME,
                                                    upstream.token.reveal())
             parts = urlsplit(url)
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -374,7 +362,7 @@ class State:
     def warm_up(self, names: Sequence[str]) -> None:
         """One connection to the origin of each upstream in ``names``, opened in the
         background (see ConnectionPool.warm); the threads inherit the caller's signal mask."""
-        for origin in dict.fromkeys(origin_of(u.url) for u in self.upstreams
+        for origin in dict.fromkeys(identity.origin(u.url) for u in self.upstreams
                                     if u.name in names):
             threading.Thread(target=self.fetcher.pool.warm, args=(origin,),
                              name="privpip-warm", daemon=True).start()

@@ -139,6 +139,24 @@ def test_project_index_may_not_take_over_a_user_index_name(index_server, capture
     assert same.returncode == 0, same.stderr
 
 
+@pytest.mark.parametrize("user_name, project_name", [
+    ("corp", "Corp"), ("corp", "CORP"), ("corp-x", "corp.x"), ("corp-x", "corp_x")])
+def test_another_spelling_of_a_user_index_name_takes_nothing(index_server, capture, tmp_path,
+                                                             user_name, project_name):
+    # Issue 19, finding 1: the names were compared as strings while the variable name
+    # PRIVPIP_INDEX_<NAME>_TOKEN folds case and punctuation, so `Corp` read corp's token.
+    user = tmp_path / "user.toml"
+    user.write_text(index_server.config(user_name))
+    write_config(tmp_path, f'[[index]]\nname = "{project_name}"\nurl = "{capture.url}"\n')
+    var = f"PRIVPIP_INDEX_{user_name.upper().replace('-', '_')}_TOKEN"
+    result = privpip("status", "--check", cwd=tmp_path,
+                     env={"PRIVPIP_USER_CONFIG": str(user), var: PLAIN_TOKEN})
+    assert result.returncode == 2, result.stderr
+    assert f"index {project_name!r} has URL {capture.url}" in result.stderr
+    assert f"your own config {user} names {user_name!r}" in result.stderr
+    assert capture.auth_seen == []
+
+
 def test_search_stops_at_the_repository_root(index_server, tmp_path):
     write_config(tmp_path, index_server.config())
     repo = tmp_path / "clone"

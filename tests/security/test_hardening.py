@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from privpip import urls
+from privpip import identity
 from privpip.config.schema import parse_text
 from privpip.errors import ConfigError
 from privpip.secret import Secret, redact, redact_argv
@@ -112,7 +112,7 @@ def test_running_line_e2e(index_server, tmp_path, delivery):
     ("::ffff:127.0.0.1", False), ("0.0.0.0", False), ("128.0.0.1", False), ("", False),
 ])
 def test_only_localhost_127_8_and_ipv6_one_are_loopback(host, loopback):
-    assert urls.is_loopback(host) is loopback
+    assert identity.is_loopback(host) is loopback
 
 
 @pytest.mark.parametrize("url", [

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from privpip import config
+from privpip import config, identity
 from privpip.config.schema import parse_text
 from privpip.errors import ConfigError
 from tests.helpers import privpip
@@ -91,6 +91,11 @@ BAD = [
     ('[[indexes]]\nname = "a"\n', "indexes: unknown key (did you mean 'index'?)"),
     (IDX + 'url = "https://h.example/s/"\n' + IDX + 'url = "https://i.example/s/"\n',
      "index[1].name: duplicate index name 'corp' (also index[0])"),
+    # One PRIVPIP_INDEX_CORP_X_TOKEN, one index: spellings of a name are the same name.
+    (IDX + 'url = "https://h.example/s/"\n[[index]]\nname = "CORP"\nurl = "https://i.example/s/"\n',
+     "index[1].name: duplicate index name 'CORP' (also 'corp', index[0])"),
+    ('[[index]]\nname = "corp-x"\nurl = "https://h.example/s/"\n[[index]]\nname = "corp.x"\n'
+     'url = "https://h.example/s/"\n', "duplicate index name 'corp.x' (also 'corp-x', index[0])"),
     (IDX + 'url = "http://gitlab.example.com/simple/"\n',
      "index[0] ('corp').url: uses http:// to gitlab.example.com"),
     (IDX + 'url = "https://__token__:hunter2-secret@h.example/s/"\n',
@@ -159,7 +164,7 @@ def test_loopback_http_allowed():
 
 
 def test_env_key_follows_uvs_rule():
-    assert config.env_key("corp.pkgs-2") == "CORP_PKGS_2"
+    assert identity.name_key("corp.pkgs-2") == "CORP_PKGS_2"
 
 
 def test_pyproject_whose_tool_is_not_a_table(tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from privpip import credentials, filestore, installed
+from privpip import credentials, filestore, identity, installed
 from privpip.config.model import Index
 from privpip.errors import CredentialNotFound
 from tests.helpers import privpip, write_config
@@ -238,10 +238,10 @@ def index(url: str, name: str = "corp") -> Index:
 
 
 def test_same_service_ignores_host_case_and_trailing_slash():
-    assert credentials.same_service("https://H.Example/simple/", "https://h.example/simple")
-    assert not credentials.same_service("https://h.example/simple/", "https://h.example/other/")
-    assert not credentials.same_service("git:https://h", "git:https://H")
-    assert credentials.keyring_services(index("https://H.example/simple/")) == [
+    assert identity.same_service("https://H.Example/simple/", "https://h.example/simple")
+    assert not identity.same_service("https://h.example/simple/", "https://h.example/other/")
+    assert not identity.same_service("git:https://h", "git:https://H")
+    assert identity.keyring_services("https://H.example/simple/") == [
         "https://H.example/simple/", "https://h.example/simple/", "https://h.example/simple"]
 
 
