@@ -11,16 +11,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from privpip.context import Context
 from privpip.delivery import Access
+from privpip.errors import PrivpipError
 
 if TYPE_CHECKING:
     from privpip.config import Delivery, Installer
     from privpip.delivery.local import Plan
+    from privpip.provenance import Recorder
     from privpip.target import Target
 
 
@@ -142,13 +144,15 @@ def run_pip(ctx: Context, indexes: Sequence[str], python: str | None, pip_args: 
         if how == "local":
             routed = route(ctx, accesses, pip_args[1:], "install", None, pip=False, uv=True)
             return run_local(ctx, accesses, routed, [*uv_argv, *routed.args], pip=False,
-                             uv=True)
+                             uv=True, installs_into=installs_into(target.python, pip_args))
         status = run_uv(ctx, accesses, [*uv_argv, *pip_args[1:]])
     elif how == "local":
         command = pip_args[at] if at is not None else "install"
         routed = route(ctx, accesses, pip_args, command, prefix, pip=True, uv=False)
         return run_local(ctx, accesses, routed, [target.python, "-m", "pip", *routed.args],
-                         pip=True, uv=False)
+                         pip=True, uv=False,
+                         installs_into=installs_into(target.python, pip_args)
+                         if command == "install" else None)
     else:
         status = run_with_netrc(ctx, accesses, [target.python, "-m", "pip", *pip_args], target)
     # netrc delivery only (the local index names failing upstreams itself): pip reports a
@@ -175,23 +179,92 @@ def route(ctx: Context, accesses: Sequence[Access], args: Sequence[str], pip_com
     return routed
 
 
+def installs_into(python: str, pip_args: Sequence[str]) -> Callable[[], list[Path]]:
+    """Where an install with ``pip_args`` for ``python`` puts distributions (found only when
+    the run streamed a file): ``--target DIR``, else the interpreter's site directories."""
+    from privpip import provenance
+
+    def find() -> list[Path]:
+        for i, arg in enumerate(pip_args):
+            if arg in ("-t", "--target") and i + 1 < len(pip_args):
+                return [Path(pip_args[i + 1])]
+            if arg.startswith("--target="):
+                return [Path(arg.partition("=")[2])]
+        return provenance.site_dirs(python)
+
+    return find
+
+
+def command_installs_into(ctx: Context, python: str | None, argv: Sequence[str]
+                          ) -> Callable[[], list[Path]]:
+    """Where `privpip run -- COMMAND` most likely installs: --python, the active environment,
+    COMMAND's own interpreter (pip's #! line), and ./.venv (uv's default). A distribution is
+    recorded only where its .dist-info changed during the run, so a wrong guess writes
+    nothing."""
+    from privpip import provenance
+    from privpip.delivery.netrc import netrc_reader
+
+    def find() -> list[Path]:
+        pythons = []
+        try:
+            found = netrc_reader(python, argv, ctx.env)
+        except PrivpipError:
+            found = None
+        if found is not None:
+            pythons.append(found.python)
+        local_venv = ctx.cwd / ".venv" / "bin" / "python"
+        if local_venv.exists():
+            pythons.append(str(local_venv))
+        return [d for p in dict.fromkeys(pythons) for d in provenance.site_dirs(p)]
+
+    return find
+
+
 def run_local(ctx: Context, accesses: Sequence[Access], routed: Plan, argv: Sequence[str],
-              pip: bool, uv: bool) -> int:
-    """Start the local index, run the child through it, then name what upstreams did wrong."""
+              pip: bool, uv: bool, installs_into: Callable[[], Sequence[Path]] | None = None
+              ) -> int:
+    """Start the local index, run the child through it, then name what upstreams did wrong.
+
+    With ``installs_into`` (where the child installs), a child that succeeded gets PEP 710
+    provenance written into the distributions it installed from files the index streamed."""
+    import time
+
     from privpip import runner
     from privpip.delivery import local
     from privpip.delivery.git import git_environment
+    from privpip.provenance import Recorder
 
     log = ctx.note if ctx.verbose else None
+    recorder = Recorder() if installs_into is not None else None
+    # A second earlier: the file system's clock is coarser than time.time().
+    since = time.time() - 1
     with runner.private_dir(ctx.env) as private, \
-            local.listening(ctx.config, routed, log, env=ctx.env) as index:
+            local.listening(ctx.config, routed, log, env=ctx.env, recorder=recorder) as index:
         ctx.note(f"local index: {index.url}")
         env = local.child_environment(index, ctx.env, private, ctx.interactive, pip=pip, uv=uv)
         env.update(local.git_lending_environment(ctx.config, accesses, private))
         env.update(git_environment(ctx, env, argv))
         ctx.note("running: " + " ".join(argv))
         # The index builds its server while the child starts up (LocalIndex.serve).
-        return runner.run(argv, env, started=index.serve, ahead=ctx.pip_ahead)
+        status = runner.run(argv, env, started=index.serve, ahead=ctx.pip_ahead)
+    if status == 0 and recorder is not None and installs_into is not None:
+        record_provenance(ctx, recorder, installs_into, since)
+    return status
+
+
+def record_provenance(ctx: Context, recorder: Recorder, installs_into: Callable[[], Sequence[Path]],
+                      since: float) -> None:
+    """PEP 710 provenance_url.json for what the child installed from streamed files."""
+    import sys
+
+    from privpip import provenance
+
+    if not recorder.files():
+        return  # nothing streamed (a no-op install, or everything from pip's cache)
+    written = provenance.write_installed(recorder, installs_into(), since,
+                                         lambda line: print(line, file=sys.stderr))
+    for dist, fetched in written:
+        ctx.note(f"provenance: {dist.path.name} <- {fetched.index_name} ({fetched.url})")
 
 
 def run_with_netrc(

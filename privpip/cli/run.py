@@ -62,7 +62,9 @@ def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None, pytho
     accesses = pipeline.resolve_accesses(ctx, indexes)
     if how == "local":
         routed = pipeline.route(ctx, accesses, (), "install", None, pip=True, uv=True)
-        runner.exit_with(pipeline.run_local(ctx, accesses, routed, argv, pip=True, uv=True))
+        runner.exit_with(pipeline.run_local(
+            ctx, accesses, routed, argv, pip=True, uv=True,
+            installs_into=pipeline.command_installs_into(ctx, python, argv)))
     target = netrc_reader(python, argv, ctx.env)
     if target is not None:
         ctx.note(f"netrc reader: {target.python} (from {target.why})")

@@ -28,6 +28,7 @@ from privpip.secret import Secret, redact
 if TYPE_CHECKING:
     from privpip.config import Config
     from privpip.localindex import LocalIndex, Problem, Upstream
+    from privpip.provenance import Recorder
 
 # Variables through which pip or uv would learn of an index; the child gets ours instead.
 PIP_VARIABLES = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")
@@ -291,7 +292,8 @@ def describe(problem: Problem, origins: Mapping[str, str], configured: Mapping[s
 
 
 def new_index(env: Mapping[str, str], routed: Plan, log: Callable[[str], None] | None = None,
-              port: int = 0, prefix: str | None = None) -> LocalIndex:
+              port: int = 0, prefix: str | None = None, recorder: Recorder | None = None
+              ) -> LocalIndex:
     """A LocalIndex for ``routed`` that checks upstream TLS as pip would (its ``cert`` and
     ``client-cert`` settings, REQUESTS_CA_BUNDLE, SSL_CERT_FILE), so a company CA works.
 
@@ -311,7 +313,8 @@ def new_index(env: Mapping[str, str], routed: Plan, log: Callable[[str], None] |
     configured = [name for name, origin in routed.origins.items()
                   if origin.startswith("configured")]
     return LocalIndex(routed.upstreams, timeout=timeout, deadline=4 * timeout, log=log,
-                      port=port, ssl_context=context, connect_ahead=configured)
+                      port=port, ssl_context=context, connect_ahead=configured,
+                      recorder=recorder)
 
 
 DEFAULT_UPSTREAM_TIMEOUT = 30.0
@@ -335,10 +338,11 @@ def upstream_timeout(env: Mapping[str, str]) -> float:
 
 @contextmanager
 def listening(cfg: Config, routed: Plan, log: Callable[[str], None] | None = None,
-              env: Mapping[str, str] | None = None) -> Iterator[LocalIndex]:
+              env: Mapping[str, str] | None = None, recorder: Recorder | None = None
+              ) -> Iterator[LocalIndex]:
     """The LocalIndex for ``routed``, listening; the caller calls its ``serve()`` once the
     child is started (runner.run's ``started``). Problems are printed when it stops."""
-    index = new_index(env if env is not None else {}, routed, log)
+    index = new_index(env if env is not None else {}, routed, log, recorder=recorder)
     index.listen()
     try:
         yield index

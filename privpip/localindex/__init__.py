@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from privpip.localindex.server import LocalServer, State
     from privpip.pipconfig import Setting
+    from privpip.provenance import Recorder
 
 __all__ = ["LocalIndex", "Problem", "Upstream", "ssl_context"]
 MAX_PAGE_BYTES = 64 << 20
@@ -65,14 +66,15 @@ class LocalIndex:
                  ssl_context: ssl.SSLContext | None = None, cafile: str | None = None,
                  deadline: float = 120.0, file_deadline: float = 3600.0,
                  max_page_bytes: int = MAX_PAGE_BYTES, port: int = 0,
-                 connect_ahead: Sequence[str] = ()) -> None:
+                 connect_ahead: Sequence[str] = (), recorder: Recorder | None = None) -> None:
         """``timeout``: the longest wait for any one read from an upstream; ``deadline``: the
         longest a whole page request may take (connect, redirects, body), ``file_deadline``
         the same for one file download; ``max_page_bytes``: the largest project page (after
         gzip). TLS: ``ssl_context`` (see :func:`ssl_context`), or ``cafile`` (a CA bundle to
         trust instead of the default store), or the default context. ``port``: 0 for a free
         port (``privpip serve --port`` chooses one). ``connect_ahead``: the upstreams (by
-        name) to open a connection to as soon as the server is built (see ``serve``)."""
+        name) to open a connection to as soon as the server is built (see ``serve``).
+        ``recorder``: collects each file streamed in full with its SHA-256 (provenance)."""
         from base64 import urlsafe_b64encode
 
         names = [u.name for u in upstreams]
@@ -93,6 +95,7 @@ class LocalIndex:
         self._cafile = cafile
         self.requested_port = port
         self.connect_ahead = tuple(connect_ahead)
+        self.recorder = recorder
         # What secrets.token_hex / token_urlsafe return (os.urandom), without importing the
         # secrets module (hmac, hashlib and OpenSSL: about 7 ms of install's start-up).
         self.username = "privpip-" + os.urandom(4).hex()
@@ -170,7 +173,8 @@ class LocalIndex:
                 context = ssl.create_default_context()
             state = State(self.upstreams, self.username, self.password, self.timeout,
                           self._log, context=context, deadline=self.deadline,
-                          file_deadline=self.file_deadline, max_page_bytes=self.max_page_bytes)
+                          file_deadline=self.file_deadline, max_page_bytes=self.max_page_bytes,
+                          recorder=self.recorder)
             assert self._listener is not None
             server = LocalServer.adopt(self._listener, state)
         except BaseException as exc:  # noqa: BLE001 - reported by close(), never swallowed

@@ -44,6 +44,7 @@ from privpip.identity import DEFAULT_USERNAME, basic_auth
 from privpip.localindex import pages, routing
 from privpip.localindex.routing import Problem, Upstream
 from privpip.localindex.tls import CA_HINT
+from privpip.provenance import Recorder, Sink
 from privpip.runner import leave_signals_to_main_thread
 from privpip.secret import Secret, redact
 
@@ -343,7 +344,8 @@ class State:
     def __init__(self, upstreams: Sequence[Upstream], username: str, password: Secret,
                  timeout: float, log: Callable[[str], None], *,
                  context: ssl.SSLContext | None = None, deadline: float = 120.0,
-                 file_deadline: float = 3600.0, max_page_bytes: int = 64 << 20) -> None:
+                 file_deadline: float = 3600.0, max_page_bytes: int = 64 << 20,
+                 recorder: Recorder | None = None) -> None:
         self.upstreams = tuple(upstreams)
         self.by_name = {u.name: u for u in self.upstreams}
         self.expected_auth = basic_auth(username, password.reveal()).encode("ascii")
@@ -354,6 +356,7 @@ class State:
         self.fetcher = Fetcher(timeout, log, context)
         self.targets: dict[str, routing.Target] = {}
         self.problems: list[Problem] = []
+        self.recorder = recorder  # the files streamed in full, for provenance (or None)
         self.lock = threading.Lock()
         self.executor = ThreadPoolExecutor(max_workers=max(2, min(16, 2 * len(self.upstreams))),
                                            thread_name_prefix="privpip-upstream",
@@ -622,14 +625,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._plain(404 if response.status in (404, 410) else 502,
                         f"index {index!r} answered {response.status}", head)
             return
-        if not self._stream(reply, head, alarm):
+        sink = None
+        if (state.recorder is not None and not head and not suffix and response.status == 200
+                and response.getheader("Content-Encoding", "identity") == "identity"):
+            sink = state.recorder.sink(upstream, target.url, target.filename)  # provenance
+        if not self._stream(reply, head, alarm, sink):
             self.close_connection = True
             state.add_problem(Problem(
                 index, display_url(url), f"did not send {filename!r} within "
                 f"{state.file_deadline:g} s (the total limit per download)",
                 "check the network, or raise the download deadline"))
 
-    def _stream(self, reply: Reply, head: bool, alarm: Alarm) -> bool:
+    def _stream(self, reply: Reply, head: bool, alarm: Alarm, sink: Sink | None = None) -> bool:
         """Pass the upstream's answer on; False when it was cut short by the deadline."""
         response = reply.response
         self.send_response(response.status)
@@ -648,6 +655,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             if not bodiless:
                 for block in _blocks(response):
+                    if sink is not None:
+                        sink.update(block)
                     sent += len(block)
                     if chunked:
                         self.wfile.write(b"%x\r\n" % len(block) + block + b"\r\n")
@@ -660,6 +669,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     raise http.client.IncompleteRead(b"")
                 if chunked:
                     self.wfile.write(b"0\r\n\r\n")
+                if sink is not None:
+                    sink.done()
             complete = True
         except (OSError, http.client.HTTPException) as exc:
             # Either side broke off: the client sees a short body and retries or fails.

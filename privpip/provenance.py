@@ -1,0 +1,292 @@
+"""PEP 710 provenance: the files the local index streamed, recorded in the .dist-info of what
+the installer then installed, and read back for `privpip audit --installed`.
+
+    local index  Recorder.sink(): SHA-256 of each file while it streams (no second read)
+    after a run  write_installed(): provenance_url.json (+ its RECORD line) into each
+                 .dist-info this run created whose name, version and wheel tags match a
+                 streamed file; everything else is left alone
+    audit        read(): what a .dist-info says about where it came from
+
+PEP 710 (draft) allows exactly three keys, ``url``, ``archive_info`` (``hashes``) and
+``index_url``; the index's *name* is not stored, the audit finds it by matching ``index_url``
+against the config, so a renamed index still matches and the file stays valid for any tool.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    import hashlib
+
+    from privpip.localindex.model import Upstream
+
+FILE = "provenance_url.json"
+
+
+class Fetched(NamedTuple):
+    """One file the local index streamed in full."""
+
+    filename: str
+    url: str  # the upstream file URL: no userinfo, query or fragment
+    index_name: str  # the upstream's name
+    index_url: str  # the upstream's simple root, without credentials
+    sha256: str
+
+
+def clean_url(url: str) -> str:
+    """``url`` without userinfo, query and fragment: the recorded URL is read by other tools
+    and people, and a query may carry a signature (object storage behind an index)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
+class Sink:
+    """Hashes one file's bytes as they pass; ``done()`` once the body went out complete."""
+
+    __slots__ = ("_recorder", "_hash", "_file")
+
+    def __init__(self, recorder: Recorder, file: tuple[str, str, str, str]) -> None:
+        import hashlib
+
+        self._recorder = recorder
+        self._hash: hashlib._Hash = hashlib.sha256()
+        self._file = file
+
+    def update(self, block: bytes) -> None:
+        self._hash.update(block)  # releases the GIL for large blocks
+
+    def done(self) -> None:
+        self._recorder.add(Fetched(*self._file, self._hash.hexdigest()))
+
+
+class Recorder:
+    """The files of one run that the local index streamed in full, by file name."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, Fetched] = {}
+
+    def sink(self, upstream: Upstream, url: str, filename: str) -> Sink | None:
+        """A hashing sink for a file ``upstream`` serves at ``url``; None when its URL cannot
+        be recorded without a secret (the upstream's token inside the URL path)."""
+        clean = clean_url(url)
+        token = upstream.token.reveal() if upstream.token is not None else ""
+        if token and token in clean:
+            return None
+        return Sink(self, (filename, clean, upstream.name, upstream.url))
+
+    def add(self, fetched: Fetched) -> None:
+        self._files[fetched.filename] = fetched  # one dict store: atomic under the GIL
+
+    def files(self) -> list[Fetched]:
+        return list(self._files.values())
+
+
+# --- after the installer succeeded ------------------------------------------------------------
+
+
+class Dist(NamedTuple):
+    """An installed distribution's .dist-info directory."""
+
+    path: Path
+    name: str  # canonical (PEP 503)
+    version: str  # as written in the directory name
+
+
+def dist_infos(site_dir: Path) -> list[Dist]:
+    """The .dist-info directories of ``site_dir``, read from their names only (fast)."""
+    from packaging.utils import canonicalize_name
+
+    found = []
+    try:
+        entries = list(os.scandir(site_dir))
+    except OSError:
+        return []
+    for entry in entries:
+        if entry.name.endswith(".dist-info") and entry.is_dir():
+            name, sep, version = entry.name[: -len(".dist-info")].rpartition("-")
+            if sep and name:
+                found.append(Dist(Path(entry.path), canonicalize_name(name), version))
+    return found
+
+
+def _file_key(filename: str) -> tuple[str, str, frozenset[str] | None] | None:
+    """(canonical name, normalized version, wheel tags or None for an sdist) of a file name."""
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, tags = parse_wheel_filename(filename)
+            return name, str(version), frozenset(str(t) for t in tags)
+        name, version = parse_sdist_filename(filename)
+        return name, str(version), None
+    except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
+        return None
+
+
+def _wheel_tags(dist_info: Path) -> frozenset[str]:
+    try:
+        text = (dist_info / "WHEEL").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return frozenset()
+    return frozenset(line.partition(":")[2].strip() for line in text.splitlines()
+                     if line.lower().startswith("tag:"))
+
+
+def _normal_version(version: str) -> str:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return str(Version(version))
+    except InvalidVersion:
+        return version
+
+
+def match(fetched: Sequence[Fetched], dists: Iterable[Dist], since: float
+          ) -> list[tuple[Dist, Fetched]]:
+    """Which installed distributions came from which streamed file.
+
+    A distribution matches a file when this run installed it (its .dist-info changed at or
+    after ``since``, and it has no PEP 610 direct_url.json: a local path, VCS or URL install),
+    name and version agree, and for a wheel the tags its WHEEL file lists are the file name's
+    (a wheel built locally from that name's sdist matches the sdist instead). A wheel wins
+    over an sdist of the same version."""
+    by_key: dict[tuple[str, str], list[tuple[Fetched, frozenset[str] | None]]] = {}
+    for item in fetched:
+        key = _file_key(item.filename)
+        if key is not None:
+            by_key.setdefault(key[:2], []).append((item, key[2]))
+    out = []
+    for dist in dists:
+        candidates = by_key.get((dist.name, _normal_version(dist.version)))
+        if not candidates:
+            continue
+        try:
+            if dist.path.stat().st_mtime < since or (dist.path / "direct_url.json").exists():
+                continue
+        except OSError:
+            continue
+        wheels = [f for f, tags in candidates if tags is not None]
+        chosen = None
+        if wheels:
+            installed_tags = _wheel_tags(dist.path)
+            chosen = next((f for f, tags in candidates
+                           if tags is not None and tags == installed_tags), None)
+        if chosen is None:
+            chosen = next((f for f, tags in candidates if tags is None), None)
+        if chosen is not None:
+            out.append((dist, chosen))
+    return out
+
+
+def document(fetched: Fetched) -> dict[str, Any]:
+    """The provenance_url.json content (PEP 710: exactly url, archive_info, index_url)."""
+    return {"url": fetched.url, "archive_info": {"hashes": {"sha256": fetched.sha256}},
+            "index_url": fetched.index_url}
+
+
+def _replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``path`` atomically: a temporary file beside it, then os.replace. A new inode,
+    so a RECORD hard-linked from the installer's cache (uv) is never changed in place."""
+    import tempfile
+
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def record_line(relative: str, data: bytes) -> list[str]:
+    """A RECORD row (PEP 376 / the wheel spec): path, sha256=urlsafe-b64 digest, size."""
+    import base64
+    import hashlib
+
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return [relative, f"sha256={digest}", str(len(data))]
+
+
+def write(dist: Dist, fetched: Fetched) -> None:
+    """provenance_url.json into ``dist``, and its row into RECORD (so uninstall removes it)."""
+    import csv
+    import io
+    import json
+
+    data = (json.dumps(document(fetched), indent=2) + "\n").encode("utf-8")
+    record = dist.path / "RECORD"
+    text = record.read_text(encoding="utf-8")
+    relative = f"{dist.path.name}/{FILE}"
+    rows = [row for row in csv.reader(io.StringIO(text)) if row and row[0] != relative]
+    rows.append(record_line(relative, data))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    mode = record.stat().st_mode & 0o777
+    # RECORD first: the file is never there without the row that lets uninstall remove it.
+    _replace_file(record, out.getvalue().encode("utf-8"), mode)
+    _replace_file(dist.path / FILE, data, mode)
+
+
+def write_installed(recorder: Recorder, site_dirs: Sequence[Path], since: float,
+                    warn: Callable[[str], None]) -> list[tuple[Dist, Fetched]]:
+    """Record provenance in every distribution of ``site_dirs`` this run installed from a
+    streamed file; a failure to write one is a warning, never the run's failure."""
+    fetched = recorder.files()
+    if not fetched:
+        return []
+    dists = [d for site in dict.fromkeys(site_dirs) for d in dist_infos(site)]
+    written = []
+    for dist, item in match(fetched, dists, since):
+        try:
+            write(dist, item)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            warn(f"privpip: could not record where {dist.path.name} came from "
+                 f"({type(exc).__name__}: {getattr(exc, 'strerror', None) or exc})")
+            continue
+        written.append((dist, item))
+    return written
+
+
+_SITE_QUERY = ("import site, sys, sysconfig\n"
+               "p = sysconfig.get_paths()\n"
+               "print(p['purelib']); print(p['platlib'])\n"
+               "print(site.getusersitepackages())\n")
+
+
+def site_dirs(python: str) -> list[Path]:
+    """Where ``python``'s installer puts distributions: purelib, platlib and the user site.
+
+    A virtual environment (pyvenv.cfg beside its bin/) is read from its layout without
+    starting it; any other interpreter is asked (one short child: sysconfig knows the
+    distribution-specific layouts, dist-packages included)."""
+    import glob
+    import subprocess
+
+    prefix = Path(python).parent.parent
+    if (prefix / "pyvenv.cfg").is_file():
+        found = [Path(p) for pattern in ("lib/python*/site-packages", "lib64/python*/site-packages",
+                                         "Lib/site-packages")
+                 for p in sorted(glob.glob(str(prefix / pattern)))]
+        if found:
+            return found
+    try:
+        out = subprocess.run([python, "-I", "-c", _SITE_QUERY], capture_output=True, text=True,
+                             timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [Path(line) for line in out.splitlines() if line.strip()]
