@@ -31,7 +31,7 @@ class Context:
         self.verbose = verbose
         self.interactive = interactive
         self.log = log
-        self.pip_ahead = pip_ahead  # pip's interpreter, started by privpip.launch
+        self.pip_ahead = pip_ahead  # pip's interpreter, started by privpip.pip_ahead.guess
         self._config: Config | None = None
 
     def note(self, message: str) -> None:

@@ -1,12 +1,28 @@
-"""privpip's error types: every failure a user can act on is a PrivpipError with a hint."""
+"""privpip's error types (every failure a user can act on is a PrivpipError with a hint) and
+the one table of the statuses privpip exits with."""
 
 from __future__ import annotations
+
+# The exit statuses of privpip's own making, one name each; docs/troubleshooting.md ("Exit
+# codes") lists the same ones (tests/unit/test_docs.py compares them). Besides these, `install`,
+# `pip`, `run` and `upload` pass on their child's status, and die of their child's signal
+# (runner.exit_with). pip uses 0-4, 23 and 120, uv and twine 0-2: 70 and 77 stay clear of them.
+OK = 0
+FAILED = 1  # a failure the user can act on; also `scan` found a token, `status --check` failed
+USAGE = 2  # a bad config file or command line (click's usage errors have this status too)
+INTERNAL = 70  # a bug in privpip: sysexits' EX_SOFTWARE
+NO_CREDENTIAL = 77  # no source had a credential: sysexits' EX_NOPERM
+CANNOT_EXECUTE = 126  # `run`: COMMAND found but not executable, as shells say
+NOT_FOUND = 127  # `run`: COMMAND not found, as shells say
+INTERRUPTED = 130  # Ctrl-C or an aborted prompt while privpip itself ran (128 + SIGINT)
+EXIT_STATUSES = (OK, FAILED, USAGE, INTERNAL, NO_CREDENTIAL, CANNOT_EXECUTE, NOT_FOUND,
+                 INTERRUPTED)
 
 
 class PrivpipError(Exception):
     """A failure the user can fix; shown as one message plus a hint, never a traceback."""
 
-    exit_code = 1
+    exit_code = FAILED
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
@@ -15,9 +31,9 @@ class PrivpipError(Exception):
 
 
 class ConfigError(PrivpipError):
-    """The configuration is missing, malformed or unsafe (exit status 2)."""
+    """The configuration is missing, malformed or unsafe."""
 
-    exit_code = 2
+    exit_code = USAGE
 
     def __init__(self, where: str, message: str, hint: str | None = None) -> None:
         super().__init__(f"{where}: {message}" if where else message, hint)
@@ -25,18 +41,13 @@ class ConfigError(PrivpipError):
 
 
 class UsageError(PrivpipError):
-    """The command line asks for something that cannot be done (exit status 2)."""
+    """The command line asks for something that cannot be done."""
 
-    exit_code = 2
-
-
-# "no credential": sysexits' EX_NOPERM, next to the 70 (EX_SOFTWARE) of an internal error;
-# pip's own statuses (0-4, 23, 120) and uv's and twine's (0-2) never use it.
-NO_CREDENTIAL = 77
+    exit_code = USAGE
 
 
 class CredentialNotFound(PrivpipError):
-    """No source had a credential for an index; lists every source tried (exit status 77)."""
+    """No source had a credential for an index; lists every source tried."""
 
     exit_code = NO_CREDENTIAL
 
@@ -49,11 +60,11 @@ class CredentialNotFound(PrivpipError):
 
 
 class CannotRun(PrivpipError):
-    """A child command could not be started: 127 when not found, 126 otherwise, as shells do."""
+    """A child command could not be started: not found, or not executable."""
 
     def __init__(self, message: str, hint: str | None = None, not_found: bool = True) -> None:
         super().__init__(message, hint)
-        self.exit_code = 127 if not_found else 126
+        self.exit_code = NOT_FOUND if not_found else CANNOT_EXECUTE
 
 
 class KeyringUnavailable(PrivpipError):

@@ -36,6 +36,45 @@ if TYPE_CHECKING:
 _CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pip_ahead_child.py")
 
 
+def guess(argv: Sequence[str], env: Mapping[str, str]) -> PipAhead | None:
+    """For ``privpip install ...`` (``argv`` after the program name): start the interpreter
+    pip will most likely run in, before click and the config are read; None when pip is not
+    likely to run.
+
+    Only a guess at which interpreter to start, never a parse: click reads the line
+    afterwards, and runner.run hands over only when it starts exactly ``[this python, "-m",
+    "pip", ...]``; otherwise the started interpreter is killed, which costs time and nothing
+    else. So the guess looks only for the two options that pick the interpreter, anywhere
+    before ``--`` (it does not know which options take a value); what it cannot see (the
+    config's `installer` key, pip's own ``--python`` after a requirement) costs a discard.
+    tests/e2e/test_pip_ahead.py holds that the hand-over happens on the usual lines.
+    """
+    if argv[:1] != ["install"] or "_PRIVPIP_COMPLETE" in env:
+        return None
+    words = list(argv[1:])
+    words = words[: words.index("--")] if "--" in words else words
+    python, installer = None, env.get("PRIVPIP_INSTALLER")
+    for at, word in enumerate(words):
+        name, eq, value = word.partition("=")
+        value = value if eq else (words[at + 1] if at + 1 < len(words) else "")
+        if name == "--python":
+            python = value
+        elif name == "--installer":
+            installer = value
+        elif name in ("-h", "--help"):
+            return None
+    if installer == "uv":
+        return None
+    from privpip.errors import PrivpipError
+    from privpip.target import find
+
+    try:
+        python = find(python, env).python
+    except PrivpipError:
+        return None  # click and the pipeline report it, in their place
+    return PipAhead.start(python, env)
+
+
 class Child:
     """The started interpreter, as runner.run uses a subprocess.Popen: wait, poll, signals."""
 

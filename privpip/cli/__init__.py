@@ -1,6 +1,6 @@
-"""The command line: the root group and the table of commands (each imported only when it
-runs). The entry point, main(), and the one place where errors become messages and exit codes
-are in privpip.launch, which also runs a plain `privpip install` without importing click."""
+"""The command line: the root group, which builds the run's Context (the one place), and the
+table of commands (each imported only when it runs). The entry point, main(), and the one place
+where errors become messages and exit codes are in privpip.launch."""
 
 from __future__ import annotations
 
@@ -112,10 +112,20 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, no_input: bo
 
     from privpip.context import Context
 
+    # ctx.obj comes in as what privpip.launch passed: pip's interpreter started ahead, if any.
     ctx.obj = Context(
         env=dict(os.environ),
         cwd=Path.cwd(),
         config_path=config_path,
         verbose=verbose,
         interactive=not no_input and sys.stdin is not None and sys.stdin.isatty(),
+        pip_ahead=ctx.obj,
     )
+
+
+@cli.result_callback()
+@click.pass_context
+def _exit_status(ctx: click.Context, status: int | None, /, **_params: object) -> None:
+    """A command returns its exit status (privpip.errors' table, or its child's): click's
+    main ends with it, run by privpip.launch (which returns it) or by click's test runner."""
+    ctx.exit(status or 0)

@@ -14,7 +14,7 @@ from privpip.context import Context
               help="The public index to ask. Default: the config's public-index, else "
               "https://pypi.org/simple/.")
 @click.pass_obj
-def audit(ctx: Context, indexes: tuple[str, ...], public_index: str | None) -> None:
+def audit(ctx: Context, indexes: tuple[str, ...], public_index: str | None) -> int:
     """Report every package an index owns that also exists on the public index.
 
     An index owns the names its `packages` key matches, or, without that key, every name its
@@ -30,5 +30,4 @@ def audit(ctx: Context, indexes: tuple[str, ...], public_index: str | None) -> N
     """
     from privpip import audit as audit_mod
 
-    status = audit_mod.run(ctx, indexes, public_index, click.echo)
-    raise SystemExit(status)
+    return audit_mod.run(ctx, indexes, public_index, click.echo)

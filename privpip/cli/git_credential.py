@@ -8,7 +8,7 @@ import click
 @click.command("git-credential", hidden=True,
                context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("operation")
-def git_credential(operation: str) -> None:
+def git_credential(operation: str) -> int:
     """git credential helper (gitcredentials(7)); privpip registers it itself.
 
     Answers `get` for the [[git]] hosts of the config in $PRIVPIP_CONFIG and the user
@@ -16,4 +16,4 @@ def git_credential(operation: str) -> None:
     """
     from privpip.delivery.git_helper import helper_main
 
-    raise SystemExit(helper_main(operation))
+    return helper_main(operation)

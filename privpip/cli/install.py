@@ -20,7 +20,7 @@ from privpip.context import Context
 @click.pass_obj
 def install(ctx: Context, indexes: tuple[str, ...], python: str | None,
             allow_public: tuple[str, ...], delivery: Delivery | None,
-            installer: Installer | None, pip_args: tuple[str, ...]) -> None:
+            installer: Installer | None, pip_args: tuple[str, ...]) -> int:
     """Run `pip install PIP_ARGS...` with the private indexes and their credentials.
 
     privpip's own options come first; everything after them goes to the installer unchanged:
@@ -40,7 +40,7 @@ def install(ctx: Context, indexes: tuple[str, ...], python: str | None,
     git+https requirements on a host with a [[git]] table get their token from privpip
     through git's credential helper protocol, never in the URL (git 2.31+).
     """
-    from privpip import pipeline, runner
+    from privpip import pipeline
 
-    runner.exit_with(pipeline.run_pip(ctx, indexes, python, ["install", *pip_args],
-                                      allow_public, installer, delivery))
+    return pipeline.run_pip(ctx, indexes, python, ["install", *pip_args], allow_public,
+                            installer, delivery)

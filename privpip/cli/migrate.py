@@ -11,6 +11,7 @@ import click
 from privpip import check
 from privpip.cli.options import CONTEXT
 from privpip.context import Context
+from privpip.errors import FAILED, OK
 
 if TYPE_CHECKING:
     from privpip.migrate import Plan
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
               help="How long to wait for an index when checking a token.")
 @click.pass_obj
 def migrate(ctx: Context, paths: tuple[Path, ...], yes: bool, no_verify: bool,
-            timeout: float) -> None:
+            timeout: float) -> int:
     """Move the tokens `privpip scan` finds into privpip's config and the keyring.
 
     Each index URL with a token becomes an [[index]] (a git+https host a [[git]]) entry in
@@ -58,17 +59,17 @@ def migrate(ctx: Context, paths: tuple[Path, ...], yes: bool, no_verify: bool,
                    "that privpip can move")
         if plan.skipped:
             click.echo(plan.describe(), nl=False)
-            raise SystemExit(1)
-        return
+            return FAILED
+        return OK
     click.echo(plan.describe(), nl=False)
     if not yes:
         if not (ctx.interactive and sys.stdout.isatty()):
             click.echo("privpip: no terminal to confirm on: nothing was changed; rerun with "
                        "--yes to apply this plan", err=True)
-            raise SystemExit(1)
+            return FAILED
         if not click.confirm("Apply this plan?", default=False):
             click.echo("privpip: nothing was changed")
-            return
+            return OK
     _store_tokens(ctx, plan, no_verify, timeout)
     migrate_mod.write_all(plan.changes)
     for change in plan.changes:
@@ -78,8 +79,7 @@ def migrate(ctx: Context, paths: tuple[Path, ...], yes: bool, no_verify: bool,
         if finding.secret is not None and finding.secret in history:
             click.echo("privpip: WARNING: " + migrate_mod.rotate_advice(
                 finding, history[finding.secret]), err=True)
-    if plan.skipped:
-        raise SystemExit(1)
+    return FAILED if plan.skipped else OK
 
 
 def _store_tokens(ctx: Context, plan: Plan, no_verify: bool, timeout: float) -> None:

@@ -16,14 +16,14 @@ from privpip.context import Context
 @click.pass_obj
 def pip(ctx: Context, indexes: tuple[str, ...], python: str | None,
         allow_public: tuple[str, ...], delivery: Delivery | None,
-        pip_args: tuple[str, ...]) -> None:
+        pip_args: tuple[str, ...]) -> int:
     """Run any pip command (download, wheel, index versions, lock, ...) authenticated.
 
     \b
       privpip pip download corp-lib -d dist/
       privpip pip index versions corp-lib
     """
-    from privpip import pipeline, runner
+    from privpip import pipeline
 
-    runner.exit_with(pipeline.run_pip(ctx, indexes, python, list(pip_args), allow_public,
-                                      installer="pip", delivery=delivery))
+    return pipeline.run_pip(ctx, indexes, python, list(pip_args), allow_public,
+                            installer="pip", delivery=delivery)

@@ -27,7 +27,7 @@ from privpip.errors import UsageError
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_obj
 def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None, python: str | None,
-        command: tuple[str, ...]) -> None:
+        command: tuple[str, ...]) -> int:
     """Run COMMAND with the private indexes and their credentials in its environment.
 
     \b
@@ -54,7 +54,7 @@ def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None, pytho
         argv = argv[1:]
     if not argv:
         raise UsageError("no COMMAND given", "usage: privpip run [OPTIONS] -- COMMAND [ARGS]...")
-    from privpip import pipeline, runner
+    from privpip import pipeline
     from privpip.delivery.netrc import needs_target_version, netrc_reader
     from privpip.delivery.uv import uv_variables
 
@@ -62,9 +62,9 @@ def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None, pytho
     accesses = pipeline.resolve_accesses(ctx, indexes)
     if how == "local":
         routed = pipeline.route(ctx, accesses, (), "install", None, pip=True, uv=True)
-        runner.exit_with(pipeline.run_local(
+        return pipeline.run_local(
             ctx, accesses, routed, argv, pip=True, uv=True,
-            installs_into=pipeline.command_installs_into(ctx, python, argv)))
+            installs_into=pipeline.command_installs_into(ctx, python, argv))
     target = netrc_reader(python, argv, ctx.env)
     if target is not None:
         ctx.note(f"netrc reader: {target.python} (from {target.why})")
@@ -78,4 +78,4 @@ def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None, pytho
     check_typed_tokens(ctx, accesses)
     status = pipeline.run_with_netrc(ctx, accesses, argv, target, extra_env=uv_env)
     after_failure(ctx, accesses, status)
-    runner.exit_with(status)
+    return status

@@ -8,7 +8,7 @@ import click
 
 from privpip.cli.options import CONTEXT
 from privpip.context import Context
-from privpip.errors import UsageError
+from privpip.errors import FAILED, OK, UsageError
 
 
 @click.command(context_settings=CONTEXT)
@@ -21,7 +21,7 @@ from privpip.errors import UsageError
               help="Also list variable references (${VAR}) privpip can take over (token-env).")
 @click.pass_obj
 def scan(ctx: Context, paths: tuple[Path, ...], user: bool, as_json: bool,
-         verbose: bool) -> None:
+         verbose: bool) -> int:
     """Find index and git-host tokens written into a project's files.
 
     Without PATH: the git work tree around the current directory (files git ignores are
@@ -60,7 +60,7 @@ def scan(ctx: Context, paths: tuple[Path, ...], user: bool, as_json: bool,
             advice = "" if user else "; move them out with `privpip migrate`"
             click.echo(f"privpip: {len(leaks)} credential(s) written into files{advice}",
                        err=True)
-    raise SystemExit(1 if leaks else 0)
+    return FAILED if leaks else OK
 
 
 def check_paths(ctx: Context, paths: tuple[Path, ...]) -> None:

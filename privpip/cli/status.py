@@ -15,7 +15,7 @@ from privpip.cli.options import CONTEXT
 from privpip.config import Config, Index, label, user_config_file
 from privpip.context import Context
 from privpip.credentials import Credential
-from privpip.errors import CredentialNotFound, KeyringUnavailable
+from privpip.errors import FAILED, OK, CredentialNotFound, KeyringUnavailable
 from privpip.secret import redact
 from privpip.store import KeyringStore
 from privpip.terminal import Cell, Line
@@ -45,7 +45,7 @@ class Row:
               show_default=True, metavar="SECONDS", help="How long --check waits for an index.")
 @click.pass_obj
 def status(ctx: Context, do_check: bool, show_prefix: bool, as_json: bool,
-           timeout: float) -> None:
+           timeout: float) -> int:
     """Show each configured index and where its credential comes from.
 
     First the config files read, then the columns: index name, URL, default or extra,
@@ -100,7 +100,8 @@ def status(ctx: Context, do_check: bool, show_prefix: bool, as_json: bool,
     else:
         _print_text(ctx, rows, notes, show_prefix)
     if do_check and not all(r.result is not None and r.result.ok for r in rows):
-        raise SystemExit(1)
+        return FAILED
+    return OK
 
 
 class _FirstFailureStore:

@@ -17,7 +17,7 @@ from privpip.context import Context
 @click.argument("dists", nargs=-1, metavar="[DIST]...")
 @click.pass_obj
 def upload(ctx: Context, index_name: str | None, python: str | None,
-           dists: tuple[str, ...]) -> None:
+           dists: tuple[str, ...]) -> int:
     """Upload wheels and sdists to a private index with twine (`python -m twine upload`).
 
     With no DIST, every .whl, .tar.gz and .zip file in ./dist is uploaded (as `uv publish`
@@ -79,4 +79,4 @@ def upload(ctx: Context, index_name: str | None, python: str | None,
         refused = twine.refusal(output, files, access.index)
         if refused is not None:
             raise refused
-    runner.exit_with(status)
+    return status

@@ -233,10 +233,15 @@ with open(os.environ["STARTS"], "a") as out:
 """
 
 
-def test_a_real_install_runs_in_the_interpreter_started_ahead(index_server, make_venv,
-                                                              tmp_path):
+@pytest.mark.parametrize(("delivery", "chosen_by"), [  # uv: no pip to start ahead
+    ("local", "--python"), ("netrc", "--python"), ("local", "VIRTUAL_ENV")])
+def test_a_real_install_runs_in_the_interpreter_started_ahead(delivery, chosen_by, index_server,
+                                                              make_venv, tmp_path):
     """Every Python process of the run records its command line (sitecustomize): pip ran in
-    the child, and no second interpreter was started for it."""
+    the child, and no second interpreter was started for it. This holds the speed of
+    `privpip install`: a change that makes the hand-over fall back (a new option the guess
+    reads wrongly, an argv or environment that differs) fails here instead of only slowing
+    every install down."""
     write_config(tmp_path, index_server.config())
     venv = make_venv()
     hooks = tmp_path / "hooks"
@@ -244,8 +249,11 @@ def test_a_real_install_runs_in_the_interpreter_started_ahead(index_server, make
     (hooks / "sitecustomize.py").write_text(RECORD_STARTS)
     starts = tmp_path / "starts.jsonl"
     repo = Path(__file__).resolve().parents[2]
-    result = privpip("install", "--python", venv_python(venv), "corp-dep", cwd=tmp_path,
+    by_python = chosen_by == "--python"
+    target = ["--python", venv_python(venv)] if by_python else []
+    result = privpip("install", "--delivery", delivery, *target, "corp-dep", cwd=tmp_path,
                      env={"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN,
+                          "VIRTUAL_ENV": "" if by_python else str(venv),
                           "PYTHONPATH": f"{hooks}{os.pathsep}{repo}", "STARTS": str(starts)})
     assert result.returncode == 0, result.stderr
     assert installed(venv, "corp_dep") == "corp-dep 1.0"

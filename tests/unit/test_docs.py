@@ -196,3 +196,45 @@ def test_site_builds_strict(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "site" / "docker" / "index.html").is_file()
+
+
+def exit_code_rows() -> dict[str, str]:
+    """docs/troubleshooting.md's "Exit codes" table: status column -> when."""
+    text = (ROOT / "docs" / "troubleshooting.md").read_text(encoding="utf-8")
+    section = text.split("\n## Exit codes\n", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) == 2 and cells[0] not in ("status", "---"):
+            rows[cells[0]] = cells[1]
+    return rows
+
+
+def test_the_exit_code_table_is_errors_table():
+    """The documented statuses are privpip.errors' own, plus the child's passed through (N)
+    and its signal (128 + N); every "exit status N" written on a page is one of them."""
+    from privpip import errors
+
+    rows = exit_code_rows()
+    assert set(rows) == {str(code) for code in errors.EXIT_STATUSES} | {"N", "128 + N"}
+    assert len(set(errors.EXIT_STATUSES)) == len(errors.EXIT_STATUSES)
+    named = {value for name, value in vars(errors).items()
+             if name.isupper() and isinstance(value, int)}
+    assert named == set(errors.EXIT_STATUSES)  # a new status is a new row
+    for page in PAGES:
+        for code in re.findall(r"exit status (\d+)", page.read_text(encoding="utf-8")):
+            assert code in rows, (page.name, code)
+
+
+def test_commands_return_their_status_instead_of_exiting():
+    """Commands return their status (privpip.cli's result callback ends click's main with it);
+    only privpip.launch and runner.exit_with end the process."""
+    import ast
+
+    for path in sorted((ROOT / "privpip" / "cli").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            name = (node.id if isinstance(node, ast.Name) else
+                    ast.unparse(node) if isinstance(node, ast.Attribute) else "")
+            assert name not in ("SystemExit", "sys.exit", "os._exit", "runner.exit_with"), \
+                f"{path.name}:{getattr(node, 'lineno', '?')}: {name}"

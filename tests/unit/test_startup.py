@@ -52,10 +52,12 @@ def loaded_at_spawn(result: subprocess.CompletedProcess[str]) -> set[str]:
     return set(json.loads(result.stderr.strip().splitlines()[-2]))
 
 
-# What a plain `privpip install` starts pip without: click (privpip.launch parses its line),
-# dataclasses (inspect, ast, dis), secrets (hashlib, OpenSSL), json, and the local index's
-# server, which is built beside pip's start-up (LocalIndex.serve).
-NOT_BEFORE_PIP = {"click", "dataclasses", "inspect", "secrets", "hashlib", "json",
+# What `privpip install` starts pip without, also where pip could not be started ahead (a
+# wrapper script as the target): dataclasses, secrets (hashlib, OpenSSL), json, and the local
+# index's server, which is built beside pip's start-up (LocalIndex.serve). click (and the
+# inspect it imports) is read by then; where pip is started ahead, it is started before click
+# (test_pips_interpreter_starts_before_anything_but_the_fast_path_is_imported).
+NOT_BEFORE_PIP = {"dataclasses", "secrets", "hashlib", "json",
                   "http.server", "http.client", "ssl", "email", "concurrent.futures",
                   "privpip.localindex.server", "privpip.localindex.pages"}
 
@@ -273,8 +275,8 @@ os.posix_spawn = spy
 import json
 print(json.dumps(at_start), file=sys.stderr)
 """)
-# privpip's own modules of the fast path, and what `from __future__` loads: nothing else may
-# delay the interpreter that imports pip (privpip/pip_ahead.py).
+# The entry point, the guess and what it reads, and what `from __future__` loads: nothing else
+# may delay the interpreter that imports pip (privpip/pip_ahead.py).
 BEFORE_PIP_AHEAD = {"privpip", "privpip.launch", "privpip.errors", "privpip.target",
                     "privpip.pip_ahead", "privpip.pip_ahead_child", "__future__"}
 
