@@ -483,9 +483,12 @@ def run_token_command(argv: Sequence[str], timeout: float, env: Mapping[str, str
     from contextlib import suppress
 
     program = argv[0]
+    # A command that asks keyring (`keyring get ...`) must not reach privpip's own keyring
+    # backend, which would run this command again.
+    child_env = {**env, "PRIVPIP_KEYRING_PLUGIN": "0"}
     try:
         child = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, env=dict(env), start_new_session=True)
+                                 stderr=subprocess.PIPE, env=child_env, start_new_session=True)
     except FileNotFoundError:
         raise CommandNotFound(f"`{program}` was not found on PATH") from None
     except OSError as exc:

@@ -21,7 +21,16 @@ Pair = tuple[str, str]  # (service, username)
 
 DEFAULT_TIMEOUT = 3.0
 STATE_FILE = "keyring-backend"
+PLUGIN = "privpip.keyring_backend"  # privpip's own keyring backend (for other tools)
 
+# Set in the threads that run privpip's keyring calls: privpip's own backend reads it to
+# stay out of them (privpip must ask the user's other backends, never itself).
+_IN_LOOKUP = threading.local()
+
+
+def in_lookup() -> bool:
+    """Whether this thread runs one of privpip's own keyring calls."""
+    return bool(getattr(_IN_LOOKUP, "active", False))
 
 
 def keyring_hint(env: Mapping[str, str]) -> str:
@@ -168,14 +177,16 @@ class KeyringStore:
     def _choose(self) -> KeyringBackend:
         import keyring.core
 
+        # A setting that names privpip's own backend (so that other tools use it) means
+        # "the user's other backends" for privpip itself: the remembered or detected one.
         name = self.env.get("PYTHON_KEYRING_BACKEND")
-        if name:
+        if name and not name.startswith(PLUGIN + "."):
             self.chosen_by = "PYTHON_KEYRING_BACKEND"
             return keyring.core.load_keyring(name)
         # keyring's own reader: the file in keyring.util.platform_.config_root(), including
         # its keyring-path setting; None when there is no file or it names no backend.
         configured = keyring.core.load_config()
-        if configured is not None:
+        if configured is not None and not _name(configured).startswith(PLUGIN + "."):
             self.chosen_by = "keyringrc.cfg"
             return configured
         remembered = self._remembered()
@@ -257,6 +268,7 @@ class KeyringStore:
             from privpip.runner import leave_signals_to_main_thread
 
             leave_signals_to_main_thread()
+            _IN_LOOKUP.active = True
             try:
                 _defer_imports()
                 box["value"] = call()
@@ -335,7 +347,8 @@ def _not_viable_here(module: str) -> bool:
     backends of keyring and keyrings.alt: their priority raises outside Windows ("Requires
     Windows"), after keyrings.alt's has imported ctypes for the Windows crypto API.
     keyrings.alt.Google: its priority raises "Requires gdata" without the gdata package,
-    after importing pickle.
+    after importing pickle. privpip.keyring_backend: privpip's own backend, for other tools;
+    privpip never asks itself.
     """
     if module == "keyring.backends.macOS":
         return sys.platform != "darwin"
@@ -343,6 +356,8 @@ def _not_viable_here(module: str) -> bool:
         return sys.platform != "win32"
     if module == "keyring.backends.SecretService":
         return "DBUS_SESSION_BUS_ADDRESS" not in os.environ
+    if module == PLUGIN:
+        return True  # privpip's own backend, for other tools: privpip never asks itself
     if module == "keyrings.alt.Google":
         import importlib.util
 

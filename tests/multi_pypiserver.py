@@ -6,7 +6,11 @@ server (wsgiref, one request at a time, backlog 5) drops the connections of a cl
 opens many at once (uv does), which then waits for TCP's SYN retransmission (1 s, 3 s, ...).
 The benchmarks use it too, with one index.
 
-    python multi_pypiserver.py PORT PREFIX=PACKAGES:HTPASSWD [PREFIX=PACKAGES:HTPASSWD ...]
+    python multi_pypiserver.py [--401] PORT PREFIX=PACKAGES:HTPASSWD [PREFIX=...]
+
+--401: a username with an empty password gets 401, as GitLab, Artifactory and Nexus answer,
+instead of pypiserver's 403. pip sends `USER:` for an index URL `http://USER@host/...`
+and asks its keyring provider only after a 401.
 """
 
 from __future__ import annotations
@@ -29,10 +33,27 @@ class QuietHandler(WSGIRequestHandler):
         pass
 
 
+def _empty_password(header: str) -> bool:
+    import base64
+    import binascii
+
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        return base64.b64decode(value).decode("utf-8", "replace").partition(":")[2] == ""
+    except (binascii.Error, ValueError):
+        return False
+
+
 def main() -> None:
-    port = int(sys.argv[1])
+    args = sys.argv[1:]
+    empty_password_401 = args[:1] == ["--401"]
+    if empty_password_401:
+        args = args[1:]
+    port = int(args[0])
     apps = {}
-    for spec in sys.argv[2:]:
+    for spec in args[1:]:
         prefix, _, rest = spec.partition("=")
         packages, _, htpasswd = rest.partition(":")
         apps[prefix] = pypiserver.app(roots=[packages], password_file=htpasswd,
@@ -44,6 +65,8 @@ def main() -> None:
         if app is None:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"no such index\n"]
+        if empty_password_401 and _empty_password(environ.get("HTTP_AUTHORIZATION", "")):
+            del environ["HTTP_AUTHORIZATION"]  # pypiserver then asks for credentials: 401
         return app(environ, start_response)
 
     make_server("127.0.0.1", port, dispatch, server_class=Server,
