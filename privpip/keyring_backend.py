@@ -101,46 +101,46 @@ def owner(service: str, username: str | None, indexes: Sequence[Index],
     """The configured index ``service`` belongs to, or None.
 
     A URL belongs to the index whose URL (or upload URL on the same origin, where twine
-    asks) it is or lies under, on the same origin; the longest such path wins, and a tie is
-    no answer. A bare ``host[:port]`` (pip's fallback lookup) belongs to the one index on
-    that host, when exactly one is. A given username must be the index's.
+    asks) it is or lies under, compared in identity's canonical form (host case, default
+    port, trailing slash); the longest such URL wins, and a tie is no answer. A bare
+    ``host[:port]`` (pip's fallback lookup) belongs to the one index on that host and port,
+    when exactly one is. A given username must be the index's.
     """
-    from privpip import credentials, urls
+    from privpip import credentials
 
     if "://" in service:
-        try:
-            origin, path = urls.origin(service), _path(service)
-        except ValueError:
+        url = _canonical(service)
+        if url is None:
             return None
-        matches: dict[str, tuple[int, Index]] = {}
+        longest: dict[str, tuple[int, Index]] = {}
         for index in indexes:
-            for prefix in _prefixes(index):
-                try:
-                    if urls.origin(prefix) != origin or not _under(path, _path(prefix)):
-                        continue
-                except ValueError:
-                    continue
-                length = len(_path(prefix))
-                if index.name not in matches or matches[index.name][0] < length:
-                    matches[index.name] = (length, index)
-        longest = max((length for length, _ in matches.values()), default=-1)
-        best = [index for length, index in matches.values() if length == longest]
-        found = best[0] if len(best) == 1 else None
+            for prefix in filter(None, map(_canonical, _prefixes(index))):
+                if url.startswith(prefix) and len(prefix) > longest.get(index.name, (-1,))[0]:
+                    longest[index.name] = (len(prefix), index)
+        best = max((length for length, _ in longest.values()), default=-1)
+        found = [index for length, index in longest.values() if length == best]
     else:
-        host, port = _host_port(service)
-        on_host = [i for i in indexes if _on_host(i.url, host, port)]
-        found = on_host[0] if len(on_host) == 1 else None
-    if found is None or not found.auth:
+        found = [i for i in indexes if _on_host(i.url, service)]
+    if len(found) != 1 or not found[0].auth:
         return None
-    if username is not None and username != credentials.username(found, env):
+    if username is not None and username != credentials.username(found[0], env):
         return None
-    return found
+    return found[0]
+
+
+def _canonical(url: str) -> str | None:
+    from privpip import identity
+
+    try:
+        return identity.canonical_url(url)
+    except ValueError:
+        return None
 
 
 def _prefixes(index: Index) -> list[str]:
     """The index URL, and its upload URL when that is on the same origin (privpip upload's
     rule: the index's token never goes to another origin)."""
-    from privpip import urls
+    from privpip import identity
     from privpip.delivery import twine
     from privpip.errors import ConfigError
 
@@ -148,45 +148,20 @@ def _prefixes(index: Index) -> list[str]:
         upload = twine.upload_url(index)
     except ConfigError:  # no known upload endpoint for this index
         return [index.url]
-    try:
-        same = urls.same_origin(upload, index.url)
-    except ValueError:
-        same = False
-    return [index.url, upload] if same else [index.url]
+    return [index.url, upload] if identity.same_origin(upload, index.url) else [index.url]
 
 
-def _path(url: str) -> str:
-    from urllib.parse import unquote, urlsplit
-
-    return unquote(urlsplit(url).path).rstrip("/")
-
-
-def _under(path: str, index_path: str) -> bool:
-    return path == index_path or path.startswith(index_path + "/")
-
-
-def _host_port(service: str) -> tuple[str, int | None]:
-    from urllib.parse import urlsplit
-
-    from privpip import urls
+def _on_host(url: str, service: str) -> bool:
+    """Whether index ``url`` is on ``service``, a bare ``host[:port]`` (no port: the index
+    URL's scheme's default)."""
+    from privpip import identity
 
     try:
-        parts = urlsplit("//" + service.rpartition("@")[2])
-        return urls.normal_host(parts.hostname or ""), parts.port
-    except ValueError:
-        return "", None
-
-
-def _on_host(url: str, host: str, port: int | None) -> bool:
-    """Whether index ``url`` is on ``host`` (and ``port``; none: the scheme's default)."""
-    from privpip import urls
-
-    try:
-        scheme, index_host, index_port = urls.origin(url)
+        scheme, host, port = identity.origin(url)
+        wanted = identity.origin(f"{scheme}://{service.rpartition('@')[2]}/")
     except ValueError:
         return False
-    wanted = port if port is not None else urls.DEFAULT_PORTS.get(scheme)
-    return bool(host) and index_host == host and index_port == wanted
+    return bool(host) and (host, port) == wanted[1:]
 
 
 def lookup(service: str, username: str | None, env: Mapping[str, str],
