@@ -245,7 +245,11 @@ def run_local(ctx: Context, accesses: Sequence[Access], routed: Plan, argv: Sequ
         env.update(local.git_lending_environment(ctx.config, accesses, private))
         env.update(git_environment(ctx, env, argv))
         ctx.note("running: " + " ".join(argv))
-        # The index builds its server while the child starts up (LocalIndex.serve).
+        if uv:
+            # uv asks within milliseconds when its interpreter query is cached: the server
+            # is built from before uv is started, not from after.
+            index.serve()
+        # pip's index builds its server while pip imports itself (LocalIndex.serve).
         status = runner.run(argv, env, started=index.serve, ahead=ctx.pip_ahead)
     if status == 0 and recorder is not None and installs_into is not None:
         record_provenance(ctx, recorder, installs_into, since)

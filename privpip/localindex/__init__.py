@@ -100,7 +100,7 @@ class LocalIndex:
         # secrets module (hmac, hashlib and OpenSSL: about 7 ms of install's start-up).
         self.username = "privpip-" + os.urandom(4).hex()
         self.password = Secret(urlsafe_b64encode(os.urandom(24)).rstrip(b"=").decode("ascii"))
-        self._log = log or (lambda _line: None)
+        self._log = log
         self._listener: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._ready: threading.Event | None = None  # set once the server is built (or failed)
@@ -144,9 +144,10 @@ class LocalIndex:
         context for https upstreams: about as long as the rest of privpip's start-up. Then
         it opens one connection to each ``connect_ahead`` upstream (nothing sent), so that
         the TCP and TLS handshakes are done before the first request. A caller that calls
-        this just after starting its child (privpip does) has that work done beside the
-        child's own start-up, on another core, instead of before it; the child's first
-        requests wait in the backlog if they come sooner.
+        this just after starting pip (privpip does) has that work done beside pip's own
+        start-up (180 ms of imports), on another core, instead of before it; pip's first
+        requests wait in the backlog if they come sooner. uv starts too fast for that, so
+        privpip calls this before starting uv.
         """
         import threading
 
@@ -200,8 +201,7 @@ class LocalIndex:
             if server is not None and state is not None:
                 server.stop()
                 thread.join(5)
-                state.executor.shutdown(wait=False, cancel_futures=True)
-                state.fetcher.close()
+                state.close()
         elif self._listener is not None:
             self._listener.close()
         self._listener = None

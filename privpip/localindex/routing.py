@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from privpip.identity import canonical_url
@@ -71,20 +71,37 @@ class Target:
 
 
 def file_id(index: str, url: str) -> str:
+    # A digest, not a counter: the same file gets the same local path on every run, so the
+    # caches of pip and uv (keyed by URL) hit.
     return hashlib.sha256(f"{index}\0{url}".encode()).hexdigest()[:32]
 
 
-def local_path(index: str, url: str, filename: str) -> str:
-    return f"/files/{quote(index, safe='')}/{file_id(index, url)}/{quote(filename, safe='')}"
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]*")
+
+
+def _quote(text: str) -> str:
+    # Most filenames need no quoting; quote() costs microseconds per file of a long page.
+    return text if _UNRESERVED.fullmatch(text) else quote(text, safe="")
+
+
+def local_path(index: str, url: str, filename: str, digest: str | None = None) -> str:
+    return f"/files/{_quote(index)}/{digest or file_id(index, url)}/{_quote(filename)}"
 
 
 def rewrite(page: Page, upstream: Upstream) -> tuple[Page, dict[str, Target]]:
-    """``page`` with every file URL pointing at the local server, and the map of its ids."""
+    """``page`` with every file URL pointing at the local server, and the map of its ids.
+
+    Runs for every page a client reads (pages of thousands of files exist): one digest per
+    file, and a copy made without dataclasses.replace (which inspects the fields each time).
+    """
     targets: dict[str, Target] = {}
     files = []
+    index = upstream.name
     for file in page.files:
-        targets[file_id(upstream.name, file.url)] = Target(upstream.name, file.url, file.filename)
-        files.append(replace(file, url=local_path(upstream.name, file.url, file.filename)))
+        digest = file_id(index, file.url)
+        targets[digest] = Target(index, file.url, file.filename)
+        files.append(File(**{**file.__dict__,
+                             "url": local_path(index, file.url, file.filename, digest)}))
     return page.with_files(tuple(files)), targets
 
 

@@ -34,9 +34,8 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from privpip import identity
@@ -47,6 +46,9 @@ from privpip.localindex.tls import CA_HINT
 from privpip.provenance import Recorder, Sink
 from privpip.runner import leave_signals_to_main_thread
 from privpip.secret import Secret, redact
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 Origin = tuple[str, str, int]
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -60,6 +62,11 @@ _PASSED_STATUSES = (200, 206, 304, 412, 416)
 _PAGE_READ = 64 * 1024
 # Methods a client may reasonably send; they get 405 (unknown ones get http.server's 501).
 _NOT_ALLOWED = ("POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT")
+# Idle connections kept per upstream origin: uv asks up to 50 things at once
+# (UV_CONCURRENT_DOWNLOADS), and each connection a burst cannot reuse is a new handshake.
+PER_ORIGIN = 64
+
+
 class UpstreamFailed(Exception):
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem.describe())
@@ -76,7 +83,7 @@ def display_url(url: str) -> str:
 class ConnectionPool:
     """Idle keep-alive connections per origin, so a run opens few connections per upstream."""
 
-    def __init__(self, timeout: float, per_origin: int = 8,
+    def __init__(self, timeout: float, per_origin: int = PER_ORIGIN,
                  context: ssl.SSLContext | None = None) -> None:
         self.timeout = timeout
         self.per_origin = per_origin
@@ -160,7 +167,10 @@ class Watchdog:
                 self._thread = threading.Thread(target=self._run, name="privpip-deadlines",
                                                 daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            elif self._heap[0][2] is alarm:
+                # Only a new earliest deadline changes the thread's wait; waking it on every
+                # request cost a thread switch per request (profiled with uv's bursts).
+                self._cond.notify()
         return alarm
 
     def watch(self, alarm: Alarm, conn: http.client.HTTPConnection) -> None:
@@ -230,7 +240,7 @@ class Reply:
 class Fetcher:
     """GET/HEAD against upstreams: their credential on their origin only, redirects followed."""
 
-    def __init__(self, timeout: float, log: Callable[[str], None],
+    def __init__(self, timeout: float, log: Callable[[str], None] | None,
                  context: ssl.SSLContext | None = None) -> None:
         self.timeout = timeout
         self.pool = ConnectionPool(timeout, context=context)
@@ -281,8 +291,9 @@ class Fetcher:
                 conn, response = self._send(origin, method, target, sent, alarm)
             except (OSError, http.client.HTTPException) as exc:
                 raise self._error(upstream, url, exc, alarm) from None
-            self.log(f"upstream {upstream.name}: {method} {display_url(url)} -> "
-                     f"{response.status}")
+            if self.log is not None:  # off: not even formatted (redacting costs per request)
+                self.log(f"upstream {upstream.name}: {method} {display_url(url)} -> "
+                         f"{response.status}")
             location = response.getheader("Location")
             if response.status in _REDIRECTS and location:
                 response.read()
@@ -342,14 +353,14 @@ class State:
     """What the handler threads share: upstreams, credentials, the file map, the problems."""
 
     def __init__(self, upstreams: Sequence[Upstream], username: str, password: Secret,
-                 timeout: float, log: Callable[[str], None], *,
+                 timeout: float, log: Callable[[str], None] | None, *,
                  context: ssl.SSLContext | None = None, deadline: float = 120.0,
                  file_deadline: float = 3600.0, max_page_bytes: int = 64 << 20,
                  recorder: Recorder | None = None) -> None:
         self.upstreams = tuple(upstreams)
         self.by_name = {u.name: u for u in self.upstreams}
         self.expected_auth = basic_auth(username, password.reveal()).encode("ascii")
-        self.log = log
+        self.log_to = log  # None: logging is off, and nothing is formatted for it
         self.deadline = deadline
         self.file_deadline = file_deadline
         self.max_page_bytes = max_page_bytes
@@ -358,9 +369,26 @@ class State:
         self.problems: list[Problem] = []
         self.recorder = recorder  # the files streamed in full, for provenance (or None)
         self.lock = threading.Lock()
-        self.executor = ThreadPoolExecutor(max_workers=max(2, min(16, 2 * len(self.upstreams))),
-                                           thread_name_prefix="privpip-upstream",
-                                           initializer=leave_signals_to_main_thread)
+        self._executor: ThreadPoolExecutor | None = None
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        """The pool for the second and later upstreams of a page: made when first needed
+        (with one upstream it never is), and its threads start only when needed too."""
+        with self.lock:
+            if self._executor is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._executor = ThreadPoolExecutor(max_workers=PER_ORIGIN,
+                                                    thread_name_prefix="privpip-upstream",
+                                                    initializer=leave_signals_to_main_thread)
+            return self._executor
+
+    def close(self) -> None:
+        """Stop the pool (pending page fetches are dropped) and the upstream connections."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        self.fetcher.close()
 
     def warm_up(self, names: Sequence[str]) -> None:
         """One connection to the origin of each upstream in ``names``, opened in the
@@ -370,11 +398,16 @@ class State:
             threading.Thread(target=self.fetcher.pool.warm, args=(origin,),
                              name="privpip-warm", daemon=True).start()
 
+    def log(self, line: str) -> None:
+        if self.log_to is not None:
+            self.log_to(line)
+
     def add_problem(self, problem: Problem) -> None:
         with self.lock:
             if problem not in self.problems:
                 self.problems.append(problem)
-        self.log(f"problem: {problem.describe()}")
+        if self.log_to is not None:
+            self.log_to(f"problem: {problem.describe()}")
 
     def fetch_page(self, upstream: Upstream, name: str) -> pages.Page | None:
         """``name``'s page on ``upstream``, rewritten to local paths; None when not there."""
@@ -459,12 +492,17 @@ class State:
     def project(self, name: str) -> tuple[int, pages.Page | None, str]:
         """The local status, page and a short message for ``/simple/<name>/``."""
         asked = routing.upstreams_for(name, self.upstreams)
-        futures = [(u, self.executor.submit(self.fetch_page, u, name)) for u in asked]
+        # The first upstream is asked from this handler thread and the others from the pool
+        # meanwhile: with one index (the common case) no page waits for a pool worker, so
+        # the client's own concurrency is the only limit (a pool of 2 made uv 2.5-3.9x slower).
+        futures = [(u, self.executor.submit(self.fetch_page, u, name)) for u in asked[1:]]
         results: list[tuple[Upstream, pages.Page | None]] = []
         failed: list[str] = []
-        for upstream, future in futures:
+        outcomes: list[tuple[Upstream, Callable[[], pages.Page | None]]] = [
+            (asked[0], lambda: self.fetch_page(asked[0], name))] if asked else []
+        for upstream, get in outcomes + [(u, f.result) for u, f in futures]:
             try:
-                results.append((upstream, future.result()))
+                results.append((upstream, get()))
             except UpstreamFailed as exc:
                 self.add_problem(exc.problem)
                 failed.append(upstream.name)
@@ -497,6 +535,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return "privpip-localindex"
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if self.server.state.log_to is None:
+            return  # called for every request: nothing to format while logging is off
         status = code.value if isinstance(code, http.HTTPStatus) else code
         raw = getattr(self, "path", None)
         target = safe_target(raw) if raw else "-"

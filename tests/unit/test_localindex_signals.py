@@ -24,8 +24,9 @@ def _blocked(native_id: int) -> int:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_every_thread_of_the_local_index_blocks_the_terminating_signals():
-    dead = Upstream("dead", f"http://127.0.0.1:{free_port()}/simple/")
-    with LocalIndex([dead], timeout=2) as index:
+    # Two upstreams: the second one's page is fetched by the pool's thread.
+    dead = [Upstream(f"dead{n}", f"http://127.0.0.1:{free_port()}/simple/") for n in (1, 2)]
+    with LocalIndex(dead, timeout=2) as index:
         auth = base64.b64encode(f"{index.username}:{index.password.reveal()}".encode()).decode()
         request = urllib.request.Request(index.url + "some-name/",
                                          headers={"Authorization": f"Basic {auth}"})
