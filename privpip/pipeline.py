@@ -26,16 +26,19 @@ if TYPE_CHECKING:
     from privpip.target import Target
 
 
-def resolve_accesses(ctx: Context, names: Sequence[str] = ()) -> list[Access]:
-    """The selected indexes and one credential for each (with its source)."""
+def resolve_accesses(ctx: Context, names: Sequence[str] = (),
+                     prompt: bool = True) -> list[Access]:
+    """The selected indexes and one credential for each (with its source); ``prompt=False``:
+    never a prompt (`privpip token` prints the token; asking for it would be pointless)."""
     from privpip import credentials
     from privpip.store import KeyringStore
 
     indexes = ctx.config.select(tuple(names))
     resolver = credentials.Resolver(
         ctx.env, KeyringStore.from_env(ctx.env),
-        credentials.ask_token if ctx.interactive else None,
-        "--no-input was given or stdin is not a terminal",
+        credentials.ask_token if ctx.interactive and prompt else None,
+        "--no-input was given or stdin is not a terminal" if prompt
+        else "this command never prompts",
     )
     resolver.prefetch(indexes)  # one keyring batch for every index that needs it
     accesses = []

@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "serve": ("serve", "serve", "Serve the private indexes as one local index on 127.0.0.1."),
     "completion": ("completion", "completion",
                    "Print the shell completion script (bash, zsh, fish)."),
+    "token": ("token", "token", "Print the token of index NAME on stdout, for a pipe."),
     "trust": ("trust", "trust",
               "Trust a project config file, so its token-command and token-env take effect."),
     "git-credential": ("git_credential", "git_credential", ""),
