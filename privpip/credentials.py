@@ -41,9 +41,9 @@ TOKEN_ENV = Source("token-env", "the index's token-env variables",
                    "the variables listed in the index's token-env,", "`token-env` variables")
 KEYRING = Source("keyring", "the OS keyring (service = index URL)",
                  "the OS keyring, where `privpip login NAME` stores it,", "the OS keyring")
-FILE = Source("file", "privpip's token file (only after `login --insecure-storage`)",
-              "privpip's token file, only after `privpip login NAME --insecure-storage`\n"
-              "(unencrypted; for machines without a keyring),",
+FILE = Source("file", "privpip's token file (where `login` found no keyring)",
+              "privpip's token file, where `privpip login NAME` keeps a token on a machine\n"
+              "without a keyring (unencrypted),",
               "privpip's token file")
 TOKEN_COMMAND = Source("token-command",
                        "the index's token-command (or its provider's CLI: aws, gcloud, az)",
@@ -135,6 +135,13 @@ def env_token_var(index: Index, env: Mapping[str, str]) -> str | None:
     return None
 
 
+def refuses_token_file(env: Mapping[str, str]) -> bool:
+    """PRIVPIP_NO_INSECURE_FALLBACK (`login --no-insecure-fallback`) is set to a true value,
+    as click reads a flag's variable."""
+    return env.get("PRIVPIP_NO_INSECURE_FALLBACK", "").strip().lower() in (
+        "1", "true", "t", "yes", "y", "on")
+
+
 def describe_source(source: str, env: Mapping[str, str]) -> str:
     """A credential's source for `-v`: the token file's path with it (status shows "file")."""
     if source == "file":
@@ -214,7 +221,7 @@ class Resolver:
         self.prompt = prompt
         self.no_prompt_reason = no_prompt_reason
         self.run_command = run_command or run_token_command
-        self._keyring_failed = False
+        self._keyring_failure: KeyringUnavailable | None = None
 
     def prefetch(self, indexes: Sequence[Index] = (), git_hosts: Sequence[GitHost] = ()) -> None:
         """Read, in one keyring batch, the entries of every index and git host whose variables
@@ -271,12 +278,23 @@ class Resolver:
         raise CredentialNotFound(index.name, tried, self.missing_hint(index))
 
     def missing_hint(self, index: Index) -> str:
-        """How to give ``index`` a token: `privpip login` only where a keyring can keep it."""
+        """How to give ``index`` a token, by what the keyring can do here (its cause)."""
         var = token_var(index)
-        has_backend = getattr(self.store, "has_backend", None)
-        if self.store is None or (not self._keyring_failed
-                                  and (has_backend is None or has_backend())):
-            return f"run `privpip login {index.name}`, or set {var}"
+        login = f"`privpip login {index.name}`"
+        problem = self._keyring_failure
+        ask = getattr(self.store, "problem", None)
+        if problem is None and ask is not None:
+            problem = ask()
+        if problem is None:
+            return f"run {login}, or set {var}"
+        if problem.cause == "no-backend" and not refuses_token_file(self.env):
+            return (f"run {login} (with no keyring here, it keeps the token in privpip's "
+                    f"token file), or set {var}")
+        if problem.cause == "forced":
+            return (f"set {var}, or unset PYTHON_KEYRING_BACKEND (it names a backend that "
+                    f"cannot be used here) and run {login}")
+        if problem.cause in ("locked", "timeout"):
+            return f"unlock the keyring and run {login}, or set {var}"
         from privpip.installed import keyring_backend_hint
 
         return (f"set {var} (a CI secret, or your shell profile); the keyring cannot keep a "
@@ -330,7 +348,7 @@ class Resolver:
                     source = "keyring" if service in services else f"keyring:{service}"
                     return checked(whose, user, value, source)
         except KeyringUnavailable as exc:
-            self._keyring_failed = True
+            self._keyring_failure = exc
             tried.append(("keyring", exc.message))
             return None
         shared = f" (nor one for host {host}, see `privpip login --for-host`)" if host else ""
@@ -338,7 +356,8 @@ class Resolver:
         return None
 
     def _file(self, index: Index, user: str, tried: list[tuple[str, str]]) -> Credential | None:
-        """privpip's token file: it exists only once the user asked for it (--insecure-storage)."""
+        """privpip's token file: it exists only once `login` wrote it (no keyring backend, or
+        --insecure-storage)."""
         from privpip import filestore
 
         file = filestore.path(self.env)

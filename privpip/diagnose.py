@@ -107,10 +107,13 @@ def _offer_to_store(ctx: Context, access: Access) -> None:
     index, cred = access.index, access.credential
     assert cred is not None
     store = KeyringStore.from_env(ctx.env)
-    if not store.has_backend():
-        ctx.log(f"privpip: the index accepted the token; this machine has no keyring to keep "
-                f"it in: `privpip login {index.name} --insecure-storage` stores it in "
-                f"privpip's token file, or set {credentials.token_var(index)}")
+    problem = store.problem()
+    if problem is not None:
+        login = (f"`privpip login {index.name}`" if problem.cause == "no-backend"
+                 else f"`privpip login {index.name} --insecure-storage`")
+        ctx.log(f"privpip: the index accepted the token; the keyring cannot keep it "
+                f"({problem.message}): {login} stores it in privpip's token file, or set "
+                f"{credentials.token_var(index)}")
         return
     if not click.confirm(f"privpip: the index accepted the token; store it in the keyring for "
                          f"index {index.name}?", default=False, err=True):

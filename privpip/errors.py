@@ -18,6 +18,12 @@ INTERRUPTED = 130  # Ctrl-C or an aborted prompt while privpip itself ran (128 +
 EXIT_STATUSES = (OK, FAILED, USAGE, INTERNAL, NO_CREDENTIAL, CANNOT_EXECUTE, NOT_FOUND,
                  INTERRUPTED)
 
+TYPE_CHECKING = False  # not typing's: this module is imported before pip starts ahead
+if TYPE_CHECKING:
+    from typing import Literal
+
+    KeyringCause = Literal["no-backend", "forced", "locked", "timeout", "error"]
+
 
 class PrivpipError(Exception):
     """A failure the user can fix; shown as one message plus a hint, never a traceback."""
@@ -68,7 +74,18 @@ class CannotRun(PrivpipError):
 
 
 class KeyringUnavailable(PrivpipError):
-    """The OS keyring is missing, locked, broken or did not answer in time."""
+    """The OS keyring is missing, locked, broken or did not answer in time.
+
+    ``cause`` says which, for the fix: "no-backend" (keyring has nothing that keeps a token:
+    its fail or null backend; `privpip login` then uses privpip's token file), "forced"
+    (PYTHON_KEYRING_BACKEND names a backend that cannot be used here), "locked", "timeout",
+    or "error" (any other failure of the backend).
+    """
+
+    def __init__(self, message: str, hint: str | None = None,
+                 cause: KeyringCause = "error") -> None:
+        super().__init__(message, hint)
+        self.cause: KeyringCause = cause
 
 
 class UnsafeCredential(PrivpipError):

@@ -1,10 +1,11 @@
-"""privpip's opt-in token file for machines without a keyring (`privpip login --insecure-storage`).
+"""privpip's token file for machines without a keyring (`privpip login` there, --insecure-storage).
 
 The tokens are not encrypted: anyone who can read the file (root, a backup, a process running
 as the user) has them. It exists because a headless machine often has no keyring at all, and
-the alternative people reach for is a token in a shell profile or a pip.conf. It is used only
-after `privpip login NAME --insecure-storage` wrote it, never chosen silently; it lives in the
-user's data directory, the directory 0700, the file 0600, written atomically.
+the alternative people reach for is a token in a shell profile or a pip.conf. `privpip login`
+writes it where no keyring backend exists (saying so, as gh does; --no-insecure-fallback
+refuses) or with --insecure-storage; it lives in the user's data directory, the directory
+0700, the file 0600, written atomically.
 """
 
 from __future__ import annotations

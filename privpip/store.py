@@ -11,7 +11,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, TypeVar
 
-from privpip.errors import KeyringUnavailable
+from privpip.errors import KeyringCause, KeyringUnavailable
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
@@ -33,9 +33,16 @@ def in_lookup() -> bool:
     return bool(getattr(_IN_LOOKUP, "active", False))
 
 
-def keyring_hint(env: Mapping[str, str]) -> str:
-    """What to do about a keyring that does not work; callers that know the index add its
-    variable."""
+def keyring_hint(env: Mapping[str, str], cause: KeyringCause = "error") -> str:
+    """What to do about a keyring that does not work, by its cause; callers that know the
+    index add its variable."""
+    if cause == "forced":
+        return ("unset PYTHON_KEYRING_BACKEND (keyring then chooses a backend itself), or "
+                "install the package of the backend it names into privpip's own environment")
+    if cause in ("locked", "timeout"):
+        wait = "; PRIVPIP_KEYRING_TIMEOUT sets the wait" if cause == "timeout" else ""
+        return ("unlock the keyring (it may be waiting for an unlock prompt) and retry"
+                f"{wait}; or give the token in an environment variable instead")
     from privpip.installed import keyring_backend_hint
 
     return ("give the token in an environment variable instead, or "
@@ -111,9 +118,7 @@ class KeyringStore:
                         value = _detect().get_password(service, username)
                     found[(service, username)] = value
                 except keyring.errors.KeyringError as exc:
-                    found[(service, username)] = KeyringUnavailable(
-                        f"could not read from the keyring: {_describe(exc)}",
-                        keyring_hint(self.env))
+                    found[(service, username)] = self._failure(exc, "read from")
             return found
 
         if wanted:
@@ -160,10 +165,34 @@ class KeyringStore:
 
     def has_backend(self) -> bool:
         """False when nothing can be stored: keyring's fail or null backend, or none loads."""
+        return self.problem() is None
+
+    def problem(self) -> KeyringUnavailable | None:
+        """Why no token can be kept in the keyring (its cause set), or None when it can."""
         try:
-            return self._bounded(lambda: _usable(self._load()), "query")
-        except KeyringUnavailable:
-            return False
+            if self._bounded(lambda: _usable(self._load()), "query"):
+                return None
+        except KeyringUnavailable as exc:
+            return exc
+        return self._failure(None, "query")
+
+    def _failure(self, exc: BaseException | None, verb: str) -> KeyringUnavailable:
+        """A backend's failure (None: the backend keeps nothing) as one line naming its cause."""
+        import keyring.errors
+
+        if exc is None or isinstance(exc, keyring.errors.NoKeyringError):
+            name = _name(self._backend) if self._backend is not None else "none"
+            if self.chosen_by in ("PYTHON_KEYRING_BACKEND", "keyringrc.cfg"):
+                message = f"{self.chosen_by} selects {name}, which keeps no tokens"
+            else:
+                message = "this machine has no keyring backend"
+            return KeyringUnavailable(message, keyring_hint(self.env, "no-backend"),
+                                      "no-backend")
+        if isinstance(exc, keyring.errors.KeyringLocked):
+            return KeyringUnavailable(f"the keyring is locked ({_describe(exc)})",
+                                      keyring_hint(self.env, "locked"), "locked")
+        return KeyringUnavailable(f"could not {verb} the keyring: {_describe(exc)}",
+                                  keyring_hint(self.env))
 
     # -- the backend -------------------------------------------------------------------------
 
@@ -182,7 +211,12 @@ class KeyringStore:
         name = self.env.get("PYTHON_KEYRING_BACKEND")
         if name and not name.startswith(PLUGIN + "."):
             self.chosen_by = "PYTHON_KEYRING_BACKEND"
-            return keyring.core.load_keyring(name)
+            try:
+                return keyring.core.load_keyring(name)
+            except Exception as exc:  # noqa: BLE001 - not importable, or not viable here
+                raise KeyringUnavailable(
+                    f"PYTHON_KEYRING_BACKEND names {name}, which cannot be used here: "
+                    f"{_describe(exc)}", keyring_hint(self.env, "forced"), "forced") from None
         # keyring's own reader: the file in keyring.util.platform_.config_root(), including
         # its keyring-path setting; None when there is no file or it names no backend.
         configured = keyring.core.load_config()
@@ -282,14 +316,14 @@ class KeyringStore:
             self._hung = KeyringUnavailable(
                 f"the keyring did not answer within {self.timeout:g} s "
                 "(locked, waiting for an unlock prompt, or hung)",
-                keyring_hint(self.env) + "; PRIVPIP_KEYRING_TIMEOUT sets the wait",
+                keyring_hint(self.env, "timeout"), "timeout",
             )
             raise self._hung
-        if "error" in box:
-            raise KeyringUnavailable(
-                f"could not {verb} the keyring: {_describe(box['error'])}",
-                keyring_hint(self.env),
-            )
+        error = box.get("error")
+        if isinstance(error, KeyringUnavailable):
+            raise error
+        if isinstance(error, BaseException):
+            raise self._failure(error, verb)
         return box["value"]  # type: ignore[return-value]
 
 

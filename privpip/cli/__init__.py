@@ -97,8 +97,8 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, no_input: bo
 
     The project commits privpip.toml (index names and URLs, never secrets); each index's
     token comes from, in order: PRIVPIP_INDEX_<NAME>_TOKEN, the index's token-env
-    variables, the OS keyring (service = index URL), privpip's token file (only after
-    `login --insecure-storage`), the index's token-command (or its
+    variables, the OS keyring (service = index URL), privpip's token file (where
+    `login` found no keyring), the index's token-command (or its
     provider's CLI: aws, gcloud, az), the GitLab CI job token (inside GitLab CI, same
     host), or a hidden prompt on a terminal.
 

@@ -14,7 +14,7 @@ from privpip.context import Context
 from privpip.credentials import Credential
 from privpip.errors import KeyringUnavailable, PrivpipError, UsageError
 from privpip.secret import Secret, redact
-from privpip.store import KeyringStore, keyring_hint
+from privpip.store import KeyringStore
 
 _USERNAME_HELP = ("Username to store the token under. Default: the index's `username` "
                   "(__token__ unless set), or PRIVPIP_INDEX_<NAME>_USERNAME.")
@@ -31,12 +31,16 @@ _USERNAME_HELP = ("Username to store the token under. Default: the index's `user
 @click.option("--insecure-storage", is_flag=True,
               help="Store the token unencrypted in privpip's own file (mode 0600, in your data "
               "directory) instead of the OS keyring: for machines that have no keyring.")
+@click.option("--no-insecure-fallback", is_flag=True, envvar="PRIVPIP_NO_INSECURE_FALLBACK",
+              help="Where no keyring backend exists, fail instead of keeping the token in "
+              "privpip's token file.  [env: PRIVPIP_NO_INSECURE_FALLBACK]")
 @click.option("--for-host", is_flag=True,
               help="Store the token for the index's host, so that every index on that host "
               "with the same username uses it unless it has an entry of its own.")
 @click.pass_obj
 def login(ctx: Context, name: str, username: str | None, no_verify: bool,
-          timeout: float, insecure_storage: bool, for_host: bool) -> None:
+          timeout: float, insecure_storage: bool, no_insecure_fallback: bool,
+          for_host: bool) -> None:
     """Check a token for index NAME and store it in the OS keyring.
 
     The token is read with a hidden prompt on a terminal, or as one line from stdin
@@ -50,43 +54,45 @@ def login(ctx: Context, name: str, username: str | None, no_verify: bool,
     Before storing, privpip makes an authenticated GET of the index's simple page:
     a token the index refuses (401/403) is not stored. The entry is stored under
     service = the index URL and the username, the lookup pip (--keyring-provider),
-    uv and twine make, so they find it too.
+    uv and twine make, so they find it too. On a machine with no keyring backend (a
+    server, a container) the token goes to privpip's token file instead (unencrypted,
+    mode 0600), and login says so; --no-insecure-fallback refuses instead.
     """
     index = _auth_index(ctx, name)
     username = username or credentials.username(index, ctx.env)
-    url = redact(index.url)
     service = identity.host_service(index.url) if for_host else identity.keyring_service(index.url)
+    env_var = credentials.env_token_var(index, ctx.env)
+    if env_var:
+        click.echo(f"privpip: note: {env_var} is set and takes precedence over a stored token "
+                   f"for index {index.name}; unset it to use the token stored now", err=True)
     if insecure_storage:
         _login_to_file(ctx, index, username, service, no_verify, timeout)
         return
     store = KeyringStore.from_env(ctx.env)
 
-    # Ask the keyring first: a missing or hanging backend fails before the token is typed.
-    try:
-        had_entry = store.get(service, username) is not None
-        if not store.has_backend():
-            raise KeyringUnavailable("no keyring backend is available (keyring chose "
-                                     f"{store.backend_name()}, which cannot store anything)")
-    except KeyringUnavailable as exc:
-        raise _cannot_store(ctx, index, exc) from None
-
-    env_var = credentials.env_token_var(index, ctx.env)
-    if env_var:
-        click.echo(f"privpip: note: {env_var} is set and takes precedence over the keyring "
-                   f"for index {index.name}; unset it to use the token stored now", err=True)
+    # Ask the keyring first: a missing or hanging backend is known before the token is typed.
+    problem = store.problem()
+    had_entry = False
+    if problem is None:
+        try:
+            had_entry = store.get(service, username) is not None
+        except KeyringUnavailable as exc:
+            problem = exc
+    if problem is not None:
+        if problem.cause != "no-backend" or no_insecure_fallback:
+            raise _cannot_store(ctx, index, problem, no_insecure_fallback) from None
+        # Nothing on this machine keeps tokens (a server, a container): as gh does, use the
+        # token file and say so, rather than send the user to install a backend first.
+        _login_to_file(ctx, index, username, service, no_verify, timeout, because=problem)
+        return
 
     token = _read_token(ctx, index, username)
-    cred = Credential(username, token, "login")
-    if no_verify:
-        click.echo(f"privpip: not checking the token against {url} (--no-verify)", err=True)
-    else:
-        _verify(index, cred, timeout)
-
+    _check_unless(no_verify, index, Credential(username, token, "login"), timeout)
     try:
         store.set(service, username, token.reveal())
         backend = store.backend_name()
     except KeyringUnavailable as exc:
-        raise _cannot_store(ctx, index, exc) from None
+        raise _cannot_store(ctx, index, exc, no_insecure_fallback) from None
     verb = "replaced" if had_entry else "stored"
     click.echo(f"privpip: {verb} the token for index {index.name} (user {username}) in the "
                f"keyring under {redact(service)}")
@@ -97,6 +103,7 @@ def login(ctx: Context, name: str, username: str | None, no_verify: bool,
     if "plaintext" in backend.lower():
         click.echo("  note: this backend keeps tokens unencrypted in a file in your home "
                    "directory", err=True)
+    _forget_file_copy(ctx, service, username)
 
 
 @click.command(context_settings=CONTEXT)
@@ -123,9 +130,11 @@ def logout(ctx: Context, name: str, username: str | None, for_host: bool) -> Non
         raise PrivpipError(f"cannot remove the token for index {index.name}: {exc}") from None
     store = KeyringStore.from_env(ctx.env)
     try:
-        if not store.has_backend():
-            raise KeyringUnavailable("no keyring backend is available", keyring_hint(ctx.env))
-        if store.delete(service, username):
+        problem = store.problem()
+        if problem is not None and problem.cause != "no-backend":
+            raise problem
+        # With no keyring backend at all, no keyring entry can exist to remove.
+        if problem is None and store.delete(service, username):
             where.append("the keyring")
     except KeyringUnavailable as exc:
         if not where:
@@ -237,35 +246,74 @@ class _waiting:  # noqa: N801 - used like a function
             self.status.__exit__(*exc)  # type: ignore[attr-defined]
 
 
-def _cannot_store(ctx: Context, index: Index, exc: KeyringUnavailable) -> KeyringUnavailable:
-    from privpip.installed import keyring_backend_hint
+def _cannot_store(ctx: Context, index: Index, exc: KeyringUnavailable,
+                  no_fallback: bool) -> KeyringUnavailable:
+    """The keyring cannot keep the token: its cause in one line, the fix for that cause."""
+    var = credentials.token_var(index)
+    file = f"`privpip login {index.name} --insecure-storage`"
+    if exc.cause == "no-backend":
+        from privpip.installed import keyring_backend_hint
 
+        refused = ("--no-insecure-fallback" if no_fallback and "PRIVPIP_NO_INSECURE_FALLBACK"
+                   not in ctx.env else "PRIVPIP_NO_INSECURE_FALLBACK")
+        return KeyringUnavailable(
+            f"cannot store a token for index {index.name}: {exc.message}, and {refused} "
+            "refuses privpip's token file; nothing was stored",
+            f"set {var} instead (a CI secret, or your shell profile), or "
+            f"{keyring_backend_hint(ctx.env)}", exc.cause)
+    if exc.cause == "forced":
+        hint = (f"unset PYTHON_KEYRING_BACKEND (keyring then chooses a backend itself) or "
+                f"install the package it names into privpip's own environment; or set {var}")
+    elif exc.cause in ("locked", "timeout"):
+        wait = "; PRIVPIP_KEYRING_TIMEOUT sets the wait" if exc.cause == "timeout" else ""
+        hint = (f"unlock the keyring and retry{wait}; or set {var}; or keep the token in "
+                f"privpip's own file: {file}")
+    else:
+        hint = f"set {var} instead; or keep the token in privpip's own file: {file}"
     return KeyringUnavailable(
         f"cannot store a token for index {index.name}: {exc.message}; nothing was stored",
-        f"set {credentials.token_var(index)} in the environment instead (a CI secret, or "
-        f"your shell profile); or {keyring_backend_hint(ctx.env)}; or keep the token in "
-        f"privpip's own file: `privpip login {index.name} --insecure-storage`. "
-        "PRIVPIP_KEYRING_TIMEOUT sets how long privpip waits for the keyring.",
-    )
+        hint, exc.cause)
 
 
-def _login_to_file(ctx: Context, index: Index, username: str, service: str, no_verify: bool,
-                   timeout: float) -> None:
-    """`login --insecure-storage`: the keyring is not asked; the user chose the file."""
-    from privpip import filestore
-
-    token = _read_token(ctx, index, username)
+def _check_unless(no_verify: bool, index: Index, cred: Credential, timeout: float) -> None:
     if no_verify:
         click.echo(f"privpip: not checking the token against {redact(index.url)} (--no-verify)",
                    err=True)
     else:
-        _verify(index, Credential(username, token, "login"), timeout)
+        _verify(index, cred, timeout)
+
+
+def _login_to_file(ctx: Context, index: Index, username: str, service: str, no_verify: bool,
+                   timeout: float, because: KeyringUnavailable | None = None) -> None:
+    """The token file: chosen with --insecure-storage, or ``because`` no keyring backend
+    exists here (then the keyring is not asked again, and one line says so)."""
+    from privpip import filestore
+
+    token = _read_token(ctx, index, username)
+    _check_unless(no_verify, index, Credential(username, token, "login"), timeout)
     try:
         file = filestore.set(ctx.env, service, username, token.reveal())
     except (OSError, filestore.FileStoreError) as exc:
         raise PrivpipError(f"cannot store the token for index {index.name}: {exc}; nothing "
                            "was stored") from None
+    if because is not None:
+        click.echo(f"privpip: {because.message}, so the token for index {index.name} (user "
+                   f"{username}) is stored unencrypted in {file} (mode 0600); once a keyring "
+                   f"works, `privpip login {index.name}` moves it there")
+        return
     click.echo(f"privpip: stored the token for index {index.name} (user {username}) in "
                f"{file}")
     click.echo("  note: this file is not encrypted (mode 0600): anyone who can read your files "
                f"can use the token; `privpip logout {index.name}` removes it", err=True)
+
+
+def _forget_file_copy(ctx: Context, service: str, username: str) -> None:
+    """After a keyring login, the token file's entry for the same index and user is stale
+    (the keyring is asked first): remove it, so that the token has moved."""
+    from privpip import filestore
+
+    try:
+        if filestore.delete(ctx.env, service, username):
+            click.echo(f"  removed the entry of privpip's token file ({filestore.path(ctx.env)})")
+    except (OSError, filestore.FileStoreError):
+        pass  # an unusable file is reported where it is read

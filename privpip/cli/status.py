@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from privpip import check, credentials, providers, terminal
+from privpip import check, credentials, terminal
 from privpip.cli.options import CONTEXT
 from privpip.config import Config, Index, label, user_config_file
 from privpip.context import Context
@@ -73,14 +73,10 @@ def status(ctx: Context, do_check: bool, show_prefix: bool, as_json: bool,
         rows = [Row(r.index, r.username, r.source, r.credential, res)
                 for r, res in zip(rows, results, strict=True)]
     notes = []
-    # In GitLab CI a missing keyring is normal; say nothing when the job's variables (the job
-    # token included) supplied every credential.
-    ci_only = providers.in_gitlab_ci(ctx.env) and all(
-        r.source.startswith("env:") or r.source == "not needed" for r in rows)
-    if store.failure is not None and not ci_only:
+    # The keyring's failure matters only where it left an index without a token (a headless
+    # machine, a CI job): then its cause in one line; each index's hint says the fix.
+    if store.failure is not None and any(r.source == "missing" for r in rows):
         notes.append(f"keyring: {store.failure.message}")
-        if store.failure.hint:
-            notes.append(f"  hint: {store.failure.hint}")
     if any(row.source == "keyring" for row in rows):
         try:
             backend = store.store.backend_name()
@@ -120,8 +116,8 @@ class _FirstFailureStore:
             self.failure = exc
             raise
 
-    def has_backend(self) -> bool:
-        return self.failure is None and self.store.has_backend()
+    def problem(self) -> KeyringUnavailable | None:
+        return self.failure if self.failure is not None else self.store.problem()
 
 
 def _row(index: Index, resolver: credentials.Resolver) -> Row:

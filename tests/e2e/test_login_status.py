@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -129,7 +130,7 @@ def test_env_variable_takes_precedence_message(index_server, project):
     env = {**PLAINTEXT, "PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN}
     result = pp("login", "corp", cwd=project, env=env, input=PLAIN_TOKEN)
     assert result.returncode == 0, result.stderr
-    assert "PRIVPIP_INDEX_CORP_TOKEN is set and takes precedence over the keyring" in \
+    assert "PRIVPIP_INDEX_CORP_TOKEN is set and takes precedence over a stored token" in \
         result.stderr
     status = pp("status", cwd=project, env=env)
     assert table(status.stdout)[1][-1] == "env:PRIVPIP_INDEX_CORP_TOKEN"
@@ -159,23 +160,89 @@ def test_unknown_index_name(project):
 # no keyring, a keyring that hangs
 
 
-def test_no_keyring_backend_gives_a_clear_message(project):
+def test_login_without_a_keyring_backend_keeps_the_token_in_the_file(index_server, project):
+    """Headless, as gh does: the checked token goes to privpip's 0600 file, said in one line;
+    status finds it there without a word about the keyring; a later login moves it."""
+    file = Path(os.environ["XDG_DATA_HOME"]) / "privpip" / "tokens.json"
     result = pp("login", "corp", cwd=project, env=FAIL, input=PLAIN_TOKEN)
-    assert result.returncode == 1
-    assert "cannot store a token for index corp" in result.stderr
-    assert "no keyring backend is available" in result.stderr
-    assert "PRIVPIP_INDEX_CORP_TOKEN" in result.stderr
-    assert "keyrings.alt" in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "privpip: PYTHON_KEYRING_BACKEND selects keyring.backends.fail.Keyring, which keeps no "
+        f"tokens, so the token for index corp (user __token__) is stored unencrypted in {file} "
+        "(mode 0600); once a keyring works, `privpip login corp` moves it there\n")
+    assert "accepted the token (HTTP 200" in result.stderr
+    assert "keyring" not in result.stderr
+    assert stat.S_IMODE(file.stat().st_mode) == 0o600
+    for env in (FAIL, BLOCKING):  # found in the file: the keyring's failure is not news
+        status = pp("status", cwd=project, env=env)
+        assert status.returncode == 0, status.stderr
+        assert status.stdout == (
+            "config: privpip.toml (project)\n"
+            "NAME  URL" + " " * (len(index_server.url) - 3) + "  ROLE     USERNAME   CREDENTIAL\n"
+            f"corp  {index_server.url}  default  __token__  file\n")
+        assert status.stderr == ""
+
+    moved = pp("login", "corp", cwd=project, env=PLAINTEXT, input=PLAIN_TOKEN)
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.splitlines()[-1] == f"  removed the entry of privpip's token file ({file})"
+    assert not file.exists()
+    assert keyring_get(index_server.url, "__token__", PLAINTEXT).stdout.rstrip("\n") == \
+        PLAIN_TOKEN
+
+
+def test_login_refusing_the_file_without_a_keyring(project):
+    for args, env in ((("--no-insecure-fallback",), FAIL),
+                      ((), {**FAIL, "PRIVPIP_NO_INSECURE_FALLBACK": "1"})):
+        result = pp("login", "corp", *args, cwd=project, env=env, input=PLAIN_TOKEN)
+        assert result.returncode == 1
+        refused = args[0] if args else "PRIVPIP_NO_INSECURE_FALLBACK"
+        assert result.stderr.splitlines()[0] == (
+            "privpip: error: cannot store a token for index corp: PYTHON_KEYRING_BACKEND "
+            "selects keyring.backends.fail.Keyring, which keeps no tokens, and "
+            f"{refused} refuses privpip's token file; nothing was stored")
+        assert result.stderr.splitlines()[1].startswith(
+            "  hint: set PRIVPIP_INDEX_CORP_TOKEN instead (a CI secret, or your shell profile), "
+            "or install a keyring backend into privpip's own environment: `")
+        assert len(result.stderr.splitlines()) == 2
     status = pp("status", cwd=project, env=FAIL)
-    assert status.returncode == 0, status.stderr
     assert table(status.stdout)[1][-1] == "missing"
-    assert "no keyring backend is available" in status.stdout
+    assert status.stdout.splitlines()[-2:] == [
+        "keyring: PYTHON_KEYRING_BACKEND selects keyring.backends.fail.Keyring, which keeps no "
+        "tokens",
+        "corp: no credential; run `privpip login corp` (with no keyring here, it keeps the token "
+        "in privpip's token file), or set PRIVPIP_INDEX_CORP_TOKEN"]
     logout = pp("logout", "corp", cwd=project, env=FAIL)
-    assert logout.returncode == 1
-    assert "cannot remove the token for index corp" in logout.stderr
-    # No silent plain-text fallback: nothing was written anywhere in HOME.
+    assert logout.returncode == 0, logout.stderr
+    assert "nothing was stored for index corp" in logout.stdout
+    # Nothing was written anywhere in HOME.
     home = Path(os.environ["HOME"])
     assert not [p for p in home.rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize(("env", "message", "hint"), [
+    ({"PYTHON_KEYRING_BACKEND": "keyrings.nope.Missing"},
+     "PYTHON_KEYRING_BACKEND names keyrings.nope.Missing, which cannot be used here: "
+     "ModuleNotFoundError: No module named 'keyrings.nope'",
+     "unset PYTHON_KEYRING_BACKEND (keyring then chooses a backend itself) or install the "
+     "package it names into privpip's own environment; or set PRIVPIP_INDEX_CORP_TOKEN"),
+    ({"PYTHON_KEYRING_BACKEND": "locked.LockedKeyring", "PYTHONPATH": BLOCKING["PYTHONPATH"]},
+     "the keyring is locked (KeyringLocked: the collection is locked)",
+     "unlock the keyring and retry; or set PRIVPIP_INDEX_CORP_TOKEN; or keep the token in "
+     "privpip's own file: `privpip login corp --insecure-storage`"),
+    (BLOCKING,
+     "the keyring did not answer within 0.5 s (locked, waiting for an unlock prompt, or hung)",
+     "unlock the keyring and retry; PRIVPIP_KEYRING_TIMEOUT sets the wait; or set "
+     "PRIVPIP_INDEX_CORP_TOKEN; or keep the token in privpip's own file: "
+     "`privpip login corp --insecure-storage`"),
+], ids=["forced", "locked", "timeout"])
+def test_a_keyring_that_cannot_store_names_its_cause(project, env, message, hint):
+    """A backend exists but does not work: login refuses (no silent file), one line each."""
+    result = pp("login", "corp", cwd=project, env=env, input=PLAIN_TOKEN)
+    assert result.returncode == 1
+    assert result.stderr == (f"privpip: error: cannot store a token for index corp: {message}; "
+                             f"nothing was stored\n  hint: {hint}\n")
+    status = pp("status", cwd=project, env=env)
+    assert status.stdout.splitlines()[-2] == f"keyring: {message}"
 
 
 def test_blocking_keyring_backend_really_blocks(project):
@@ -192,7 +259,7 @@ def test_blocking_keyring_backend_login_and_status_finish(index_server, tmp_path
     login_seconds = time.monotonic() - start
     assert login.returncode == 1
     assert "the keyring did not answer within 0.5 s" in login.stderr
-    assert "PRIVPIP_INDEX_CORP_TOKEN" in login.stderr and "keyrings.alt" in login.stderr
+    assert "PRIVPIP_INDEX_CORP_TOKEN" in login.stderr and "unlock the keyring" in login.stderr
     assert login_seconds < 8
 
     start = time.monotonic()

@@ -85,7 +85,8 @@ def test_hanging_keyring_is_bounded(monkeypatch):
 
 
 @pytest.mark.parametrize(("backend", "message"), [
-    ("keyring.backends.fail.Keyring", "no keyring backend is available"),
+    ("keyring.backends.fail.Keyring",
+     "PYTHON_KEYRING_BACKEND selects keyring.backends.fail.Keyring, which keeps no tokens"),
     ("blocking.BlockingKeyring", "did not answer within 1 s"),
 ])
 def test_cli_keyring_failures_are_clear_and_bounded(backend, message, tmp_path):

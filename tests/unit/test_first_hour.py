@@ -79,21 +79,23 @@ def test_venv_and_system_layouts(tmp_path):
 
 def test_login_without_keyring_names_the_command_for_this_installation(tmp_path):
     corp(tmp_path)
-    result = privpip("login", "corp", cwd=tmp_path, env=NO_BACKEND, input="tok\n")
+    result = privpip("login", "corp", "--no-insecure-fallback", cwd=tmp_path, env=NO_BACKEND,
+                     input="tok\n")
     assert result.returncode == 1
     expected = installed.add_command("keyrings.alt", installed.detect(os.environ))
     assert f"`{expected}`" in result.stderr
     assert "`pip install keyrings.alt`" not in result.stderr
     assert "PRIVPIP_INDEX_CORP_TOKEN" in result.stderr
-    assert "`privpip login corp --insecure-storage`" in result.stderr
 
 
 # -- hints name the real variable; no `login` without a keyring -------------------------------
 
 
 def test_missing_credential_without_keyring_does_not_suggest_login(tmp_path):
+    """When the token file is refused, `privpip login` cannot keep a token here."""
     corp(tmp_path)
     for env in (NO_BACKEND, {"PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}):
+        env = {**env, "PRIVPIP_NO_INSECURE_FALLBACK": "1"}
         result = privpip("--no-input", "env", cwd=tmp_path, env=env)
         assert result.returncode == 77, result.stderr
         hint = result.stderr.split("hint:", 1)[1]
@@ -205,19 +207,21 @@ def test_insecure_storage_round_trip(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "from privpip's token file" in result.stdout
     assert not file.exists()
-    # Again: nothing in the file, and no keyring to look in (as before the file existed).
+    # Again: nothing in the file, and no keyring backend that could hold an entry.
     result = privpip("logout", "corp", cwd=tmp_path, env=NO_BACKEND)
-    assert result.returncode == 1 and "no keyring backend is available" in result.stderr
+    assert result.returncode == 0 and "nothing to remove" in result.stdout
     result = privpip("logout", "corp", cwd=tmp_path, env=FILE_BACKEND)
     assert result.returncode == 0 and "nothing to remove" in result.stdout
 
 
-def test_token_file_is_never_used_without_opting_in(tmp_path):
+def test_token_file_is_not_used_when_refused(tmp_path):
     corp(tmp_path)
-    result = privpip("login", "corp", "--no-verify", cwd=tmp_path, env=NO_BACKEND,
-                     input="tok\n")
-    assert result.returncode == 1
-    assert not filestore.path(os.environ).exists()
+    for refuse in ({}, {"PRIVPIP_NO_INSECURE_FALLBACK": "1"}):
+        args = () if refuse else ("--no-insecure-fallback",)
+        result = privpip("login", "corp", "--no-verify", *args, cwd=tmp_path,
+                         env={**NO_BACKEND, **refuse}, input="tok\n")
+        assert result.returncode == 1
+        assert not filestore.path(os.environ).exists()
 
 
 def test_token_file_open_to_others_is_refused(tmp_path):

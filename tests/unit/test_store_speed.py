@@ -169,8 +169,10 @@ def test_a_keyring_error_fails_that_lookup_only(env, monkeypatch):
 
 def test_a_backend_that_cannot_load_is_a_keyring_failure(env):
     store = KeyringStore.from_env({**env, "PYTHON_KEYRING_BACKEND": "no.such.Keyring"})
-    with pytest.raises(KeyringUnavailable, match="could not read from the keyring"):
+    with pytest.raises(KeyringUnavailable, match="^PYTHON_KEYRING_BACKEND names no.such.Keyring, "
+                       "which cannot be used here: ModuleNotFoundError") as caught:
         store.get(URLS[0], "__token__")
+    assert caught.value.cause == "forced"
 
 
 PROBE = launch_probe(after="""
