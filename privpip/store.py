@@ -11,10 +11,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, TypeVar
 
-from privpip.errors import KeyringCause, KeyringUnavailable
+from privpip.errors import KeyringUnavailable
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
+
+    from privpip.errors import KeyringCause
 
 T = TypeVar("T")
 Pair = tuple[str, str]  # (service, username)
@@ -178,9 +180,11 @@ class KeyringStore:
 
     def _failure(self, exc: BaseException | None, verb: str) -> KeyringUnavailable:
         """A backend's failure (None: the backend keeps nothing) as one line naming its cause."""
-        import keyring.errors
-
-        if exc is None or isinstance(exc, keyring.errors.NoKeyringError):
+        # keyring's error classes, if keyring could be imported at all (else neither applies)
+        errors = sys.modules.get("keyring.errors")
+        no_keyring = getattr(errors, "NoKeyringError", ())
+        locked = getattr(errors, "KeyringLocked", ())
+        if exc is None or isinstance(exc, no_keyring):
             name = _name(self._backend) if self._backend is not None else "none"
             if self.chosen_by in ("PYTHON_KEYRING_BACKEND", "keyringrc.cfg"):
                 message = f"{self.chosen_by} selects {name}, which keeps no tokens"
@@ -188,7 +192,7 @@ class KeyringStore:
                 message = "this machine has no keyring backend"
             return KeyringUnavailable(message, keyring_hint(self.env, "no-backend"),
                                       "no-backend")
-        if isinstance(exc, keyring.errors.KeyringLocked):
+        if isinstance(exc, locked):
             return KeyringUnavailable(f"the keyring is locked ({_describe(exc)})",
                                       keyring_hint(self.env, "locked"), "locked")
         return KeyringUnavailable(f"could not {verb} the keyring: {_describe(exc)}",

@@ -317,3 +317,31 @@ def test_the_resolver_reads_every_keyring_entry_in_one_batch(tmp_path, env, coun
         URLS[2], URLS[2].rstrip("/"), "h2.example",
         "git:https://git.example"]
     assert len(set(counting.readers)) == 1
+
+
+def test_each_keyring_failure_names_its_cause(env, monkeypatch):
+    """No backend detected, one forced by PYTHON_KEYRING_BACKEND, a locked one: one line each,
+    with the cause that picks the fix (login falls back to its token file only for the first)."""
+    from keyring.backends import fail
+
+    import privpip.store
+
+    monkeypatch.setattr(privpip.store, "_detect", lambda: fail.Keyring())
+    problem = KeyringStore.from_env(env).problem()
+    assert problem is not None
+    assert (problem.cause, problem.message) == ("no-backend", "this machine has no keyring backend")
+
+    forced = {**env, "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+    problem = KeyringStore.from_env(forced).problem()
+    assert problem is not None
+    assert (problem.cause, problem.message) == (
+        "no-backend", "PYTHON_KEYRING_BACKEND selects keyring.backends.null.Keyring, which keeps "
+        "no tokens")
+
+    monkeypatch.syspath_prepend(str(TESTS / "backends"))
+    store = KeyringStore.from_env({**env, "PYTHON_KEYRING_BACKEND": "locked.LockedKeyring"})
+    assert store.problem() is None  # it exists; it fails when asked
+    with pytest.raises(KeyringUnavailable) as caught:
+        store.get(URLS[0], "__token__")
+    assert (caught.value.cause, caught.value.message) == (
+        "locked", "the keyring is locked (KeyringLocked: the collection is locked)")
