@@ -166,3 +166,85 @@ def test_run_child_that_installs_gets_provenance(indexes, make_venv, tmp_path):
     assert result.returncode == 0, result.stderr
     record = json.loads((dist_info(venv, "corp-dep", "1.0") / "provenance_url.json").read_text())
     assert record["index_url"] == indexes.url("corp")
+
+
+def audit(tmp_path: Path, venv: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    result = privpip("audit", "--installed", "--python", venv_python(venv), *args, cwd=tmp_path,
+                     env=TOKENS)
+    no_token_in(result.stdout + result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def by_name(result: subprocess.CompletedProcess[str]) -> dict[str, dict[str, object]]:
+    return {entry["name"]: entry for entry in json.loads(result.stdout)}
+
+
+def test_audit_installed_names_each_origin_and_the_findings(indexes, make_venv, tmp_path):
+    write_config(tmp_path, indexes.config())
+    venv = make_venv()
+    result = privpip("--no-input", "install", "--python", venv_python(venv), "corp-top",
+                     cwd=tmp_path, env=TOKENS)
+    assert result.returncode == 0, result.stderr
+    plain = pip(venv, "install", "--no-input", "-i",
+                indexes.url("other", OTHER_USER, OTHER_TOKEN), "b-pkg")
+    assert plain.returncode == 0, plain.stderr
+
+    result = audit(tmp_path, venv, "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    found = by_name(result)
+    for name in ("corp-top", "corp-dep"):
+        wheel = indexes.wheels[name]
+        assert found[name] == {
+            "name": name, "version": "1.0", "origin": "index", "index": "corp",
+            "index_url": indexes.url("corp"),
+            "url": f"{indexes.root}/corp/packages/{wheel.name}",
+            "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
+            "why": None, "finding": None}
+    assert found["b-pkg"]["origin"] == "unknown" and found["b-pkg"]["index"] is None
+    assert found["b-pkg"]["why"] == ("installed by pip without privpip's local index "
+                                     "(no provenance_url.json)")
+    assert found["b-pkg"]["finding"] is None  # nobody owns b-pkg
+    assert found["pip"]["origin"] == "unknown"
+
+    text = audit(tmp_path, venv)
+    assert text.returncode == 0
+    assert any(line.split()[:3] == ["corp-dep", "1.0", "corp"] for line in
+               text.stdout.splitlines()), text.stdout
+
+    # The squatted corp-dep 99.0, installed by plain pip from the other index: a finding.
+    plain = pip(venv, "install", "--no-input", "-i",
+                indexes.url("other", OTHER_USER, OTHER_TOKEN), "corp-dep==99.0")
+    assert plain.returncode == 0, plain.stderr
+    result = audit(tmp_path, venv, "--json")
+    assert result.returncode == 1
+    squat = by_name(result)["corp-dep"]
+    assert squat["version"] == "99.0" and squat["origin"] == "unknown"
+    assert squat["finding"] == ("owned by index corp (packages), but nothing records that it "
+                                "came from there")
+    text = audit(tmp_path, venv)
+    assert text.returncode == 1
+    assert text.stdout.splitlines()[-1] == (
+        "finding: corp-dep 99.0: owned by index corp (packages), but nothing records that it "
+        "came from there")
+
+
+def test_audit_owned_name_recorded_from_another_index(indexes, make_venv, tmp_path):
+    """Installed through privpip while corp did not claim corp-*: recorded from `other`.
+    Once corp owns corp-*, the audit reports it."""
+    unowned = indexes.config().replace('packages = ["corp-*"]\n', "")
+    write_config(tmp_path, unowned)
+    venv = make_venv()
+    result = privpip("--no-input", "install", "--python", venv_python(venv), "corp-dep",
+                     cwd=tmp_path, env=TOKENS)
+    assert result.returncode == 0, result.stderr
+    result = audit(tmp_path, venv, "--json")
+    assert result.returncode == 0
+    assert by_name(result)["corp-dep"]["index"] == "other"
+    assert by_name(result)["corp-dep"]["version"] == "99.0"
+
+    write_config(tmp_path, indexes.config())
+    result = audit(tmp_path, venv, "--json")
+    assert result.returncode == 1
+    assert by_name(result)["corp-dep"]["finding"] == (
+        "owned by index corp (packages), but it came from other")
