@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_installer import start_server  # noqa: E402
 
 from privpip.localindex import LocalIndex, Upstream  # noqa: E402
+from privpip.provenance import Recorder  # noqa: E402
 from privpip.secret import Secret  # noqa: E402
 from tests import packaging_fixtures  # noqa: E402
 from tests.helpers import write_htpasswd  # noqa: E402
@@ -96,7 +97,8 @@ def main() -> None:
         try:
             upstream = Upstream("bench", f"{root}/simple/", owns=("big-pkg", "small-*"),
                                 username="__token__", token=Secret(TOKEN))
-            with LocalIndex([upstream]) as index:
+            # As privpip runs it: every file hashed while it streams (provenance).
+            with LocalIndex([upstream], recorder=Recorder()) as index:
                 netrc = base / "netrc"
                 netrc.touch(mode=0o600)
                 netrc.write_text(f"machine {index.host}\nlogin {index.username}\n"

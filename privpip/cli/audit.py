@@ -21,9 +21,9 @@ from privpip.errors import UsageError
 @python_option(help="With --installed: the interpreter or environment directory to audit. "
                "Default: the active virtual or conda environment, else python3 on PATH.")
 @click.option("--json", "as_json", is_flag=True, help="With --installed: --format json.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]),
-              default=None, help="With --installed: text (default) or json (a list of "
-              "objects).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "cyclonedx"]),
+              default=None, help="With --installed: text (default), json (a list of objects), "
+              "or cyclonedx (a CycloneDX JSON SBOM; needs privpip[sbom]).")
 @click.pass_obj
 def audit(ctx: Context, indexes: tuple[str, ...], public_index: str | None, installed: bool,
           python: str | None, as_json: bool, fmt: str | None) -> int:
@@ -66,6 +66,10 @@ def audit(ctx: Context, indexes: tuple[str, ...], public_index: str | None, inst
     fmt = "json" if as_json else fmt or "text"
     if fmt == "json":
         click.echo(origins.dumps(found))
+    elif fmt == "cyclonedx":
+        from privpip import sbom
+
+        click.echo(sbom.cyclonedx(found))
     else:
         for line in origins.text_lines(found, where):
             click.echo(line)

@@ -5,6 +5,7 @@ uv and pypiserver indexes (two on one host, each with its own user and token).""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import subprocess
 import sys
@@ -211,6 +212,18 @@ def test_audit_installed_names_each_origin_and_the_findings(indexes, make_venv, 
     assert text.returncode == 0
     assert any(line.split()[:3] == ["corp-dep", "1.0", "corp"] for line in
                text.stdout.splitlines()), text.stdout
+
+    if importlib.util.find_spec("cyclonedx") is not None:  # in the test extra
+        from cyclonedx.schema import SchemaVersion
+        from cyclonedx.validation.json import JsonStrictValidator
+
+        sbom = audit(tmp_path, venv, "--format", "cyclonedx")
+        assert sbom.returncode == 0, sbom.stderr
+        assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(sbom.stdout) is None
+        components = {c["name"]: c for c in json.loads(sbom.stdout)["components"]}
+        assert components["corp-dep"]["purl"] == (
+            f"pkg:pypi/corp-dep@1.0?repository_url={indexes.url('corp')}")
+        assert components["corp-dep"]["hashes"][0]["content"] == found["corp-dep"]["sha256"]
 
     # The squatted corp-dep 99.0, installed by plain pip from the other index: a finding.
     plain = pip(venv, "install", "--no-input", "-i",
