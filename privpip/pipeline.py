@@ -117,8 +117,9 @@ def lock_tool(argv: Sequence[str]) -> str | None:
 
 def run_pip(ctx: Context, indexes: Sequence[str], python: str | None, pip_args: list[str],
             allow_public: Sequence[str] = (), installer: Installer | None = None,
-            delivery: Delivery | None = None) -> int:
-    """`privpip install` / `privpip pip`: check, resolve, deliver, run pip (or uv pip install)."""
+            delivery: Delivery | None = None, skip: Sequence[str] = ()) -> int:
+    """`privpip install` / `privpip pip`: check, resolve, deliver, run pip (or uv pip install).
+    ``skip``: --skip-index, the upstreams the local index does without this run."""
     from privpip import pipargs
     from privpip import target as target_mod
 
@@ -128,8 +129,10 @@ def run_pip(ctx: Context, indexes: Sequence[str], python: str | None, pip_args: 
     if how == "netrc" and at is not None and pip_args[at] == "install":
         check_dependency_confusion(ctx, indexes, pip_args[at + 1:], allow_public)
     elif how == "local":
-        ctx.note("dependency confusion: an owned name comes only from its owner (local index); "
-                 "no public-index lookup needed")
+        ctx.note(f"routing ({ctx.config.index_strategy}): an owned name comes only from its "
+                 "owner" + (", any other from the first index in order that has it (private "
+                 "first)" if ctx.config.index_strategy == "first-index" else
+                 ", any other from every index merged (unsafe-best-match)"))
     accesses = resolve_accesses(ctx, indexes)
     from privpip.diagnose import after_failure, check_typed_tokens
 
@@ -145,13 +148,15 @@ def run_pip(ctx: Context, indexes: Sequence[str], python: str | None, pip_args: 
 
         uv_argv = [find_uv(ctx.env), "pip", "install", "--python", target.python]
         if how == "local":
-            routed = route(ctx, accesses, pip_args[1:], "install", None, pip=False, uv=True)
+            routed = route(ctx, accesses, pip_args[1:], "install", None, pip=False, uv=True,
+                           skip=skip)
             return run_local(ctx, accesses, routed, [*uv_argv, *routed.args], pip=False,
                              uv=True, installs_into=installs_into(target.python, pip_args))
         status = run_uv(ctx, accesses, [*uv_argv, *pip_args[1:]])
     elif how == "local":
         command = pip_args[at] if at is not None else "install"
-        routed = route(ctx, accesses, pip_args, command, prefix, pip=True, uv=False)
+        routed = route(ctx, accesses, pip_args, command, prefix, pip=True, uv=False,
+                       skip=skip)
         return run_local(ctx, accesses, routed, [target.python, "-m", "pip", *routed.args],
                          pip=True, uv=False,
                          installs_into=installs_into(target.python, pip_args)
@@ -165,19 +170,21 @@ def run_pip(ctx: Context, indexes: Sequence[str], python: str | None, pip_args: 
 
 
 def route(ctx: Context, accesses: Sequence[Access], args: Sequence[str], pip_command: str,
-          prefix: Path | None, pip: bool, uv: bool) -> Plan:
+          prefix: Path | None, pip: bool, uv: bool, skip: Sequence[str] = ()) -> Plan:
     """The local index's upstreams for this run, and ``args`` without the taken-over options."""
     from privpip.delivery import local
     from privpip.secret import redact
 
     taken, rest = local.taken_over(ctx.env, ctx.cwd, args, pip_command,
                                    prefix, pip=pip, uv=uv)
-    routed = local.plan(ctx.config, accesses, taken, rest, local.users_netrc_path(ctx.env))
+    routed = local.plan(ctx.config, accesses, taken, rest, local.users_netrc_path(ctx.env),
+                        skip)
     if ctx.verbose:  # the redactor's first use imports json: only when there is a line to show
         for item in taken:
             ctx.note(f"taken over: {redact(local.display(item.url))} from {item.where}")
         for upstream in routed.upstreams:
             owns = f", owns {', '.join(upstream.owns)}" if upstream.owns else ""
+            owns += " (asked for those only)" if upstream.explicit else ""
             ctx.note(f"upstream {upstream.name}: {local.display(upstream.url)}{owns}")
     return routed
 

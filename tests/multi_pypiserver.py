@@ -18,6 +18,9 @@ Options:
     --cache-control=SECS  file downloads carry "Cache-Control: public, max-age=SECS" (pypiserver
                           sends Last-Modified and answers If-Modified-Since with 304 anyway)
     --log=PATH            append "METHOD PATH STATUS" for every request (downloads counted)
+
+An empty HTPASSWD (``PREFIX=PACKAGES:``) serves that index without authentication, like
+PyPI or the PyTorch index.
 """
 
 from __future__ import annotations
@@ -69,9 +72,10 @@ def main() -> None:
     for spec in args[1:]:
         prefix, _, rest = spec.partition("=")
         packages, _, htpasswd = rest.partition(":")
-        apps[prefix] = pypiserver.app(roots=[packages], password_file=htpasswd,
-                                      authenticate=["download", "list", "update"],
-                                      disable_fallback=True, cache_control=cache_control)
+        apps[prefix] = pypiserver.app(
+            roots=[packages], password_file=htpasswd or ".",
+            authenticate=["download", "list", "update"] if htpasswd else [],
+            disable_fallback=True, cache_control=cache_control)
 
     def dispatch(environ, start_response):
         if latency:

@@ -69,7 +69,17 @@ def pip_options(command: F) -> F:
         "`packages`) and it also exists on the public index in play (repeatable). Only for a "
         "public project that is yours.",
     )(command)
-    return command
+    return skip_index_option(command)
+
+
+def skip_index_option(command: F) -> F:
+    """``--skip-index NAME``: leave an index out of this run (the local index only)."""
+    return click.option(
+        "--skip-index", "skip", multiple=True, metavar="NAME",
+        help="Leave index NAME out of this run, e.g. a private index that cannot be reached "
+        "(repeatable; the names privpip's messages use, `public` included). Not for an index "
+        "that declares `packages`: other names never wait for it.",
+    )(command)
 
 
 def delivery_option(command: F) -> F:

@@ -15,7 +15,7 @@ from privpip.context import Context
 @click.argument("pip_args", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_obj
 def pip(ctx: Context, indexes: tuple[str, ...], python: str | None,
-        allow_public: tuple[str, ...], delivery: Delivery | None,
+        allow_public: tuple[str, ...], delivery: Delivery | None, skip: tuple[str, ...],
         pip_args: tuple[str, ...]) -> int:
     """Run any pip command (download, wheel, index versions, lock, ...) authenticated.
 
@@ -26,4 +26,4 @@ def pip(ctx: Context, indexes: tuple[str, ...], python: str | None,
     from privpip import pipeline
 
     return pipeline.run_pip(ctx, indexes, python, list(pip_args), allow_public,
-                            installer="pip", delivery=delivery)
+                            installer="pip", delivery=delivery, skip=skip)

@@ -10,6 +10,7 @@ from privpip.cli.options import (
     delivery_option,
     index_option,
     python_option,
+    skip_index_option,
 )
 from privpip.config import Delivery
 from privpip.context import Context
@@ -19,6 +20,7 @@ from privpip.errors import UsageError
 @click.command(cls=PassThrough, context_settings=PASSTHROUGH)
 @index_option()
 @delivery_option
+@skip_index_option
 @python_option(
               help="The Python whose netrc parser reads the credentials (only matters for "
               "tokens with spaces, quotes or backslashes). Default: the active virtual or "
@@ -26,8 +28,8 @@ from privpip.errors import UsageError
               "Python script, else the Python 3.11+ form.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_obj
-def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None, python: str | None,
-        command: tuple[str, ...]) -> int:
+def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None,
+        skip: tuple[str, ...], python: str | None, command: tuple[str, ...]) -> int:
     """Run COMMAND with the private indexes and their credentials in its environment.
 
     \b
@@ -61,7 +63,8 @@ def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None, pytho
     how = pipeline.choose_delivery(ctx, delivery, argv)
     accesses = pipeline.resolve_accesses(ctx, indexes)
     if how == "local":
-        routed = pipeline.route(ctx, accesses, (), "install", None, pip=True, uv=True)
+        routed = pipeline.route(ctx, accesses, (), "install", None, pip=True, uv=True,
+                                skip=skip)
         return pipeline.run_local(
             ctx, accesses, routed, argv, pip=True, uv=True,
             installs_into=pipeline.command_installs_into(ctx, python, argv))

@@ -156,7 +156,8 @@ def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None,
     return Config(tuple(indexes), tuple(files), tuple(notes),
                   public_index=settings.public_index or DEFAULT_PUBLIC_INDEX,
                   git_hosts=tuple(gits), installer=settings.installer,
-                  delivery=settings.delivery)
+                  delivery=settings.delivery,
+                  index_strategy=settings.index_strategy or "first-index")
 
 
 def label(path: Path) -> str:

@@ -21,6 +21,8 @@ INSTALLERS: tuple[Installer, ...] = ("pip", "uv")
 # How pip and uv get the credentials: the per-run local index, or a private netrc.
 Delivery = Literal["local", "netrc"]
 DELIVERIES: tuple[Delivery, ...] = ("local", "netrc")
+# How the local index looks up a name no index owns (privpip.localindex.routing).
+IndexStrategy = Literal["first-index", "unsafe-best-match"]
 
 
 class Index(NamedTuple):
@@ -99,6 +101,7 @@ class Config(NamedTuple):
     git_hosts: tuple[GitHost, ...] = ()
     installer: Installer | None = None  # top-level `installer`; None: not set
     delivery: Delivery | None = None  # top-level `delivery`; None: not set
+    index_strategy: IndexStrategy = "first-index"  # top-level `index-strategy`
 
     def select(self, names: tuple[str, ...] | list[str] = ()) -> tuple[Index, ...]:
         """The indexes to use: all of them, or the named ones in config order."""

@@ -23,6 +23,7 @@ from privpip.config.model import (
     Delivery,
     GitHost,
     Index,
+    IndexStrategy,
     Installer,
     did_you_mean,
 )
@@ -76,6 +77,7 @@ class Settings(NamedTuple):
     public_index: str | None = None
     installer: Installer | None = None
     delivery: Delivery | None = None
+    index_strategy: IndexStrategy | None = None
 
 
 class Parsed(NamedTuple):
@@ -151,6 +153,14 @@ def parse_text(text: str, label: str, pyproject: bool = False,
             raise ConfigError(label, f"{prefix}delivery: must be one of "
                               f"{', '.join(map(repr, DELIVERIES))}, not {data['delivery']!r}")
         settings = settings._replace(delivery=data["delivery"])
+    if "index-strategy" in data:
+        from privpip.localindex.model import STRATEGIES
+
+        if data["index-strategy"] not in STRATEGIES:
+            raise ConfigError(label, f"{prefix}index-strategy: must be one of "
+                              f"{', '.join(map(repr, STRATEGIES))}, not "
+                              f"{data['index-strategy']!r}")
+        settings = settings._replace(index_strategy=data["index-strategy"])
     raw = data.get("index", [])
     if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
         raise ConfigError(label, f"{prefix}index: must be an array of tables ([[index]])")
@@ -411,7 +421,7 @@ _INDEX_KEYS: dict[str, tuple[str, Validator]] = {
     "upload-url": ("upload_url", _upload_url),
 }
 # The top-level keys; each is parsed in parse_text.
-_TOP_KEYS = ("index", "git", "public-index", "installer", "delivery")
+_TOP_KEYS = ("index", "git", "public-index", "installer", "delivery", "index-strategy")
 
 
 def _git_host(value: object, where: str) -> str:

@@ -23,6 +23,7 @@ from privpip import identity, pipargs
 from privpip.delivery import Access
 from privpip.errors import UsageError
 from privpip.identity import DEFAULT_USERNAME
+from privpip.localindex.model import SKIP_HINT
 from privpip.secret import Secret, redact
 
 if TYPE_CHECKING:
@@ -50,8 +51,9 @@ class TakenOver(NamedTuple):
 class Plan:
     """The upstreams of one run, where each came from, and the child's arguments."""
 
-    def __init__(self, args: Sequence[str] = ()) -> None:
+    def __init__(self, args: Sequence[str] = (), strategy: str = "first-index") -> None:
         self.upstreams: list[Upstream] = []
+        self.strategy = strategy  # the config's index-strategy
         self.origins: dict[str, str] = {}  # upstream name -> where / source
         self.args = list(args)  # the child's arguments, index options out
 
@@ -141,17 +143,24 @@ def _refuse_find_links(values: Sequence[str], where: str) -> None:
 
 
 def plan(cfg: Config, accesses: Sequence[Access], taken: Sequence[TakenOver],
-         args: Sequence[str] = (), netrc_path: Path | None = None) -> Plan:
-    """The upstreams: configured indexes in config order, then the index that stands where
-    pip's default would (the public index, or a taken-over index-url) when no configured
-    index is the default, then taken-over extra indexes. Duplicates of an earlier URL go."""
+         args: Sequence[str] = (), netrc_path: Path | None = None,
+         skip: Sequence[str] = ()) -> Plan:
+    """The upstreams, in the order a name no index owns is looked up (private first):
+    privpip's extra indexes in config order, its default index, the extra indexes taken over
+    from pip (pip.conf, PIP_*/UV_* variables, the command line), and last the index that
+    stands where pip's default would (the public index, or a taken-over index-url) when no
+    configured index is the default. Duplicates of an earlier URL go, and so do the upstreams
+    named in ``skip`` (--skip-index: this run does without them; not one that owns names).
+
+    A configured index that declares ``packages`` and is not the default is explicit: it is
+    asked only for the names it owns, so that it does not slow down or block the others."""
     from privpip.localindex import Upstream
 
-    out = Plan(args)
+    out = Plan(args, cfg.index_strategy)
     names: set[str] = set()
 
     def add(name: str, url: str, owns: tuple[str, ...], username: str | None,
-            token: Secret | None, origin: str) -> None:
+            token: Secret | None, origin: str, explicit: bool = False) -> None:
         if any(identity.same_index(url, u.url) for u in out.upstreams):
             return
         base, n = name, 1
@@ -159,8 +168,16 @@ def plan(cfg: Config, accesses: Sequence[Access], taken: Sequence[TakenOver],
             n += 1
             name = f"{base}-{n}"
         names.add(name)
+        if name in skip:
+            if owns:  # leaving it out would let another index serve the names it owns
+                raise UsageError(
+                    f"--skip-index {name}: index {name!r} declares packages, so other names "
+                    "never wait for it, and its own must not come from another index",
+                    f"drop --skip-index {name}; its packages install once it can be reached")
+            return
         try:
-            upstream = Upstream(name, url, owns=owns, username=username, token=token)
+            upstream = Upstream(name, url, owns=owns, username=username, token=token,
+                                explicit=explicit)
         except ValueError:
             raise RoutingRefused(
                 f"{origin}: {redact(url)} is not an http(s) index URL privpip can route",
@@ -168,26 +185,33 @@ def plan(cfg: Config, accesses: Sequence[Access], taken: Sequence[TakenOver],
         out.upstreams.append(upstream)
         out.origins[name] = origin
 
-    for access in accesses:
+    ordered = ([a for a in accesses if not a.index.default]
+               + [a for a in accesses if a.index.default])
+    for access in ordered:
         cred = access.credential
         add(access.index.name, access.index.url, access.index.packages,
             cred.username if cred else None, cred.token if cred else None,
-            f"configured ({cred.source})" if cred else "configured")
+            f"configured ({cred.source})" if cred else "configured",
+            explicit=not access.index.default)
     # pip asks one index-url: the command line's, else uv's or pip's variable or config.
     defaults = [t for t in taken if t.replaces_default]
     chosen = defaults[-1] if defaults else None
-    if not any(a.index.default for a in accesses):
-        if chosen is not None:
-            _add_taken(add, chosen, "index-url", netrc_path)
-        else:
-            add("public", cfg.public_index, (), None, None, "public")
-    else:
+    if any(a.index.default for a in accesses):
         chosen = None  # privpip's default replaced pip's configured index-url before, too
     for item in taken:
         if item is chosen:
             continue
         if not item.replaces_default or item.where.startswith("command line"):
             _add_taken(add, item, "extra", netrc_path)
+    if not any(a.index.default for a in accesses):
+        if chosen is not None:
+            _add_taken(add, chosen, "index-url", netrc_path)
+        else:
+            add("public", cfg.public_index, (), None, None, "public")
+    unknown = [name for name in skip if name not in names]
+    if unknown:
+        raise UsageError(f"--skip-index {unknown[0]}: no index of this run has that name",
+                         "this run's indexes: " + ", ".join(sorted(names)))
     return out
 
 
@@ -287,6 +311,13 @@ def describe(problem: Problem, origins: Mapping[str, str], configured: Mapping[s
                 f"{came}")
     elif hint.startswith("privpip login"):
         hint = f"check the credential of the index given by {origins.get(problem.index, '?')}"
+    elif hint.startswith(SKIP_HINT) and not any(
+            n in configured for n in problem.index.split(", ")):
+        # Taken over from pip's settings: there is no [[index]] table to declare packages in.
+        given = "; ".join(f"{n} from {origins.get(n, '?')}" for n in problem.index.split(", "))
+        skip = " ".join(f"--skip-index {n}" for n in problem.index.split(", "))
+        hint = (f"leave it out of this run: {skip} ({given}); or remove it there, or add it "
+                "with `privpip index add` and declare its packages")
     where = f" ({problem.url})" if problem.url else ""
     return redact(f"privpip: index {problem.index!r}{where} {problem.what}; {hint}")
 
@@ -314,7 +345,7 @@ def new_index(env: Mapping[str, str], routed: Plan, log: Callable[[str], None] |
                   if origin.startswith("configured")]
     return LocalIndex(routed.upstreams, timeout=timeout, deadline=4 * timeout, log=log,
                       port=port, ssl_context=context, connect_ahead=configured,
-                      recorder=recorder)
+                      recorder=recorder, strategy=routed.strategy)
 
 
 DEFAULT_UPSTREAM_TIMEOUT = 30.0

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from privpip.errors import PrivpipError, UnsafeCredential
 from privpip.identity import DEFAULT_USERNAME
-from privpip.localindex.model import Problem, Upstream
+from privpip.localindex.model import STRATEGIES, Problem, Upstream
 from privpip.secret import Secret
 
 if TYPE_CHECKING:
@@ -66,7 +66,8 @@ class LocalIndex:
                  ssl_context: ssl.SSLContext | None = None, cafile: str | None = None,
                  deadline: float = 120.0, file_deadline: float = 3600.0,
                  max_page_bytes: int = MAX_PAGE_BYTES, port: int = 0,
-                 connect_ahead: Sequence[str] = (), recorder: Recorder | None = None) -> None:
+                 connect_ahead: Sequence[str] = (), recorder: Recorder | None = None,
+                 strategy: str = "first-index") -> None:
         """``timeout``: the longest wait for any one read from an upstream; ``deadline``: the
         longest a whole page request may take (connect, redirects, body), ``file_deadline``
         the same for one file download; ``max_page_bytes``: the largest project page (after
@@ -74,7 +75,8 @@ class LocalIndex:
         trust instead of the default store), or the default context. ``port``: 0 for a free
         port (``privpip serve --port`` chooses one). ``connect_ahead``: the upstreams (by
         name) to open a connection to as soon as the server is built (see ``serve``).
-        ``recorder``: collects each file streamed in full with its SHA-256 (provenance)."""
+        ``recorder``: collects each file streamed in full with its SHA-256 (provenance).
+        ``strategy``: ``first-index`` or ``unsafe-best-match`` (see :mod:`.routing`)."""
         from base64 import urlsafe_b64encode
 
         names = [u.name for u in upstreams]
@@ -96,6 +98,9 @@ class LocalIndex:
         self.requested_port = port
         self.connect_ahead = tuple(connect_ahead)
         self.recorder = recorder
+        if strategy not in STRATEGIES:
+            raise ValueError(f"unknown index strategy {strategy!r}")
+        self.strategy = strategy
         # What secrets.token_hex / token_urlsafe return (os.urandom), without importing the
         # secrets module (hmac, hashlib and OpenSSL: about 7 ms of install's start-up).
         self.username = "privpip-" + os.urandom(4).hex()
@@ -175,7 +180,7 @@ class LocalIndex:
             state = State(self.upstreams, self.username, self.password, self.timeout,
                           self._log, context=context, deadline=self.deadline,
                           file_deadline=self.file_deadline, max_page_bytes=self.max_page_bytes,
-                          recorder=self.recorder)
+                          recorder=self.recorder, strategy=self.strategy)
             assert self._listener is not None
             server = LocalServer.adopt(self._listener, state)
         except BaseException as exc:  # noqa: BLE001 - reported by close(), never swallowed

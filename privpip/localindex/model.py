@@ -14,6 +14,12 @@ from urllib.parse import quote, urljoin, urlsplit
 from privpip.secret import Secret
 
 _SEPARATORS = re.compile(r"[-_.]+")
+# How a name no index owns is looked up (config key `index-strategy`, named as uv names it):
+# the first index in order that has it (the default), or pip's merge of every index.
+STRATEGIES = ("first-index", "unsafe-best-match")
+# The start of the hint of a page withheld because an earlier index failed (routing.withheld);
+# delivery.local.describe words it for an index taken over from pip (no `packages` to declare).
+SKIP_HINT = "if it does not hold"
 
 
 def normalize(name: str) -> str:
@@ -32,10 +38,12 @@ class _UpstreamFields(NamedTuple):
     owns: tuple[str, ...] = ()
     username: str | None = None
     token: Secret | None = None  # shows as **** (Secret's repr)
+    explicit: bool = False  # asked only for the names it owns (uv's `explicit = true`)
 
 
 class Upstream(_UpstreamFields):
-    """An index behind the local one: its name, simple root URL, owned names and credential.
+    """An index behind the local one: its name, simple root URL, owned names, credential, and
+    whether it is explicit (asked for its own names only).
 
     A named tuple checked on creation, not a dataclass: install's start-up need not import
     dataclasses (with inspect, ast, dis and tokenize: about 8 ms)."""
@@ -43,14 +51,16 @@ class Upstream(_UpstreamFields):
     __slots__ = ()
 
     def __new__(cls, name: str, url: str, owns: tuple[str, ...] = (),
-                username: str | None = None, token: Secret | None = None) -> Upstream:
+                username: str | None = None, token: Secret | None = None,
+                explicit: bool = False) -> Upstream:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"index {name!r}: not an http(s) URL")
         if parts.username is not None or parts.password is not None:
             raise ValueError(f"index {name!r}: the URL must not carry a credential")
         return super().__new__(cls, name, url if url.endswith("/") else url + "/",
-                               tuple(_normalize_pattern(p) for p in owns), username, token)
+                               tuple(_normalize_pattern(p) for p in owns), username, token,
+                               explicit and bool(owns))
 
     def owns_name(self, name: str) -> bool:
         normalized = normalize(name)

@@ -1,25 +1,35 @@
-"""Routing rules of the local index (pure, no I/O): who owns a name, whom to ask, how pages merge.
+"""Routing rules of the local index (pure, no I/O): who owns a name, whom to ask, which page wins.
 
 The rules, in the order they apply to ``/simple/<name>/`` (names PEP 503-normalized):
 
 1. Ownership. An upstream owns a name when one of its ``owns`` patterns (normalized names or
-   ``fnmatch`` globs such as ``corp-*``) matches. The first owning upstream in config order is
-   the only one asked: a squatted copy anywhere else is never seen, directly or as a dependency.
+   ``fnmatch`` globs such as ``corp-*``) matches. The first owning upstream in order is the
+   only one asked: a squatted copy anywhere else is never seen, directly or as a dependency.
    This is PEP 708's "the user told the installer where the project comes from" (its step 3).
-2. Otherwise every upstream is asked. Found in one only: that page. Found in several: if none
-   of the pages declares PEP 708 metadata, the pages merge (the long-standing behaviour of
-   pip's ``--extra-index-url``, which an unowned name has asked for). If any of them declares
-   ``tracks`` or ``alternate-locations``, the metadata must allow merging *all* of them (PEP
-   708, "File Discovery Algorithm" step 4), else the name is refused (a :class:`Refusal`):
+2. Otherwise every upstream that is not *explicit* is asked, concurrently, in order (privpip's
+   extra indexes, its default index, the indexes taken over from pip, the public index; see
+   ``delivery.local.plan``). An explicit upstream (one that declares ``packages`` and is not
+   the default) is asked only for the names it owns, uv's ``explicit = true``.
+3. The index strategy, named as uv names it:
 
-   - tracks: a page that declares ``tracks`` stands for the project pages it names; one that
-     does not stands for itself. They merge when one project page is common to all.
-   - alternate locations: every page declares them, each list plus the page's own URL
-     (implicitly included, as the PEP requires) is the same set, and it names every page.
+   - ``first-index`` (the default): the page of the *first* upstream in order that has the
+     name, never a merge; order decides, not speed. A name that exists on a private index
+     therefore never comes from a later one. An upstream that failed before the first one
+     that has the name withholds the page (it may hold its own copy): fail closed.
+   - ``unsafe-best-match``: pip's ``--extra-index-url`` behaviour. Every asked upstream must
+     answer; found in one only: that page. Found in several: if none of the pages declares
+     PEP 708 metadata, the pages merge. If any of them declares ``tracks`` or
+     ``alternate-locations``, the metadata must allow merging *all* of them (PEP 708, "File
+     Discovery Algorithm" step 4), else the name is refused (a :class:`Refusal`):
 
-3. Merging keeps the files of each page in config order; a filename seen before is dropped
-   (first wins); every attribute of a kept file is kept.
-4. Every file URL is rewritten to ``/files/<index>/<id>/<filename>`` on the local server; the
+     - tracks: a page that declares ``tracks`` stands for the project pages it names; one
+       that does not stands for itself. They merge when one project page is common to all.
+     - alternate locations: every page declares them, each list plus the page's own URL
+       (implicitly included, as the PEP requires) is the same set, and it names every page.
+
+4. Merging keeps the files of each page in order; a filename seen before is dropped (first
+   wins); every attribute of a kept file is kept.
+5. Every file URL is rewritten to ``/files/<index>/<id>/<filename>`` on the local server; the
    id is a digest of index and URL, so the same page always gives the same paths and the
    server's map (:class:`Target` by id) stays bounded by the files actually listed.
 
@@ -34,13 +44,16 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import quote
 
 from privpip.identity import canonical_url
-from privpip.localindex.model import Problem, Upstream, normalize
+from privpip.localindex.model import SKIP_HINT, STRATEGIES, Problem, Upstream, normalize
 from privpip.localindex.pages import File, Page
 
-__all__ = ["Problem", "Refusal", "Target", "Upstream", "normalize"]
+__all__ = ["STRATEGIES", "Answer", "Problem", "Refusal", "Target", "Upstream", "normalize"]
+
+FIRST_INDEX, UNSAFE_BEST_MATCH = STRATEGIES
 
 _NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 
@@ -56,9 +69,10 @@ def owner(name: str, upstreams: Sequence[Upstream]) -> Upstream | None:
 
 
 def upstreams_for(name: str, upstreams: Sequence[Upstream]) -> tuple[Upstream, ...]:
-    """Whom to ask for ``name``'s page: its owner alone, or every upstream in config order."""
+    """Whom to ask for ``name``'s page: its owner alone, or every upstream that is not
+    explicit, in order."""
     found = owner(name, upstreams)
-    return (found,) if found is not None else tuple(upstreams)
+    return (found,) if found is not None else tuple(u for u in upstreams if not u.explicit)
 
 
 @dataclass(frozen=True)
@@ -183,7 +197,7 @@ def merge(name: str, pages: Sequence[Page]) -> Page:
 
 
 def combine(name: str, results: Sequence[tuple[Upstream, Page | None]]) -> Page | Refusal | None:
-    """The local page for ``name`` from each asked upstream's page (None: not found there).
+    """The merged page for ``name`` from each asked upstream's page (None: not found there).
 
     Pages must already be rewritten (:func:`rewrite`). None when no upstream has the name.
     """
@@ -196,16 +210,83 @@ def combine(name: str, results: Sequence[tuple[Upstream, Page | None]]) -> Page 
     return merge(normalize(name), [p for _, p in found])
 
 
-def withheld(name: str, failed: Sequence[str], answered: Sequence[str]) -> Problem:
-    """Why an unowned name's page was withheld although some indexes answered (fail closed).
+# What one asked upstream gave: its page, None (not there), or the Problem it had.
+Outcome = Page | Problem | None
 
-    The failing index's own problem says what went wrong there; this one tells the user why a
-    package that lives on another index failed too, and the two ways out.
+
+class Answer(NamedTuple):
+    """The local answer for ``/simple/<name>/``: status, page (200 only), a short message for
+    the client, and a problem to report at exit (beside each failing upstream's own)."""
+
+    status: int
+    page: Page | None = None
+    message: str = ""
+    problem: Problem | None = None
+
+
+def answer(name: str, asked: Sequence[Upstream], outcomes: Sequence[Outcome],
+           strategy: str = FIRST_INDEX) -> Answer | None:
+    """The answer once ``outcomes`` (those of ``asked``, in its order, a prefix so far) decide
+    it; None while the next outcome is still needed. See the module's rules 2 and 3."""
+    pairs = list(zip(asked, outcomes, strict=False))  # the outcomes known so far
+    failed = [u.name for u, o in pairs if isinstance(o, Problem)]
+    if strategy == FIRST_INDEX:
+        for n, (upstream, outcome) in enumerate(pairs):
+            if isinstance(outcome, Page):
+                before = [u.name for u, o in pairs[:n] if isinstance(o, Problem)]
+                if before:
+                    problem = withheld(name, before, upstream.name)
+                    return Answer(502, None, f"index {_names(before)} failed, so privpip "
+                                  f"withheld this page (it comes before {upstream.name!r}, "
+                                  "which has the name)", problem)
+                return Answer(200, outcome)
+    if len(pairs) < len(asked):
+        return None
+    if failed:
+        if strategy != FIRST_INDEX and len(asked) > 1:
+            answered = [u.name for u, o in pairs if isinstance(o, Page)]
+            return Answer(502, None, f"index {_names(failed)} failed, so privpip withheld this "
+                          "page (merged without it, it could pick a squatted copy)",
+                          withheld(name, failed, _names(answered) or None, merged=True))
+        return Answer(502, None, f"index {_names(failed)} failed; privpip names the problem "
+                      "when pip exits")
+    if strategy == FIRST_INDEX:
+        return Answer(404, None, "not found on any index")
+    combined = combine(name, [(u, o) for u, o in pairs if not isinstance(o, Problem)])
+    if combined is None:
+        return Answer(404, None, "not found on any index")
+    if isinstance(combined, Refusal):
+        return Answer(409, None, combined.reason, Problem(
+            ", ".join(combined.indexes), "", combined.reason,
+            f"declare {name!r} in the packages of the index it belongs to "
+            "(packages = [...] in its [[index]] table)"))
+    return Answer(200, combined)
+
+
+def _names(names: Sequence[str]) -> str:
+    return ", ".join(repr(n) for n in names)
+
+
+def withheld(name: str, failed: Sequence[str], found_on: str | None, merged: bool = False
+             ) -> Problem:
+    """Why ``name``'s page was withheld although another index could serve it (fail closed):
+    ``failed`` could not be asked, and may hold its own ``name``.
+
+    The failing index's own problem says what went wrong there; this one says why a package
+    found elsewhere failed too, and the ways forward that fit: the failing index declares its
+    packages (then other names skip it), or this run leaves it out.
     """
-    failing = ", ".join(repr(i) for i in failed)
-    also = f" although {', '.join(repr(i) for i in answered)} answered" if answered else ""
-    what = (f"failed, so the page of {name!r} was withheld{also}: a page merged without "
-            f"{'it' if len(failed) == 1 else 'them'} could pick a copy squatted elsewhere")
-    hint = (f"fix index {failing} (see its own message), or add {name!r} to the packages of "
-            "the index that owns it")
+    one = len(failed) == 1
+    if merged:
+        what = (f"could not be asked for {name!r}, so its page was withheld"
+                + (f" although {found_on} answered" if found_on else "")
+                + f": a page merged without {'it' if one else 'them'} could pick a copy "
+                "squatted elsewhere")
+    else:
+        what = (f"could not be asked for {name!r}, so its page was withheld although "
+                f"{found_on!r} has it: {'it comes' if one else 'they come'} first, and "
+                f"private first means {'its' if one else 'their'} own {name!r} would win")
+    skip = " ".join(f"--skip-index {n}" for n in failed)
+    hint = (f"{SKIP_HINT} {name!r}, declare the packages it does hold (packages = [...] in its "
+            f"[[index]] table) so that other names skip it; or leave it out of this run: {skip}")
     return Problem(", ".join(failed), "", what, hint)

@@ -356,8 +356,10 @@ class State:
                  timeout: float, log: Callable[[str], None] | None, *,
                  context: ssl.SSLContext | None = None, deadline: float = 120.0,
                  file_deadline: float = 3600.0, max_page_bytes: int = 64 << 20,
-                 recorder: Recorder | None = None) -> None:
+                 recorder: Recorder | None = None,
+                 strategy: str = routing.FIRST_INDEX) -> None:
         self.upstreams = tuple(upstreams)
+        self.strategy = strategy
         self.by_name = {u.name: u for u in self.upstreams}
         self.expected_auth = basic_auth(username, password.reveal()).encode("ascii")
         self.log_to = log  # None: logging is off, and nothing is formatted for it
@@ -490,38 +492,36 @@ class State:
         return out
 
     def project(self, name: str) -> tuple[int, pages.Page | None, str]:
-        """The local status, page and a short message for ``/simple/<name>/``."""
+        """The local status, page and a short message for ``/simple/<name>/``.
+
+        Every upstream to ask is asked at once; the answers are weighed in order (routing
+        decides), so the first one that has the name is served without waiting for the rest.
+        """
         asked = routing.upstreams_for(name, self.upstreams)
         # The first upstream is asked from this handler thread and the others from the pool
         # meanwhile: with one index (the common case) no page waits for a pool worker, so
         # the client's own concurrency is the only limit (a pool of 2 made uv 2.5-3.9x slower).
-        futures = [(u, self.executor.submit(self.fetch_page, u, name)) for u in asked[1:]]
-        results: list[tuple[Upstream, pages.Page | None]] = []
-        failed: list[str] = []
-        outcomes: list[tuple[Upstream, Callable[[], pages.Page | None]]] = [
-            (asked[0], lambda: self.fetch_page(asked[0], name))] if asked else []
-        for upstream, get in outcomes + [(u, f.result) for u, f in futures]:
+        futures = [self.executor.submit(self.fetch_page, u, name) for u in asked[1:]]
+        getters: list[Callable[[], pages.Page | None]] = [f.result for f in futures]
+        if asked:
+            getters.insert(0, lambda: self.fetch_page(asked[0], name))
+        outcomes: list[routing.Outcome] = []
+        verdict = None
+        for get in getters:
             try:
-                results.append((upstream, get()))
+                outcomes.append(get())
             except UpstreamFailed as exc:
                 self.add_problem(exc.problem)
-                failed.append(upstream.name)
-        if failed:
-            # Fail closed: a page merged without an unreachable index could pick a squatter.
-            names = ", ".join(repr(i) for i in failed)
-            if len(asked) > 1:
-                self.add_problem(routing.withheld(name, failed, [u.name for u, _ in results]))
-                return 502, None, (f"index {names} failed, so privpip withheld this page "
-                                   "(merged without it, it could pick a squatted copy)")
-            return 502, None, f"index {names} failed; privpip names the problem when pip exits"
-        combined = routing.combine(name, results)
-        if combined is None:
-            return 404, None, "not found on any index"
-        if isinstance(combined, routing.Refusal):
-            self.add_problem(Problem(", ".join(combined.indexes), "", combined.reason,
-                                     f"add {name!r} to the packages of the index that owns it"))
-            return 409, None, combined.reason
-        return 200, combined, ""
+                outcomes.append(exc.problem)
+            verdict = routing.answer(name, asked, outcomes, self.strategy)
+            if verdict is not None:
+                break
+        for future in futures:
+            future.cancel()  # those not started yet: their answer no longer matters
+        assert verdict is not None
+        if verdict.problem is not None:
+            self.add_problem(verdict.problem)
+        return verdict.status, verdict.page, verdict.message
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,7 +37,7 @@ class Upstreams:
         self.root = root
         self.big = big
 
-    def corp(self, token: str = CORP_TOKEN, **kw: object) -> Upstream:
+    def corp(self, token: str = CORP_TOKEN, **kw: Any) -> Upstream:
         return Upstream("corp", f"{self.root}/corp/simple/", owns=("corp-*", "a-pkg", "big-pkg"),
                         username=CORP_USER, token=Secret(token), **kw)
 
@@ -136,9 +137,9 @@ class Run:
 def run(tmp_path: Path) -> Iterator[callable]:  # type: ignore[valid-type]
     started: list[LocalIndex] = []
 
-    def start(*ups: Upstream, timeout: float = 30.0) -> Run:
+    def start(*ups: Upstream, timeout: float = 30.0, strategy: str = "first-index") -> Run:
         log: list[str] = []
-        index = LocalIndex(ups, timeout=timeout, log=log.append).start()
+        index = LocalIndex(ups, timeout=timeout, log=log.append, strategy=strategy).start()
         started.append(index)
         return Run(index, tmp_path, log)
 
@@ -183,13 +184,18 @@ def test_squatted_owned_name_comes_from_its_owner(run, upstreams, tmp_path, tool
     assert _installed(tmp_path / "transitive") == {"corp_top": "1.0", "corp_dep": "1.0"}
 
 
-def test_unowned_names_merge_and_the_squatter_is_visible_without_ownership(run, upstreams) -> None:
+@pytest.mark.parametrize(("strategy", "files"), [
+    # private first: the first index in order that has the name, nothing from a later one
+    ("first-index", ["corp_dep-1.0-py3-none-any.whl"]),
+    # the opt-in: pip's --extra-index-url merge, where the squatter is visible
+    ("unsafe-best-match", ["corp_dep-1.0-py3-none-any.whl", "corp_dep-99.0-py3-none-any.whl"]),
+])
+def test_unowned_names_without_ownership(run, upstreams, strategy, files) -> None:
     r = run(Upstream("corp", upstreams.corp().url, username=CORP_USER, token=Secret(CORP_TOKEN)),
-            upstreams.other())
+            upstreams.other(), strategy=strategy)
     status, body, _ = r.get("/simple/corp-dep/")
     assert status == 200
-    assert re.findall(r">([^<]+)</a>", body.decode()) == [
-        "corp_dep-1.0-py3-none-any.whl", "corp_dep-99.0-py3-none-any.whl"]
+    assert re.findall(r">([^<]+)</a>", body.decode()) == files
 
 
 def test_require_hashes(run, upstreams, tmp_path) -> None:
@@ -259,7 +265,9 @@ def test_unowned_name_fails_closed_when_one_upstream_fails(run, upstreams) -> No
     # b-pkg lives on 'other', which answered: the second problem says why it failed anyway.
     assert withheld.index == "corp"
     assert withheld.describe().startswith(
-        "index 'corp' failed, so the page of 'b-pkg' was withheld although 'other' answered")
+        "index 'corp' could not be asked for 'b-pkg', so its page was withheld although "
+        "'other' has it")
+    assert withheld.hint.endswith("--skip-index corp")
 
 
 def test_unreachable_and_silent_upstreams_are_named_problems(run) -> None:
@@ -400,15 +408,22 @@ class _Pep708Page(http.server.BaseHTTPRequestHandler):
 
 
 def test_pep708_metadata_that_does_not_allow_merging_refuses_the_name(run) -> None:
+    """With the merge opted into (unsafe-best-match); first-index never merges."""
     plain = _serve(_Pep708Page)
     mirror = _serve(type("Mirror", (_Pep708Page,), {"tracks": "https://elsewhere.example/simple/dup/"}))
     try:
         r = run(Upstream("mirror", f"http://127.0.0.1:{mirror.server_address[1]}/simple/"),
-                Upstream("plain", f"http://127.0.0.1:{plain.server_address[1]}/simple/"))
+                Upstream("plain", f"http://127.0.0.1:{plain.server_address[1]}/simple/"),
+                strategy="unsafe-best-match")
         assert r.get("/simple/dup/")[0] == 409
         (problem,) = r.index.problems()
         assert problem.index == "mirror, plain" and "PEP 708" in problem.what
-        assert problem.hint == "add 'dup' to the packages of the index that owns it"
+        assert problem.hint == ("declare 'dup' in the packages of the index it belongs to "
+                                "(packages = [...] in its [[index]] table)")
+        first = run(Upstream("mirror", f"http://127.0.0.1:{mirror.server_address[1]}/simple/"),
+                    Upstream("plain", f"http://127.0.0.1:{plain.server_address[1]}/simple/"))
+        status, body, _ = first.get("/simple/dup/")
+        assert status == 200 and body.count(b"<a ") == 1  # the first index's page only
         # Owned, the same name is simply the owner's.
         owned = run(Upstream("mirror", f"http://127.0.0.1:{mirror.server_address[1]}/simple/"),
                     Upstream("plain", f"http://127.0.0.1:{plain.server_address[1]}/simple/",

@@ -246,7 +246,7 @@ def test_redirect_to_another_origin_and_pep708_refusal(start):
         channels = Channels()
         index = start(canary_upstream(f"http://127.0.0.1:{origin.server_address[1]}/simple/"),
                       Upstream("mirror", f"http://127.0.0.1:{mirror.server_address[1]}/simple/",
-                               username=USER, token=Secret(TOKEN)))
+                               username=USER, token=Secret(TOKEN)), strategy="unsafe-best-match")
         assert ask(index, channels, "/simple/pkg/")[0] == 409  # PEP 708 refuses the merge
         solo = start(canary_upstream(f"http://127.0.0.1:{origin.server_address[1]}/simple/"))
         status, body = ask(solo, channels, "/simple/pkg/")

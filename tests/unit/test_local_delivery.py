@@ -11,7 +11,7 @@ from privpip import pipargs
 from privpip.config import Config, Index
 from privpip.credentials import Credential
 from privpip.delivery import Access
-from privpip.delivery.local import RoutingRefused, plan, taken_over
+from privpip.delivery.local import RoutingRefused, describe, plan, taken_over
 from privpip.secret import Secret
 
 URL = "https://ext.example.com/simple/"
@@ -100,13 +100,14 @@ def test_plan_orders_upstreams_and_moves_credentials(tmp_path):
                                 "https://corp.example/simple"),
         tmp_path, [], "install", None)
     routed = plan(cfg, [access], found)
-    assert [(u.name, u.url, u.owns, u.username) for u in routed.upstreams] == [
-        ("corp", "https://corp.example/simple/", ("corp-*",), "__token__"),
-        ("index-url", "https://mirror.example/simple/", (), None),  # stands in for PyPI
-        ("extra", "https://two.example/simple/", (), "u"),
+    # Private first: privpip's own, then the taken-over extras, the stand-in for PyPI last.
+    assert [(u.name, u.url, u.owns, u.username, u.explicit) for u in routed.upstreams] == [
+        ("corp", "https://corp.example/simple/", ("corp-*",), "__token__", True),
+        ("extra", "https://two.example/simple/", (), "u", False),
+        ("index-url", "https://mirror.example/simple/", (), None, False),  # stands in for PyPI
     ]
-    assert routed.upstreams[2].token is not None
-    assert routed.upstreams[2].token.reveal() == "tok@x"
+    assert routed.upstreams[1].token is not None
+    assert routed.upstreams[1].token.reveal() == "tok@x"
     assert routed.origins["extra"] == "PIP_EXTRA_INDEX_URL"
 
 
@@ -119,6 +120,44 @@ def test_public_index_only_without_a_default(tmp_path):
         "corp"]
 
 
+def test_plan_puts_extra_indexes_first_and_the_default_last_and_skips_on_request():
+    """uv's first-index order: privpip's extra indexes in config order, its default index,
+    then what pip would ask besides; a default index with packages is not explicit (it is
+    the one that serves every other name)."""
+    from privpip.delivery.local import TakenOver
+    from privpip.errors import UsageError
+
+    default = Index("main", "https://main.example/simple/", default=True, packages=("corp-*",))
+    team = Index("team", "https://team.example/simple/")
+    tool = Index("tool", "https://tool.example/simple/", packages=("tool-*",))
+    cfg = Config((default, team, tool), index_strategy="unsafe-best-match")
+    accesses = [Access(i, None) for i in cfg.indexes]
+    pytorch = TakenOver("https://download.pytorch.org/whl/cpu", "req.txt:1")
+    routed = plan(cfg, accesses, [pytorch])
+    assert [(u.name, u.explicit) for u in routed.upstreams] == [
+        ("team", False), ("tool", True), ("main", False), ("extra", False)]
+    assert routed.strategy == "unsafe-best-match"
+    assert [u.name for u in plan(cfg, accesses, [pytorch], skip=["team", "extra"]).upstreams
+            ] == ["tool", "main"]
+    with pytest.raises(UsageError, match="--skip-index tool: index 'tool' declares packages"):
+        plan(cfg, accesses, [], skip=["tool"])
+    with pytest.raises(UsageError, match="--skip-index nope: no index of this run"):
+        plan(cfg, accesses, [], skip=["nope"])
+
+
+def test_withheld_page_hint_for_a_taken_over_index_names_where_it_came_from():
+    from privpip.localindex import routing
+
+    problem = routing.withheld("six", ["extra"], "public")
+    line = describe(problem, {"extra": "pip.conf:3 (extra-index-url)"}, {"corp": "CORP"})
+    assert line.endswith("leave it out of this run: --skip-index extra (extra from pip.conf:3 "
+                         "(extra-index-url)); or remove it there, or add it with `privpip index "
+                         "add` and declare its packages")
+    configured = describe(routing.withheld("six", ["corp"], "public"), {}, {"corp": "CORP"})
+    assert "declare the packages it does hold" in configured
+    assert configured.endswith("--skip-index corp")
+
+
 def test_only_configured_indexes_are_connected_to_ahead(tmp_path):
     """The public index and the indexes taken over from pip are contacted only when a request
     needs them: no connection to them just because privpip started."""
@@ -127,7 +166,7 @@ def test_only_configured_indexes_are_connected_to_ahead(tmp_path):
     corp = Index("corp", "https://corp.example/simple/")
     routed = plan(Config((corp,)), [Access(corp, None)],
                   [TakenOver("https://extra.example/simple/", "PIP_EXTRA_INDEX_URL")])
-    assert [u.name for u in routed.upstreams] == ["corp", "public", "extra"]
+    assert [u.name for u in routed.upstreams] == ["corp", "extra", "public"]
     index = new_index({"PIP_CONFIG_FILE": os.devnull}, routed)
     assert index.connect_ahead == ("corp",)
 

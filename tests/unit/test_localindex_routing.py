@@ -243,15 +243,66 @@ def test_rewrite_points_files_at_the_local_server_with_stable_ids() -> None:
     assert "gitlab.example.com" not in json.dumps(pages.render_json(local, "corp-dep"))
 
 
-def test_withheld_page_problem_names_the_failing_index_and_why():
-    problem = routing.withheld("b-pkg", ["corp"], ["other"])
-    assert problem.index == "corp" and problem.url == ""
-    assert problem.describe() == (
-        "index 'corp' failed, so the page of 'b-pkg' was withheld although 'other' answered: "
-        "a page merged without it could pick a copy squatted elsewhere; fix index 'corp' (see "
-        "its own message), or add 'b-pkg' to the packages of the index that owns it")
-    both = routing.withheld("x", ["a", "b"], [])
+def test_explicit_upstreams_are_asked_only_for_their_own_names() -> None:
+    corp = CORP._replace(explicit=True)
+    assert Upstream("x", "https://x.example/simple/", explicit=True).explicit is False  # owns nothing
+    assert Upstream("x", "https://x.example/simple/", owns=("a",), explicit=True).explicit
+    assert routing.upstreams_for("corp-dep", [corp, TEAM, PUBLIC]) == (corp,)
+    assert routing.upstreams_for("requests", [corp, TEAM, PUBLIC]) == (TEAM, PUBLIC)
+
+
+FAILED = Problem("corp", "https://corp.example/simple/b-pkg/", "answered 503", "try later")
+ASKED = (TEAM, CORP, PUBLIC)
+
+
+def test_first_index_serves_the_first_page_in_order_without_waiting_for_the_rest() -> None:
+    first, later = page(TEAM, "x-1.0.tar.gz"), page(PUBLIC, "x-99.0.tar.gz")
+    assert routing.answer("x", ASKED, [first]) == routing.Answer(200, first)
+    assert routing.answer("x", ASKED, [None]) is None  # the next one in order decides
+    assert routing.answer("x", ASKED, [None, None]) is None
+    assert routing.answer("x", ASKED, [None, None, later]) == routing.Answer(200, later)
+    # A later index failing does not matter once an earlier one has the name.
+    assert routing.answer("x", ASKED, [first, FAILED]) == routing.Answer(200, first)
+    assert routing.answer("x", ASKED, [None, None, None]) == routing.Answer(
+        404, None, "not found on any index")
+
+
+def test_first_index_withholds_a_page_when_an_earlier_index_failed() -> None:
+    later = page(PUBLIC, "x-99.0.tar.gz")
+    assert routing.answer("b-pkg", ASKED, [None, FAILED]) is None  # does a later one have it?
+    verdict = routing.answer("b-pkg", ASKED, [None, FAILED, later])
+    assert verdict is not None and (verdict.status, verdict.page) == (502, None)
+    assert verdict.message == ("index 'corp' failed, so privpip withheld this page (it comes "
+                               "before 'public', which has the name)")
+    assert verdict.problem == routing.withheld("b-pkg", ["corp"], "public")
+    assert verdict.problem.describe() == (
+        "index 'corp' could not be asked for 'b-pkg', so its page was withheld although "
+        "'public' has it: it comes first, and private first means its own 'b-pkg' would win; "
+        "if it does not hold 'b-pkg', declare the packages it does hold (packages = [...] in "
+        "its [[index]] table) so that other names skip it; or leave it out of this run: "
+        "--skip-index corp")
+    assert "add 'b-pkg' to the packages" not in verdict.problem.describe()
+    # Found nowhere else: the failing index's own problem says it all.
+    assert routing.answer("b-pkg", ASKED, [None, FAILED, None]) == routing.Answer(
+        502, None, "index 'corp' failed; privpip names the problem when pip exits")
+
+
+def test_unsafe_best_match_waits_for_every_index_and_merges() -> None:
+    a, b = page(TEAM, "x-1.0.tar.gz"), page(PUBLIC, "x-99.0.tar.gz")
+    merge = routing.UNSAFE_BEST_MATCH
+    assert routing.answer("x", ASKED, [a], merge) is None
+    verdict = routing.answer("x", ASKED, [a, None, b], merge)
+    assert verdict is not None and verdict.status == 200 and verdict.page is not None
+    assert [f.filename for f in verdict.page.files] == ["x-1.0.tar.gz", "x-99.0.tar.gz"]
+    verdict = routing.answer("b-pkg", ASKED, [a, FAILED, b], merge)
+    assert verdict is not None and verdict.status == 502
+    assert verdict.problem is not None and verdict.problem.describe().startswith(
+        "index 'corp' could not be asked for 'b-pkg', so its page was withheld although 'team', "
+        "'public' answered: a page merged without it could pick a copy squatted elsewhere; "
+        "if it does not hold 'b-pkg'")
+    both = routing.withheld("x", ["a", "b"], None, merged=True)
     assert both.index == "a, b" and "without them" in both.what and "although" not in both.what
+    assert "--skip-index a --skip-index b" in both.hint
 
 
 def test_state_fails_closed_and_says_which_index_withheld_the_page():
@@ -273,10 +324,10 @@ def test_state_fails_closed_and_says_which_index_withheld_the_page():
         status, page, message = state.project("b-pkg")
         assert (status, page) == (502, None)
         assert message.startswith("index 'corp' failed, so privpip withheld this page")
-        assert state.problems == [broken, routing.withheld("b-pkg", ["corp"], ["other"])]
+        assert state.problems == [broken, routing.withheld("b-pkg", ["corp"], "other")]
         # An owned name asks its owner alone: its own problem says it all.
         assert state.project("corp-x")[0] == 502
-        assert state.problems == [broken, routing.withheld("b-pkg", ["corp"], ["other"])]
+        assert state.problems == [broken, routing.withheld("b-pkg", ["corp"], "other")]
     finally:
         state.executor.shutdown()
         state.fetcher.close()
