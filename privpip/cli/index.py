@@ -34,7 +34,8 @@ def index() -> None:
 
 # How `index add` names each key in an error: its argument, not a key path of a file.
 _ARGUMENTS = {"name": "argument NAME", "url": "argument URL", "username": "--username",
-              "token-env": "--token-env", "default": "--default", "auth": "--no-auth"}
+              "token-env": "--token-env", "default": "--default", "auth": "--no-auth",
+              "packages": "--packages"}
 
 
 @index.command("add", context_settings=CONTEXT)
@@ -48,10 +49,15 @@ _ARGUMENTS = {"name": "argument NAME", "url": "argument URL", "username": "--use
               help="Also read the token from this environment variable (repeatable), "
               "e.g. CI_JOB_TOKEN.")
 @click.option("--no-auth", is_flag=True, help="The index needs no credential (auth = false).")
+@click.option("--packages", "packages", multiple=True, metavar="PATTERN",
+              help="A package name or glob this index owns, e.g. 'corp-*' (repeatable; the "
+              "`packages` key): those names come only from this index, and it is asked for "
+              "nothing else, so that other names install while it is down.")
 @click.option("--user", "user", is_flag=True, help=USER_HELP)
 @click.pass_obj
 def index_add(ctx: Context, name: str, url: str, is_default: bool, username: str | None,
-              token_env: tuple[str, ...], no_auth: bool, user: bool) -> None:
+              token_env: tuple[str, ...], no_auth: bool, packages: tuple[str, ...],
+              user: bool) -> None:
     """Append an [[index]] table for NAME at URL to the config file.
 
     \b
@@ -59,6 +65,12 @@ def index_add(ctx: Context, name: str, url: str, is_default: bool, username: str
       privpip index add gl https://gitlab.example.com/api/v4/projects/42/packages/pypi/simple \\
           --username gitlab+deploy-token-7
       privpip index add --user corp https://pypi.example.com/simple/ --default
+      privpip index add corp https://pypi.example.com/simple/ --packages 'corp-*'
+
+    \b
+    Without --packages, each name comes from the first index in order that has it (extra
+    indexes first, PyPI last): a private name is never taken from a later index. With it,
+    those names come only from this index, and other names never ask it.
     """
     path = _user_file(ctx, create=True) if user else _config_file(ctx)
     fields: dict[str, object] = {"name": name, "url": url}
@@ -70,6 +82,8 @@ def index_add(ctx: Context, name: str, url: str, is_default: bool, username: str
         fields["token-env"] = token_env[0] if len(token_env) == 1 else list(token_env)
     if no_auth:
         fields["auth"] = False
+    if packages:
+        fields["packages"] = list(packages)
     check_index_arguments(fields, _ARGUMENTS)
     text, added = config_edit.add_index(path, fields)
     _write_keeping_trust(ctx, path, text)

@@ -64,6 +64,10 @@ def init(ctx: Context, pyproject: bool, user: bool) -> None:
     click.echo(f"privpip: wrote {written}")
     click.echo("next:\n"
                "  privpip index add NAME URL --default   the index that replaces PyPI\n"
+               "  privpip index add NAME URL [--packages 'corp-*']\n"
+               "                                         an extra index, asked before PyPI; "
+               "--packages:\n"
+               "                                         the only source of those names\n"
                "  privpip login NAME                     store its token in the keyring\n"
                "  privpip status --check                 check every index's credential")
 

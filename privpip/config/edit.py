@@ -24,7 +24,8 @@ _DOC = """\
 # Each index's token comes from, in order:
 {sources}
 #
-# Add an index with `privpip index add NAME URL [--default]`, or write a table by hand:
+# Add an index with `privpip index add NAME URL [--default] [--packages 'corp-*']`, or
+# write a table by hand:
 #
 # {header}
 # name = "corp"          # required; letters, digits, ".", "_", "-"; used in commands
@@ -39,6 +40,12 @@ _DOC = """\
 # token-env = ["CORP_PYPI_TOKEN"]
 #                        # optional; more variables to read the token from, in order
 # auth = true            # optional; false for an index that needs no credential
+# packages = ["corp-*"]  # optional; the names (or globs) this index owns. Without it, a
+#                        # name comes from the first index in order that has it (extra
+#                        # indexes first, PyPI last), so a private name is never taken
+#                        # from PyPI. With it, those names come only from this index, even
+#                        # ones it lacks, and it is asked for nothing else: when it is down,
+#                        # other names still install.
 """
 
 

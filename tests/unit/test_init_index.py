@@ -76,6 +76,24 @@ def test_init_then_add_twice_round_trip(tmp_path, pyproject):
     assert final.splitlines().count(header) == 2
 
 
+def test_index_add_packages_writes_the_key_and_init_explains_it(tmp_path):
+    assert pp("init", cwd=tmp_path).returncode == 0
+    started = (tmp_path / "privpip.toml").read_text()
+    assert "# packages = [\"corp-*\"]" in started
+    assert "--packages 'corp-*'" in started
+    added = pp("index", "add", "corp", "http://127.0.0.1:8080/simple/", "--packages", "Corp_*",
+               "--packages", "internal-lib", cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    assert load(tmp_path) == [Index("corp", "http://127.0.0.1:8080/simple/",
+                                    packages=("corp-*", "internal-lib"))]
+    assert '"Corp_*",' in (tmp_path / "privpip.toml").read_text()  # as typed
+    bad = pp("index", "add", "x", "http://127.0.0.1:8081/simple/", "--packages", "a b",
+             cwd=tmp_path)
+    assert bad.returncode == 2
+    assert "--packages: 'a b' is not a package name or glob" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
 def test_init_refuses_to_overwrite(tmp_path):
     assert pp("init", cwd=tmp_path).returncode == 0
     path = tmp_path / "privpip.toml"
