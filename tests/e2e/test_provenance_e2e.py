@@ -243,9 +243,11 @@ def test_audit_installed_names_each_origin_and_the_findings(indexes, make_venv, 
 
 
 def test_audit_owned_name_recorded_from_another_index(indexes, make_venv, tmp_path):
-    """Installed through privpip while corp did not claim corp-*: recorded from `other`.
-    Once corp owns corp-*, the audit reports it."""
-    unowned = indexes.config().replace('packages = ["corp-*"]\n', "")
+    """Installed through privpip while corp did not claim corp-* and pages merged (pip's
+    highest version anywhere): 99.0, recorded from `other`. Once corp owns corp-*, the
+    audit reports it."""
+    unowned = ('index-strategy = "unsafe-best-match"\n'
+               + indexes.config().replace('packages = ["corp-*"]\n', ""))
     write_config(tmp_path, unowned)
     venv = make_venv()
     result = privpip("--no-input", "install", "--python", venv_python(venv), "corp-dep",
