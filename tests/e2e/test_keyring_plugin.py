@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -30,6 +31,10 @@ from tests.helpers import (
 )
 
 BIN = Path(sys.executable).parent
+# Poetry is not a test dependency: a `poetry` whose environment has privpip installed (what
+# `poetry self add privpip` leaves), named here or found on PATH. Read before the isolating
+# fixture removes PRIVPIP_* variables.
+POETRY = os.environ.get("PRIVPIP_TEST_POETRY") or shutil.which("poetry")
 KEYRING = str(BIN / "keyring")
 PLUGIN = "privpip.keyring_backend.PrivpipKeyring"
 
@@ -359,3 +364,28 @@ def test_twine_upload_through_keyring(tmp_path, index_server) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert (index_server.packages / wheel.name).exists()
     assert PLAIN_TOKEN not in result.stdout + result.stderr
+
+
+@pytest.mark.skipif(POETRY is None, reason="no Poetry (set PRIVPIP_TEST_POETRY to one whose "
+                    "environment has privpip)")
+def test_poetry_source(tmp_path, index_server) -> None:
+    """docs/tools.md's Poetry set-up: a [[tool.poetry.source]] with no credential; Poetry asks
+    keyring for the URLs it fetches. Without privpip's config the same lock fails."""
+    assert POETRY is not None
+    cwd = project(tmp_path, index_server.url)
+    (cwd / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0.1"\nrequires-python = ">=3.10"\n'
+        'dependencies = ["corp-dep"]\n\n[[tool.poetry.source]]\nname = "corp"\n'
+        f'url = "{index_server.url}"\npriority = "primary"\n')
+    env = {"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN}
+    for args in (["lock"], ["install", "--no-root"]):
+        result = run([POETRY, "-n", *args], cwd, env, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert PLAIN_TOKEN not in result.stdout + result.stderr
+    lock = (cwd / "poetry.lock").read_text()
+    assert "corp-dep" in lock and PLAIN_TOKEN not in lock
+    (cwd / "privpip.toml").unlink()
+    (cwd / "poetry.lock").unlink()
+    shutil.rmtree(Path(os.environ["XDG_CACHE_HOME"]) / "pypoetry" / "cache", ignore_errors=True)
+    result = run([POETRY, "-n", "lock"], cwd, env, timeout=300)
+    assert result.returncode != 0

@@ -188,6 +188,8 @@ class Scenario:
     check: Callable[[Ctx, RunResult], None] | None = None  # further assertions
     pip_artifacts: bool = True  # False when privpip stops before pip runs
     timeout: float = 240
+    # What runs with argv: privpip, or another program that reaches privpip (keyring, pip)
+    program: tuple[str, ...] = ("-m", "privpip")
 
 
 @dataclass
@@ -264,7 +266,7 @@ def run(scenario: Scenario, ctx: Ctx) -> RunResult:
     start = time.time()
     with (outdir / "stdout").open("wb") as out, (outdir / "stderr").open("wb") as err:
         proc = subprocess.Popen(
-            [*strace_prefix(trace), sys.executable, "-m", "privpip", *argv],
+            [*strace_prefix(trace), sys.executable, *scenario.program, *argv],
             cwd=ctx.cwd, env=env, stdout=out, stderr=err,
             stdin=subprocess.PIPE if scenario.stdin is not None else subprocess.DEVNULL,
         )

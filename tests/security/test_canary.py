@@ -39,6 +39,9 @@ ENV_TOKEN = {"PRIVPIP_INDEX_CORP_TOKEN": "{token}"}
 STDOUT = frozenset({"stdout"})
 STDOUT_STDERR = frozenset({"stdout", "stderr"})
 PLAINTEXT_KEYRING = "keyrings.alt.file.PlaintextKeyring"
+# keyring's CLI with privpip's backend, which answers from the scenario's privpip.toml
+KEYRING_CLI = ("-m", "keyring")
+PLUGIN = {"PYTHON_KEYRING_BACKEND": "privpip.keyring_backend.PrivpipKeyring"}
 # `git credential fill` for a git+https dependency on the configured [[git]] host.
 GIT_CONFIG = '\n[[git]]\nhost = "git.example.com"\ntoken-env = ["CANARY_GIT_TOKEN"]\n'
 GIT_ENV = {"CANARY_GIT_TOKEN": "{token}", "PRIVPIP_CONFIG": "{cwd}/privpip.toml"}
@@ -458,6 +461,22 @@ SCENARIOS = [
     Scenario("token-command-two-lines", install("corp-dep"),
              setup=fake_token_command("print(TOKEN)\nprint(TOKEN)"), expect=1,
              check=says("printed more than one line"), pip_artifacts=False),
+    # ---- `privpip token`, and privpip's keyring backend as other tools reach it
+    Scenario("token-piped", ("token", "corp"), env=ENV_TOKEN, allowed=STDOUT, required=STDOUT,
+             pip_artifacts=False),
+    Scenario("keyring-plugin-get", ("get", "{index_url}", "{user}"), program=KEYRING_CLI,
+             env={**ENV_TOKEN, **PLUGIN}, allowed=STDOUT, required=STDOUT, pip_artifacts=False),
+    Scenario("keyring-plugin-token-command-fails", ("get", "{index_url}", "{user}"),
+             program=KEYRING_CLI, env=PLUGIN,
+             setup=fake_token_command("print(TOKEN)\nsys.stderr.write(TOKEN + ' expired\\n')"
+                                      "\nsys.exit(3)"),
+             expect=1, check=says("`fake-cli` exited with status 3", " expired"),
+             pip_artifacts=False),
+    Scenario("keyring-plugin-pip-import",
+             ("install", "-v", "--keyring-provider", "import", "--index-url", "{index_url}",
+              "--target", "{root}/target", "corp-dep"), program=("-m", "pip"),
+             env={**ENV_TOKEN, **PLUGIN, "PIP_NO_INPUT": "1"},
+             check=says("Successfully installed corp-dep"), pip_artifacts=False),
     # ---- dependency confusion: audit, and an install refused before pip runs
     Scenario("audit", ("audit",), env=ENV_TOKEN, setup=owned_and_squatted(default=True),
              expect=1, check=says("danger  corp-dep", "on the public index: 99.0"),
