@@ -46,11 +46,15 @@ def detected(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
 
 
-def project(tmp_path: Path, url: str, extra: str = "") -> Path:
+def project(tmp_path: Path, url: str, extra: str = "", trusted: bool = True) -> Path:
+    """A checkout with privpip.toml; trusted by default, as a user who exports a token for
+    it has done (`privpip trust`)."""
     directory = tmp_path / "project"
     directory.mkdir(exist_ok=True)
     (directory / ".git").mkdir(exist_ok=True)
     write_config(directory, f'[[index]]\nname = "corp"\nurl = "{url}"\ndefault = true\n{extra}')
+    if trusted:
+        pp("trust", cwd=directory)
     return directory
 
 
@@ -158,7 +162,8 @@ def test_token_from_privpip_login(tmp_path, index_server) -> None:
 def test_untrusted_file_gets_nothing(tmp_path, index_server) -> None:
     marker = tmp_path / "ran"
     cwd = project(tmp_path, index_server.url,
-                  f'token-env = ["MY_TOKEN"]\ntoken-command = ["touch", "{marker}"]\n')
+                  f'token-env = ["MY_TOKEN"]\ntoken-command = ["touch", "{marker}"]\n',
+                  trusted=False)
     env = {"MY_TOKEN": PLAIN_TOKEN}
     got = keyring("get", index_server.url, "__token__", cwd=cwd, env=env)
     assert (got.returncode, got.stdout) == (1, "")

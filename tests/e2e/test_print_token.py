@@ -14,9 +14,12 @@ CONFIG = '[[index]]\nname = "corp"\nurl = "https://pypi.corp.example/simple/"\n'
 ENV = {"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN}
 
 
-def project(tmp_path: Path, extra: str = "") -> Path:
+def project(tmp_path: Path, extra: str = "", trusted: bool = True) -> Path:
+    """A checkout with privpip.toml; trusted by default (an exported token goes to it)."""
     (tmp_path / ".git").mkdir()
     write_config(tmp_path, CONFIG + extra)
+    if trusted:
+        pp("trust", cwd=tmp_path)
     return tmp_path
 
 
@@ -65,7 +68,8 @@ def test_from_privpip_login(tmp_path) -> None:
 
 def test_untrusted_file_gives_no_token(tmp_path) -> None:
     marker = tmp_path / "ran"
-    cwd = project(tmp_path, f'token-env = ["MY_TOKEN"]\ntoken-command = ["touch", "{marker}"]\n')
+    cwd = project(tmp_path, f'token-env = ["MY_TOKEN"]\ntoken-command = ["touch", "{marker}"]\n',
+                  trusted=False)
     result = privpip("token", "corp", cwd=cwd, env={"MY_TOKEN": PLAIN_TOKEN})
     assert result.returncode == 77
     assert result.stdout == ""

@@ -65,7 +65,7 @@ def _project(tmp_path: Path, extra: str = "") -> Path:
 
 
 def test_exported_token(tmp_path: Path) -> None:
-    env = {**os.environ, "PRIVPIP_INDEX_CORP_TOKEN": "tok-from-env"}
+    env = {**os.environ, "PRIVPIP_INDEX_CORP_TOKEN": "tok-from-env", "PRIVPIP_TRUST": "1"}
     assert lookup(CORP.url + "corp-dep/", None, env, _project(tmp_path)) == (
         "__token__", "tok-from-env")
     assert lookup(CORP.url, "__token__", env, tmp_path) == ("__token__", "tok-from-env")
@@ -124,6 +124,7 @@ def test_silent_inside_privpips_own_keyring_calls(tmp_path: Path, monkeypatch) -
     cut-off (so the chainer and detection leave it out) and answers nothing."""
     monkeypatch.chdir(_project(tmp_path))
     monkeypatch.setenv("PRIVPIP_INDEX_CORP_TOKEN", "tok-from-env")
+    monkeypatch.setenv("PRIVPIP_TRUST", "1")
     backend = PrivpipKeyring()
     assert backend.priority == keyring_backend.PRIORITY
     assert backend.get_password(CORP.url, "__token__") == "tok-from-env"
@@ -146,6 +147,7 @@ def test_silent_inside_privpips_own_keyring_calls(tmp_path: Path, monkeypatch) -
 def test_switched_off(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.chdir(_project(tmp_path))
     monkeypatch.setenv("PRIVPIP_INDEX_CORP_TOKEN", "tok-from-env")
+    monkeypatch.setenv("PRIVPIP_TRUST", "1")
     monkeypatch.setenv("PRIVPIP_KEYRING_PLUGIN", "0")
     backend = PrivpipKeyring()
     assert backend.priority < 0
