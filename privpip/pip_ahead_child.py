@@ -78,8 +78,11 @@ def main():  # type: () -> None
         del sys.path[0]  # privpip's directory (its http.py, ...) must not shadow pip's imports
     import signal
 
-    # Until pip runs, a Ctrl-C ends this process without a traceback, as it ends privpip.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    # Until pip runs, a Ctrl-C ends this process without a traceback, as it ends privpip;
+    # a SIGINT ignored on entry stays ignored throughout, as for `python -m pip`.
+    interruptible = signal.getsignal(signal.SIGINT) != signal.SIG_IGN
+    if interruptible:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
     _die_with(int(sys.argv[2]))
     started_with = dict(os.environb)
     try:
@@ -99,7 +102,8 @@ def main():  # type: () -> None
         os.execve(executable, [executable, b"-m", b"pip"] + args, env)  # noqa: S606
     os.environb.clear()
     os.environb.update(env)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if interruptible:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     # `python -m pip` puts the working directory first on sys.path and pip's __main__ takes
     # it off again; the same here, so that sys.path ends as it would.
     if not getattr(sys.flags, "safe_path", False):

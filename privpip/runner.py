@@ -36,6 +36,19 @@ _TERMINATING = [s for s in ("SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, s
 _PREFIX = "privpip-"
 
 
+def _not_ignored(names: list[str]) -> list[int]:
+    """The signals among ``names`` that privpip was not started with ignored.
+
+    A signal ignored on entry stays ignored, as a shell leaves it for the commands it runs:
+    a background job of a non-interactive shell ignores SIGINT, `nohup` ignores SIGHUP. So
+    privpip neither acts on such a signal nor passes it on, and its child inherits it ignored
+    (privpip does not reset it to the default): a Ctrl-C meant for the foreground job, or the
+    terminal's hang-up, leaves the whole run alone, as it would leave `pip` run the same way.
+    """
+    return [getattr(signal, name) for name in names
+            if signal.getsignal(getattr(signal, name)) != signal.SIG_IGN]
+
+
 class _Terminated(BaseException):
     """A terminating signal arrived while privpip held secrets on disk: clean up, then die."""
 
@@ -63,8 +76,7 @@ def private_dir(env: Mapping[str, str]) -> Iterator[Path]:
     if not (base and os.path.isdir(base) and os.access(base, os.W_OK)):
         base = None
     previous = {}
-    for name in _TERMINATING:
-        signum = getattr(signal, name)
+    for signum in _not_ignored(_TERMINATING):
         try:
             previous[signum] = signal.signal(signum, _raise)
         except ValueError:  # not the main thread: no handlers, no change
@@ -223,27 +235,35 @@ def run(
 
     SIGTERM, SIGHUP and SIGQUIT sent to privpip are passed on. SIGINT is passed on only when
     privpip is not in the terminal's foreground process group: a Ctrl-C at the terminal
-    already reached the child, and a second one would interrupt its clean-up.
+    already reached the child, and a second one would interrupt its clean-up. A signal
+    privpip was started with ignored is neither passed on nor reset (_not_ignored).
     """
-    taken = ahead.take(argv, env) if ahead is not None and on_output is None else None
-    if ahead is not None and taken is None:
-        ahead.discard()
-    child: subprocess.Popen[Any] | Child = (
-        taken if taken is not None else _start(argv, env, on_output))
+    child: subprocess.Popen[Any] | Child | None = None
+    pending: list[int] = []
 
     def forward(signum: int, _frame: object) -> None:
         if signum == signal.SIGINT and _terminal_sent_it():
+            return
+        if child is None:  # still starting: passed on as soon as it runs
+            pending.append(signum)
             return
         try:
             child.send_signal(signum)
         except ProcessLookupError:
             pass
 
+    # The handlers come before the child: a signal sent once the child runs (it may already
+    # have answered the caller) must reach it, not end privpip alone.
     previous = {}
-    for name in _FORWARDED:
-        signum = getattr(signal, name)
+    for signum in _not_ignored(_FORWARDED):
         previous[signum] = signal.signal(signum, forward)
     try:
+        taken = ahead.take(argv, env) if ahead is not None and on_output is None else None
+        if ahead is not None and taken is None:
+            ahead.discard()
+        child = taken if taken is not None else _start(argv, env, on_output)
+        for signum in pending:
+            forward(signum, None)
         if started is not None:
             started()
         if on_output is not None and child.stdout is not None:

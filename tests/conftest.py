@@ -23,6 +23,7 @@ from tests.helpers import (
     TESTS,
     IndexServer,
     start_pypiserver,
+    stop_server,
     write_htpasswd,
 )
 
@@ -91,8 +92,7 @@ def index_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServ
                                      base / "server.log")
     server = IndexServer(root, packages, users, process)
     yield server
-    process.terminate()
-    process.wait(10)
+    stop_server(process)
 
 
 _TEMPLATES: dict[str, Path] = {}

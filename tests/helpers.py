@@ -5,9 +5,11 @@ Fixtures live in conftest.py; everything a test imports lives here.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -84,6 +86,68 @@ def write_htpasswd(path: Path, users: dict[str, str]) -> Path:
     return path
 
 
+_SERVERS: list[subprocess.Popen[bytes]] = []
+
+
+def _die_with_pytest() -> None:
+    """preexec_fn: SIGTERM when pytest dies, also by SIGKILL (Linux's PR_SET_PDEATHSIG)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
+
+
+def start_server(argv: list[str], ready: str, output: Path | None = None,
+                 env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """A fixture server, returned once ``ready`` (a URL) answers, any HTTP status included.
+
+    It runs in its own process group, so a Ctrl-C at pytest's terminal reaches pytest alone,
+    whose fixture teardown then stops it (stop_server); and it is stopped when pytest ends
+    however it ends: at exit, or by the kernel when pytest itself is killed."""
+    out = output.open("wb") if output is not None else subprocess.DEVNULL
+    process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env,
+                               start_new_session=True, preexec_fn=_die_with_pytest)
+    if output is not None:
+        out.close()  # type: ignore[union-attr]
+    _SERVERS.append(process)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            stop_server(process)
+            log = output.read_text(errors="replace") if output is not None else ""
+            raise RuntimeError(f"{argv[1:3]} exited with {process.returncode}: {log}")
+        try:
+            urllib.request.urlopen(ready, timeout=2)  # noqa: S310 - loopback
+            return process
+        except urllib.error.HTTPError:
+            return process  # 401: up, and asking for credentials
+        except OSError:
+            time.sleep(0.1)
+    stop_server(process)
+    raise RuntimeError(f"{ready} did not answer within 30 s")
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """End a server of start_server and everything it started (its process group)."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        except ProcessLookupError:
+            process.wait()
+    if process in _SERVERS:
+        _SERVERS.remove(process)
+
+
+@atexit.register
+def _stop_all_servers() -> None:
+    for process in list(_SERVERS):
+        stop_server(process)
+
+
 def start_pypiserver(packages: Path, htpasswd: Path | None, authenticate: str,
                      log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
@@ -94,21 +158,18 @@ def start_pypiserver(packages: Path, htpasswd: Path | None, authenticate: str,
         cmd += ["-P", ".", "-a", "."]
     cmd += ["--disable-fallback", str(packages)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    process = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
     root = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"pypiserver exited: {log.read_text(errors='replace')}")
-        try:
-            urllib.request.urlopen(root + "/simple/", timeout=2)  # noqa: S310 - loopback
-            return process, root
-        except urllib.error.HTTPError:
-            return process, root  # 401: up, and asking for credentials
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("pypiserver did not start within 30 s")
+    return start_server(cmd, root + "/simple/", output=log, env=env), root
+
+
+def start_multi_pypiserver(specs: list[str]) -> tuple[subprocess.Popen[bytes], str]:
+    """tests/multi_pypiserver.py on a free port with ``specs`` (NAME=PACKAGES:HTPASSWD)."""
+    port = free_port()
+    root = f"http://127.0.0.1:{port}"
+    name = specs[0].partition("=")[0]
+    process = start_server([sys.executable, str(TESTS / "multi_pypiserver.py"), str(port),
+                            *specs], f"{root}/{name}/simple/")
+    return process, root
 
 
 def python_for(version: str) -> str | None:

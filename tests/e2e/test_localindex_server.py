@@ -24,7 +24,7 @@ import pytest
 from privpip.localindex import LocalIndex, Problem, Upstream
 from privpip.secret import Secret
 from tests import packaging_fixtures
-from tests.helpers import free_port, write_htpasswd
+from tests.helpers import free_port, start_multi_pypiserver, stop_server, write_htpasswd
 
 TESTS = Path(__file__).resolve().parents[1]
 CORP_USER, CORP_TOKEN = "corp-deployer", "corp-Token_" + "a1b2c3d4e5"
@@ -71,31 +71,13 @@ def upstreams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstreams]:
     for n in range(20):
         _wheel(other, f"many-{n}", "1.0")
     _wheel(other, "many-all", "1.0", requires=[f"many-{n}" for n in range(20)])
-    port = free_port()
     specs = [f"corp={corp}:{write_htpasswd(base / 'corp.htpasswd', {CORP_USER: CORP_TOKEN})}",
              f"other={other}:{write_htpasswd(base / 'other.htpasswd', {OTHER_USER: OTHER_TOKEN})}"]
-    process = subprocess.Popen([sys.executable, str(TESTS / "multi_pypiserver.py"), str(port),
-                                *specs], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    root = f"http://127.0.0.1:{port}"
+    process, root = start_multi_pypiserver(specs)
     try:
-        _wait_for(root + "/corp/simple/")
         yield Upstreams(root, big)
     finally:
-        process.terminate()
-        process.wait(10)
-
-
-def _wait_for(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except urllib.error.HTTPError:
-            return  # 401: up
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer")
+        stop_server(process)
 
 
 class Run:

@@ -376,13 +376,14 @@ def test_login_prompt_on_a_terminal_is_hidden(index_server, project):
     assert child.stdout is not None and child.stdin is not None
     seen = b""
     deadline = time.monotonic() + 30
-    # Type only once the prompt is there: getpass flushes what was typed before it.
+    # Type only once the prompt is there: getpass turns echo off and flushes what was typed
+    # before (TCSAFLUSH), then writes the prompt, so the prompt is the sign it reads now.
     while b"Token for corp" not in seen and time.monotonic() < deadline:
         chunk = os.read(child.stdout.fileno(), 4096)
         if not chunk:
             break
         seen += chunk
-    time.sleep(0.3)
+    assert b"Token for corp" in seen, seen
     child.stdin.write(PLAIN_TOKEN.encode() + b"\n")
     child.stdin.flush()
     rest, _ = child.communicate(timeout=30)

@@ -47,6 +47,7 @@ def main():
             "argv": sys.argv, "env": dict(os.environ), "at_import": AT_IMPORT,
             "path": sys.path, "fds": descriptors(),
             "main_module": sys.modules["__main__"].__file__,
+            "sigint": str(__import__("signal").getsignal(2)),
         }, out)
     return 3
 '''
@@ -125,6 +126,20 @@ def test_a_changed_variable_pip_may_read_on_import_makes_it_a_fresh_python_m_pip
     assert seen["cmdline"][1:] == ["-m", "pip", "install", "corp-dep"]  # execve'd
     assert seen["env"] == final
     assert PLAIN_TOKEN not in seen["initial_environ"]
+
+
+@pytest.mark.parametrize("ignored", [False, True])
+def test_pip_gets_sigint_as_python_m_pip_would(ignored, scene):
+    """Python's own Ctrl-C handler, or, when privpip was started with SIGINT ignored (a
+    background job), SIGINT still ignored: the child does not reset it."""
+    record, env = scene
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN if ignored else signal.SIG_DFL)
+    try:
+        assert run_ahead(env, pip_env(env)) == 3
+    finally:
+        signal.signal(signal.SIGINT, before)
+    seen = json.loads(record.read_text())
+    assert seen["sigint"] == (str(signal.SIG_IGN) if ignored else str(signal.default_int_handler))
 
 
 def test_descriptors_are_those_subprocess_would_leave(scene):

@@ -8,10 +8,7 @@ import hashlib
 import importlib.util
 import json
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +16,9 @@ import pytest
 
 from tests import packaging_fixtures
 from tests.helpers import (
-    TESTS,
-    free_port,
     privpip,
+    start_multi_pypiserver,
+    stop_server,
     token_forms,
     venv_python,
     write_config,
@@ -70,30 +67,14 @@ def indexes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Indexes]:
         "b-pkg": _wheel(other, "b-pkg", "1.0"),
         "squat": _wheel(other, "corp-dep", "99.0"),
     }
-    port = free_port()
     specs = [f"{name}={path}:{write_htpasswd(base / f'{name}.htpasswd', {user: token})}"
              for name, path, user, token in (("corp", corp, CORP_USER, CORP_TOKEN),
                                              ("other", other, OTHER_USER, OTHER_TOKEN))]
-    process = subprocess.Popen([sys.executable, str(TESTS / "multi_pypiserver.py"), str(port),
-                                *specs], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    root = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(root + "/corp/simple/", timeout=2)  # noqa: S310 - loopback
-            break
-        except urllib.error.HTTPError:
-            break  # 401: up
-        except OSError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.1)
+    process, root = start_multi_pypiserver(specs)
     try:
         yield Indexes(root, wheels)
     finally:
-        process.terminate()
-        process.wait(10)
+        stop_server(process)
 
 
 def no_token_in(text: str) -> None:

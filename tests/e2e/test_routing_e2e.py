@@ -8,9 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +19,8 @@ from tests.helpers import (
     free_port,
     installed,
     privpip,
+    start_multi_pypiserver,
+    stop_server,
     token_forms,
     venv_python,
     write_config,
@@ -98,31 +97,15 @@ def indexes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Indexes]:
     })
     _wheel(ext, "c-pkg", "1.0")
     _wheel(ext, "corp-dep", "50.0")  # a squatter on an index only pip.conf / -i names
-    port = free_port()
     specs = [f"{name}={path}:{write_htpasswd(base / f'{name}.htpasswd', {user: token})}"
              for name, path, user, token in (("corp", corp, CORP_USER, CORP_TOKEN),
                                              ("other", other, OTHER_USER, OTHER_TOKEN),
                                              ("ext", ext, EXT_USER, EXT_TOKEN))]
-    process = subprocess.Popen([sys.executable, str(TESTS / "multi_pypiserver.py"), str(port),
-                                *specs], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    root = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(root + "/corp/simple/", timeout=2)  # noqa: S310 - loopback
-            break
-        except urllib.error.HTTPError:
-            break  # 401: up
-        except OSError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.1)
+    process, root = start_multi_pypiserver(specs)
     try:
         yield Indexes(root, corp_wheel)
     finally:
-        process.terminate()
-        process.wait(10)
+        stop_server(process)
 
 
 def no_token_in(text: str) -> None:

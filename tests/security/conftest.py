@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests import packaging_fixtures
-from tests.helpers import IndexServer, start_pypiserver, write_htpasswd
+from tests.helpers import IndexServer, start_pypiserver, stop_server, write_htpasswd
 from tests.security import leakscan
 
 settings.register_profile(
@@ -65,8 +65,7 @@ def canary_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServ
     process, root = start_pypiserver(packages, write_htpasswd(base / "htpasswd", users), "download,list,update",
                                      base / "server.log")
     yield IndexServer(root, packages, users, process)
-    process.terminate()
-    process.wait(10)
+    stop_server(process)
 
 
 @pytest.fixture(scope="session")
@@ -79,8 +78,7 @@ def public_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "corp_dep/__init__.py": "VALUE = 'squatter 99.0'\n"})
     process, root = start_pypiserver(packages, None, ".", base / "server.log")
     yield f"{root}/simple/"
-    process.terminate()
-    process.wait(10)
+    stop_server(process)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001

@@ -18,8 +18,9 @@ FAKE = f"""#!{sys.executable}
 import os, signal, sys, time
 mark = os.environ["FAKE_MARK"]
 netrc = os.environ.get("NETRC", "")
-with open(mark, "w") as handle:
+with open(mark + ".tmp", "w") as handle:  # whole when it appears: the tests wait for it
     handle.write(netrc + "\\n" + oct(os.stat(netrc).st_mode & 0o777) + "\\n" + " ".join(sys.argv[1:]))
+os.replace(mark + ".tmp", mark)
 mode = os.environ["FAKE_MODE"]
 if mode.startswith("exit"):
     sys.exit(int(mode[4:]))
@@ -27,7 +28,35 @@ if mode == "sleep":
     time.sleep(60)
 if mode == "selfkill":
     os.kill(os.getpid(), signal.SIGKILL)
+if mode == "record":  # which signals arrive, in order; SIGTERM ends it
+    got = [signal.getsignal(signal.SIGINT) == signal.SIG_IGN and "INT-ignored" or "INT-default"]
+    def note(signum, frame):
+        got.append(signal.Signals(signum).name)
+        if signum == signal.SIGTERM:
+            with open(mark + ".signals", "w") as handle:
+                handle.write(" ".join(got))
+            sys.exit(0)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, note)
+    open(mark + ".ready", "w").close()
+    while True:
+        time.sleep(1)
 """
+
+# The signals the tests send, at their default disposition in privpip whatever pytest was
+# started with (a background job of a non-interactive shell ignores SIGINT, and its children
+# inherit that); the tests of an ignored signal set it themselves.
+SENT = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def dispositions(ignored=()):
+    """Popen's preexec_fn: each of SENT at its default, except those in ``ignored``."""
+
+    def preexec():
+        for signum in SENT:
+            signal.signal(signum, signal.SIG_IGN if signum in ignored else signal.SIG_DFL)
+
+    return preexec
 
 
 @pytest.fixture
@@ -41,14 +70,14 @@ def fake(tmp_path):
     return path, temp
 
 
-def start(tmp_path, fake_path, temp, mode):
+def start(tmp_path, fake_path, temp, mode, ignored=()):
     env = {**os.environ, "PYTHONPATH": str(TESTS.parent), "TMPDIR": str(temp),
            "FAKE_MODE": mode, "FAKE_MARK": str(tmp_path / "mark"),
            "PRIVPIP_INDEX_CORP_TOKEN": "tok-123456"}
     return subprocess.Popen(
         [sys.executable, "-m", "privpip", "install", "--python", str(fake_path), "x"],
         cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE)
+        stderr=subprocess.PIPE, preexec_fn=dispositions(ignored))
 
 
 def leftovers(temp: Path) -> list[str]:
@@ -79,6 +108,35 @@ def test_signal_reaches_the_child_and_privpip_dies_the_same_way(signum, fake, tm
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == -signum, err
     assert leftovers(temp) == []
+
+
+@pytest.mark.parametrize("ignored", [(), (signal.SIGINT,)])
+def test_a_signal_ignored_on_entry_is_neither_passed_on_nor_reset(ignored, fake, tmp_path):
+    """Started with SIGINT ignored (a background job of a non-interactive shell), privpip
+    does not pass a SIGINT on and its child inherits it ignored; otherwise both arrive."""
+    fake_path, temp = fake
+    proc = start(tmp_path, fake_path, temp, "record", ignored)
+    assert wait_for((tmp_path / "mark.ready").exists), proc.communicate(timeout=30)
+    proc.send_signal(signal.SIGINT)  # handled before the SIGTERM: the lower number first
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    got = (tmp_path / "mark.signals").read_text()
+    assert got == ("INT-ignored SIGTERM" if ignored else "INT-default SIGINT SIGTERM")
+    assert leftovers(temp) == []
+
+
+def test_nohup_sighup_leaves_the_run_alone(fake, tmp_path):
+    """`nohup privpip install ...`: the terminal's hang-up neither ends privpip (before the
+    child runs, the private directory's handlers) nor reaches the child."""
+    fake_path, temp = fake
+    proc = start(tmp_path, fake_path, temp, "record", ignored=(signal.SIGHUP,))
+    assert wait_for((tmp_path / "mark.ready").exists), proc.communicate(timeout=30)
+    proc.send_signal(signal.SIGHUP)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert (tmp_path / "mark.signals").read_text() == "INT-default SIGTERM"
 
 
 def test_child_killed_by_sigkill(fake, tmp_path):
@@ -135,7 +193,8 @@ def test_sigterm_before_the_child_runs_removes_the_netrc(fake, tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "privpip", "install", "--python", str(fake_path),
          "git+https://h.example/group/dep.git"], cwd=tmp_path, env=env,
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=dispositions())
     assert wait_for(probe.exists), proc.communicate(timeout=30)
     assert any(p.name.startswith(f"privpip-{proc.pid}-") for p in temp.iterdir())
     proc.send_signal(signal.SIGTERM)
