@@ -307,6 +307,22 @@ def test_pip_conf_form(tmp_path, index_401, make_venv) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_ide_interpreter_pip_conf(tmp_path, index_401, make_venv, monkeypatch) -> None:
+    """docs/tools.md's IDE set-up: `pip config --site set` writes the environment's own
+    pip.conf, which a plain `python -m pip install` of that interpreter reads (an IDE's)."""
+    monkeypatch.delenv("PIP_CONFIG_FILE")  # pip reads its configuration files, as in an IDE
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "no-global-config"))
+    cwd = project(tmp_path, index_401)
+    python = venv_python(make_venv())
+    with_user = index_401.replace("http://", "http://__token__@")
+    for key, value in (("global.index-url", with_user), ("global.keyring-provider", "subprocess")):
+        assert run([python, "-m", "pip", "config", "--site", "set", key, value], cwd).returncode == 0
+    env = _tool_env({"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN})
+    result = run([python, "-m", "pip", "install", "corp-dep"], cwd, env, timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert PLAIN_TOKEN not in Path(python).parent.parent.joinpath("pip.conf").read_text()
+
+
 def test_pip_without_privpip_config_fails(tmp_path, index_401, make_venv) -> None:
     """The control: the same install from a directory without privpip's config is refused."""
     env = _tool_env({"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN})
