@@ -162,13 +162,15 @@ def start_pypiserver(packages: Path, htpasswd: Path | None, authenticate: str,
     return start_server(cmd, root + "/simple/", output=log, env=env), root
 
 
-def start_multi_pypiserver(specs: list[str]) -> tuple[subprocess.Popen[bytes], str]:
-    """tests/multi_pypiserver.py on a free port with ``specs`` (NAME=PACKAGES:HTPASSWD)."""
+def start_multi_pypiserver(specs: list[str], options: tuple[str, ...] = ()
+                           ) -> tuple[subprocess.Popen[bytes], str]:
+    """tests/multi_pypiserver.py on a free port with ``specs`` (NAME=PACKAGES:HTPASSWD) and
+    its ``options`` (--401)."""
     port = free_port()
     root = f"http://127.0.0.1:{port}"
     name = specs[0].partition("=")[0]
-    process = start_server([sys.executable, str(TESTS / "multi_pypiserver.py"), str(port),
-                            *specs], f"{root}/{name}/simple/")
+    process = start_server([sys.executable, str(TESTS / "multi_pypiserver.py"), *options,
+                            str(port), *specs], f"{root}/{name}/simple/")
     return process, root
 
 

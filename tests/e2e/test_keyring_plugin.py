@@ -13,8 +13,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -23,8 +21,9 @@ from tests import packaging_fixtures
 from tests.helpers import (
     PLAIN_TOKEN,
     TESTS,
-    free_port,
     pp,
+    start_multi_pypiserver,
+    stop_server,
     venv_python,
     write_config,
     write_htpasswd,
@@ -216,26 +215,9 @@ def index_401(tmp_path_factory):
     packages = base / "packages"
     packaging_fixtures.populate(packages)
     htpasswd = write_htpasswd(base / "htpasswd", {"__token__": PLAIN_TOKEN})
-    port = free_port()
-    process = subprocess.Popen([sys.executable, str(TESTS / "multi_pypiserver.py"), "--401",
-                                str(port), f"corp={packages}:{htpasswd}"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/corp/simple/"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)  # noqa: S310 - loopback
-            break
-        except urllib.error.HTTPError:
-            break  # 401: up
-        except OSError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(10)
+    process, root = start_multi_pypiserver([f"corp={packages}:{htpasswd}"], ("--401",))
+    yield f"{root}/corp/simple/"
+    stop_server(process)
 
 
 def _token_source(kind: str, cwd: Path) -> dict[str, str]:
