@@ -15,7 +15,13 @@ from privpip.cli.options import CONTEXT
 from privpip.config import Config, Index, label, user_config_file
 from privpip.context import Context
 from privpip.credentials import Credential
-from privpip.errors import FAILED, OK, CredentialNotFound, KeyringUnavailable
+from privpip.errors import (
+    FAILED,
+    NO_CREDENTIAL,
+    OK,
+    CredentialNotFound,
+    KeyringUnavailable,
+)
 from privpip.secret import redact
 from privpip.store import KeyringStore
 from privpip.terminal import Cell, Line
@@ -37,7 +43,8 @@ class Row:
 @click.command(context_settings=CONTEXT)
 @click.option("--check", "do_check", is_flag=True,
               help="Make an authenticated request to every index (concurrently) and report "
-              "ok / rejected / unreachable; exit status 1 when any index fails.")
+              "ok / rejected / unreachable; exit status 1 when any index fails (77, as "
+              "without --check, when one has no credential).")
 @click.option("--show-prefix", is_flag=True,
               help="Show the first 4 characters of each token, to tell tokens apart.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
@@ -52,7 +59,8 @@ def status(ctx: Context, do_check: bool, show_prefix: bool, as_json: bool,
     username, and the credential's source (env:VARIABLE, keyring, or missing). Nothing is
     cut to fit a narrow terminal: the URL moves to its own line, or each index becomes a
     block. Colour on a terminal; NO_COLOR=1 turns it off, FORCE_COLOR=1 on for a pipe.
-    status never prompts and never prints a token.
+    status never prompts and never prints a token. Exit status 77 when an index has no
+    credential.
 
     \b
       privpip status
@@ -95,6 +103,10 @@ def status(ctx: Context, do_check: bool, show_prefix: bool, as_json: bool,
         _print_json(ctx, rows, notes, show_prefix, do_check)
     else:
         _print_text(ctx, rows, notes, show_prefix)
+    # For scripts, as `gh auth status`: an index without a credential is 77 (as for every
+    # command), a --check that an index failed is 1.
+    if any(r.source == "missing" for r in rows):
+        return NO_CREDENTIAL
     if do_check and not all(r.result is not None and r.result.ok for r in rows):
         return FAILED
     return OK

@@ -265,14 +265,14 @@ def test_blocking_keyring_backend_login_and_status_finish(index_server, tmp_path
     start = time.monotonic()
     status = pp("status", cwd=tmp_path, env=BLOCKING, timeout=30)
     status_seconds = time.monotonic() - start
-    assert status.returncode == 0, status.stderr
+    assert status.returncode == 77, status.stderr
     assert [row[-1] for row in table(status.stdout)[1:]] == ["missing", "missing"]
     assert "did not answer within 0.5 s" in status.stdout
     assert status_seconds < 8
 
     check = pp("status", "--check", cwd=tmp_path,
                env={**BLOCKING, "PRIVPIP_INDEX_OTHER_TOKEN": PLAIN_TOKEN}, timeout=30)
-    assert check.returncode == 1
+    assert check.returncode == 77  # corp has no credential: that, not its 401, decides
     rows = table(check.stdout)
     assert rows[1][:6] == ["corp", index_server.url, "default", "__token__", "missing",
                            "rejected"]
@@ -292,7 +292,7 @@ def test_status_check_reports_each_index(index_server, tmp_path):
     env = {**PLAINTEXT, "PRIVPIP_INDEX_GOOD_TOKEN": PLAIN_TOKEN,
            "PRIVPIP_INDEX_WRONG_TOKEN": WRONG_TOKEN, "PRIVPIP_INDEX_DOWN_TOKEN": PLAIN_TOKEN}
     result = pp("status", "--check", cwd=tmp_path, env=env)
-    assert result.returncode == 1, result.stdout
+    assert result.returncode == 77, result.stdout  # nocred has no credential
     rows = table(result.stdout)
     assert rows[0] == ["NAME", "URL", "ROLE", "USERNAME", "CREDENTIAL", "CHECK", "HTTP", "TIME"]
     by_name = {row[0]: row for row in rows[1:]}
@@ -314,6 +314,38 @@ def test_status_check_reports_each_index(index_server, tmp_path):
     write_config(tmp_path, index_server.config("good"))
     ok = pp("status", "--check", cwd=tmp_path, env=env)
     assert ok.returncode == 0, ok.stdout
+
+
+def test_status_exit_status_says_what_scripts_need(index_server, tmp_path):
+    """0: every index has a credential (and with --check, each was accepted); 1: --check
+    found one rejected; 77: an index has no credential, with or without --check."""
+    write_config(tmp_path, index_server.config("good")
+                 + index_server.config("other", default=False))
+    good = {"PRIVPIP_INDEX_GOOD_TOKEN": PLAIN_TOKEN}
+    url = index_server.url
+    head = ("config: privpip.toml (project)\n"
+            "NAME   URL" + " " * (len(url) - 3) + "  ROLE     USERNAME   CREDENTIAL\n"
+            f"good   {url}  default  __token__  env:PRIVPIP_INDEX_GOOD_TOKEN\n")
+    missing = pp("status", cwd=tmp_path, env=good)
+    assert missing.returncode == 77
+    assert missing.stdout == head + (
+        f"other  {url}  extra    __token__  missing\n"
+        "other: no credential; run `privpip login other` (with no keyring here, it keeps the "
+        "token in privpip's token file), or set PRIVPIP_INDEX_OTHER_TOKEN\n")
+    assert pp("status", "--json", cwd=tmp_path, env=good).returncode == 77
+    assert pp("status", "--check", cwd=tmp_path, env=good).returncode == 77
+
+    both = {**good, "PRIVPIP_INDEX_OTHER_TOKEN": PLAIN_TOKEN}
+    fine = pp("status", cwd=tmp_path, env=both)
+    assert fine.returncode == 0, fine.stdout
+    assert fine.stdout == head + f"other  {url}  extra    __token__  env:PRIVPIP_INDEX_OTHER_TOKEN\n"
+    assert pp("status", "--check", cwd=tmp_path, env=both).returncode == 0
+
+    wrong = {**good, "PRIVPIP_INDEX_OTHER_TOKEN": WRONG_TOKEN}
+    assert pp("status", cwd=tmp_path, env=wrong).returncode == 0  # not asked: not known
+    rejected = pp("status", "--check", cwd=tmp_path, env=wrong)
+    assert rejected.returncode == 1, rejected.stdout
+    assert [row[5] for row in table(rejected.stdout)[1:]] == ["ok", "rejected"]
 
 
 def test_status_json_and_prefix(index_server, project):
@@ -402,6 +434,6 @@ def test_status_never_prompts(project):
     result = subprocess.run(["script", "-qec", f"{sys.executable} -m privpip status",
                              "/dev/null"], cwd=project, env=env, capture_output=True, text=True,
                             timeout=30, stdin=subprocess.DEVNULL)
-    assert result.returncode == 0, result.stdout
+    assert result.returncode == 77, result.stdout  # script(1) passes the status on
     assert "Token for" not in result.stdout
     assert "missing" in result.stdout
