@@ -141,6 +141,11 @@ def test_detected_without_keyrings_alt(tmp_path, index_server, make_venv) -> Non
     written = kr("set", "other-service", "me", stdin="other-Secret_1\n")
     assert written.returncode != 0
     assert "privpip's keyring backend only reads" in written.stderr
+    # `privpip login` keeps the token in privpip's own file there; the backend reads it
+    login = run([python, "-m", "privpip", "login", "corp"], cwd, env, PLAIN_TOKEN + "\n")
+    assert login.returncode == 0, login.stderr
+    got = kr("get", index_server.url + "corp-dep/", "__token__")
+    assert (got.returncode, got.stdout) == (0, PLAIN_TOKEN + "\n")
 
 
 def test_token_from_privpip_login(tmp_path, index_server) -> None:
