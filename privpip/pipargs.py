@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -220,6 +220,7 @@ class IndexOptions(NamedTuple):
 
     found: list[IndexOption]
     unreadable: list[str]  # "FILE: why", privpip cannot tell
+    files: list[IndexOption]  # the command line's -r / -c options (option, file, span)
 
 
 def long_option(option: str) -> str:
@@ -242,7 +243,7 @@ def _short_cluster(arg: str) -> tuple[str, str | None] | None:
 
 def index_options(args: Sequence[str], cwd: Path) -> IndexOptions:
     """The index options in ``args`` (a pip command line) and in the -r/-c files it names."""
-    out = IndexOptions([], [])
+    out = IndexOptions([], [], [])
     _index_args(list(args), cwd, None, out, set())
     return out
 
@@ -277,6 +278,8 @@ def _index_args(args: list[str], base: Path, where: str | None, out: IndexOption
             out.found.append(IndexOption(option, value if option != NO_INDEX else None,
                                          where or "command line", span))
         elif option in ("-r", "--requirement", "-c", "--constraint") and value:
+            if where is None:
+                out.files.append(IndexOption(option, value, "command line", (start, i)))
             _index_file(value, base, out, seen)
 
 
@@ -329,6 +332,98 @@ def decode_requirements(data: bytes) -> str | None:
         except (UnicodeDecodeError, LookupError):
             continue
     return None
+
+
+_ENV_VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)\}")
+
+
+def expand_variables(text: str, env: Mapping[str, str]) -> str:
+    """``${NAME}`` replaced as pip does in requirement files (upper case, digits, '_'; an
+    unset one stays as written)."""
+    return _ENV_VARIABLE.sub(lambda m: env.get(m.group(1), m.group(0)), text)
+
+
+def private_copies(args: Sequence[str], cwd: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """``args`` with each -r / -c FILE of the command line replaced by a copy, and the copies
+    (file name, text): every file of the set, nested ones included, without its
+    --index-url / --extra-index-url lines (the caller took them over), its -r / -c options
+    pointing at the other copies (by name: they all sit in one directory), and a relative
+    --find-links made absolute where pip would resolve it against the file's directory.
+    Other lines are kept as written, at their line numbers (pip's messages still match the
+    original), so requirement paths keep resolving against the current directory, as pip
+    resolves them. The new args carry ``COPY + name`` where a copy's path goes."""
+    names: dict[Path, str] = {}
+    copies: list[tuple[str, str]] = []
+
+    def copy_of(value: str, base: Path) -> str:
+        path = (base / value).resolve()
+        if path not in names:
+            names[path] = f"{len(names) + 1}-{path.name}"
+            try:
+                text = decode_requirements(path.read_bytes())
+            except OSError:
+                text = None
+            if text is None:  # pip reports a missing file (index_options, an undecodable one)
+                del names[path]
+                return str(path)
+            lines: list[str] = []
+            for number, line in numbered_lines(text):
+                lines += [""] * (number - 1 - len(lines))
+                lines.append(_copied_line(line, path.parent, copy_of) if line.startswith("-")
+                             else line)
+            copies.append((names[path], "\n".join(lines) + "\n"))
+        return names[path]
+
+    out: list[str] = []
+    done = 0
+    for option in index_options(args, cwd).files:
+        assert option.span is not None and option.value is not None
+        start, stop = option.span
+        out += [*args[done:start], option.option, COPY + copy_of(option.value, cwd)]
+        done = stop
+    out += args[done:]
+    return out, copies
+
+
+COPY = "\0privpip-copy:"  # where a private copy's path goes (never a real argument)
+
+
+def _copied_line(line: str, base: Path, copy_of: Callable[[str, Path], str]) -> str:
+    import os.path
+
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        return line  # pip says what is wrong with it
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if word.startswith("--"):
+            option, value = split_option(word)
+            option = long_option(option)
+        elif word.startswith("-") and word != "-" and (cluster := _short_cluster(word)):
+            option, value = cluster
+            option = _SHORT_INDEX.get(option, option)
+        else:
+            out.append(word)
+            continue
+        if (option in VALUE_OPTIONS or len(option) == 2) and value is None \
+                and option != NO_INDEX and i < len(words):
+            value = words[i]
+            i += 1
+        if option in (INDEX_URL, EXTRA_INDEX_URL):
+            continue  # taken over
+        if option in ("-r", "--requirement", "-c", "--constraint") and value \
+                and "://" not in value:
+            value = copy_of(value, base)
+        elif option == FIND_LINKS and value and "://" not in value \
+                and os.path.exists(base / value):
+            # pip: a relative find-links in a file is the file's directory's, if it exists
+            value = str(base / value)
+        out += [option] if value is None else [option, value]
+    return shlex.join(out)
 
 
 def without(args: Sequence[str], options: Sequence[IndexOption]) -> list[str]:

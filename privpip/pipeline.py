@@ -175,10 +175,11 @@ def route(ctx: Context, accesses: Sequence[Access], args: Sequence[str], pip_com
     from privpip.delivery import local
     from privpip.secret import redact
 
-    taken, rest = local.taken_over(ctx.env, ctx.cwd, args, pip_command,
-                                   prefix, pip=pip, uv=uv)
+    taken, rest, copies = local.taken_over(ctx.env, ctx.cwd, args, pip_command,
+                                           prefix, pip=pip, uv=uv)
     routed = local.plan(ctx.config, accesses, taken, rest, local.users_netrc_path(ctx.env),
                         skip)
+    routed.copies = copies
     if ctx.verbose:  # the redactor's first use imports json: only when there is a line to show
         for item in taken:
             ctx.note(f"taken over: {redact(local.display(item.url))} from {item.where}")
@@ -251,7 +252,9 @@ def run_local(ctx: Context, accesses: Sequence[Access], routed: Plan, argv: Sequ
     with runner.private_dir(ctx.env) as private, \
             local.listening(ctx.config, routed, log, env=ctx.env, recorder=recorder) as index:
         ctx.note(f"local index: {index.url}")
-        env = local.child_environment(index, ctx.env, private, ctx.interactive, pip=pip, uv=uv)
+        env = local.child_environment(index, ctx.env, private, ctx.interactive, pip=pip, uv=uv,
+                                      passthrough=routed.passthrough)
+        argv = local.with_copies(argv, routed, private)
         env.update(local.git_lending_environment(ctx.config, accesses, private))
         env.update(git_environment(ctx, env, argv))
         ctx.note("running: " + " ".join(argv))

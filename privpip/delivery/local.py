@@ -44,8 +44,10 @@ class TakenOver(NamedTuple):
     """An index pip or uv would have asked directly; now an upstream (no ownership)."""
 
     url: str  # as written, credential included
-    where: str  # "pip.conf:3 (extra-index-url)", "PIP_EXTRA_INDEX_URL", "command line"
+    # "pip.conf:3 (extra-index-url)", "PIP_EXTRA_INDEX_URL", "command line", "req.txt:2 (-i)"
+    where: str
     replaces_default: bool = False  # an index-url: it stands where PyPI would
+    in_args: bool = False  # given for this run (command line, requirement files)
 
 
 class Plan:
@@ -56,6 +58,12 @@ class Plan:
         self.strategy = strategy  # the config's index-strategy
         self.origins: dict[str, str] = {}  # upstream name -> where / source
         self.args = list(args)  # the child's arguments, index options out
+        # Requirement files that named indexes: private copies pip reads instead (name, text);
+        # self.args point at them with pipargs.COPY + name (see with_copies).
+        self.copies: list[tuple[str, str]] = []
+        # file:// indexes (local mirrors, wheelhouses): no credential, nothing to route; pip
+        # and uv are told of them as they are.
+        self.passthrough: list[str] = []
 
 
 def _split_userinfo(url: str) -> tuple[str, str | None, Secret | None]:
@@ -86,11 +94,13 @@ def _uv_value(value: str) -> str:
 
 def taken_over(env: Mapping[str, str], cwd: Path, args: Sequence[str], pip_command: str,
                prefix: str | Path | None, pip: bool = True, uv: bool = False
-               ) -> tuple[list[TakenOver], list[str]]:
-    """What pip (and uv) would be told about indexes, and ``args`` without those options.
+               ) -> tuple[list[TakenOver], list[str], list[tuple[str, str]]]:
+    """What pip (and uv) would be told about indexes, ``args`` without those options, and
+    the private copies of the requirement files pip must read instead (name, text), when
+    they name indexes (see pipargs.private_copies; ``args`` then point at the copies).
 
-    Refuses index options that privpip cannot remove (in requirement files), find-links URLs
-    and files it cannot read; a local find-links directory passes through.
+    Refuses find-links URLs and requirement files it cannot read; a local find-links
+    directory passes through.
     """
     from privpip import pipconfig
 
@@ -115,21 +125,27 @@ def taken_over(env: Mapping[str, str], cwd: Path, args: Sequence[str], pip_comma
         raise RoutingRefused(
             f"cannot tell which indexes pip would use: {problem}",
             "download or fix the file and pass it with -r; privpip's config supplies the index")
+    in_files = False
     for option in options.found:
-        if option.where != "command line" and option.option != pipargs.NO_INDEX:
-            raise RoutingRefused(
-                f"{option.where}: {option.option} in a requirements file would let pip ask "
-                "that index directly, around privpip's routing",
-                "remove the line; privpip's config supplies the index (add it there with "
-                "`privpip index add`, or use --delivery netrc)")
+        in_file = option.where != "command line"
         if option.option == pipargs.FIND_LINKS:
             _refuse_find_links([option.value or ""], f"{option.where} ({option.option})")
         elif option.option in (pipargs.INDEX_URL, pipargs.EXTRA_INDEX_URL) and option.value:
-            found.append(TakenOver(_uv_value(option.value), f"command line {option.option}",
+            in_files = in_files or in_file
+            # pip expands ${VAR} in requirement files (a token kept out of the file).
+            url = pipargs.expand_variables(option.value, env) if in_file else option.value
+            where = (f"{option.where} ({option.option})" if in_file
+                     else f"command line {option.option}")
+            found.append(TakenOver(_uv_value(url), where, in_args=True,
                                    replaces_default=option.option == pipargs.INDEX_URL))
     taken = [o for o in options.found
              if o.span and o.option in (pipargs.INDEX_URL, pipargs.EXTRA_INDEX_URL)]
-    return found, pipargs.without(args, taken)
+    rest = pipargs.without(args, taken)
+    if not in_files:
+        return found, rest, []
+    # pip reads a copy of the file set without those lines, never the original's.
+    rest, copies = pipargs.private_copies(rest, cwd)
+    return found, rest, copies
 
 
 def _refuse_find_links(values: Sequence[str], where: str) -> None:
@@ -162,6 +178,10 @@ def plan(cfg: Config, accesses: Sequence[Access], taken: Sequence[TakenOver],
     def add(name: str, url: str, owns: tuple[str, ...], username: str | None,
             token: Secret | None, origin: str, explicit: bool = False) -> None:
         if any(identity.same_index(url, u.url) for u in out.upstreams):
+            return
+        if url.lower().startswith("file:"):
+            if url not in out.passthrough:
+                out.passthrough.append(url)
             return
         base, n = name, 1
         while name in names:
@@ -201,7 +221,7 @@ def plan(cfg: Config, accesses: Sequence[Access], taken: Sequence[TakenOver],
     for item in taken:
         if item is chosen:
             continue
-        if not item.replaces_default or item.where.startswith("command line"):
+        if not item.replaces_default or item.in_args:
             _add_taken(add, item, "extra", netrc_path)
     if not any(a.index.default for a in accesses):
         if chosen is not None:
@@ -257,9 +277,22 @@ def authenticated_url(index: LocalIndex) -> str:
     return f"http://{userinfo}@{index.host}:{index.port}/simple/"
 
 
+def with_copies(argv: Sequence[str], routed: Plan, private_dir: Path) -> list[str]:
+    """``argv`` with each private copy of a requirement file written (0600) into
+    ``private_dir`` and its path put where ``pipargs.COPY`` marks it."""
+    from privpip.delivery.netrc import write_private
+
+    for name, text in routed.copies:
+        write_private(private_dir, name, text)
+    return [str(private_dir / a.removeprefix(pipargs.COPY)) if a.startswith(pipargs.COPY)
+            else a for a in argv]
+
+
 def child_environment(index: LocalIndex, env: Mapping[str, str], private_dir: Path,
-                      interactive: bool, pip: bool = True, uv: bool = False) -> dict[str, str]:
-    """``env`` for a child that must reach every index through ``index``, and no token."""
+                      interactive: bool, pip: bool = True, uv: bool = False,
+                      passthrough: Sequence[str] = ()) -> dict[str, str]:
+    """``env`` for a child that must reach every index through ``index``, and no token;
+    ``passthrough``: file:// indexes the child reads itself."""
     from privpip.delivery.netrc import users_netrc, write_private
     from privpip.delivery.pip import without_token_variables
 
@@ -269,12 +302,14 @@ def child_environment(index: LocalIndex, env: Mapping[str, str], private_dir: Pa
     if pip:
         child["PIP_INDEX_URL"] = index.url
         # A single blank clears a pip.conf extra-index-url; an empty value would not.
-        child["PIP_EXTRA_INDEX_URL"] = " "
+        child["PIP_EXTRA_INDEX_URL"] = " ".join(passthrough) or " "
         if not interactive:
             # pip asks "User for host:" on a 401 and dies with EOFError without a terminal.
             child.setdefault("PIP_NO_INPUT", "1")
     if uv:
         child["UV_DEFAULT_INDEX"] = authenticated_url(index)
+        if passthrough:
+            child["UV_INDEX"] = " ".join(passthrough)
     path = write_private(private_dir, "netrc", local_netrc_text(index, users_netrc(env)))
     child["NETRC"] = str(path)
     child.pop("PRIVPIP_NETRC", None)

@@ -49,7 +49,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     _wheel(pub, "corp-core", "99.0")  # the squatter, on the index standing in for PyPI
     _wheel(pub, "pub-pkg", "1.0")  # (also a real PyPI name: the stand-in must be asked)
     _wheel(pub, "uses-core", "1.0", requires=["corp-core"])  # a public package needing it
-    _wheel(other, "other-pkg", "1.0")
+    _wheel(other, "other-pkg", "1.0")  # an open index a requirements file names (PyTorch's)
+    _wheel(other, "corp-core", "50.0")  # ... which also has a squatted copy
     port = free_port()
     htpasswd = write_htpasswd(base / "corp.htpasswd", {CORP_USER: CORP_TOKEN})
     process = subprocess.Popen(
@@ -167,3 +168,49 @@ def test_an_unreachable_index_that_declares_packages_blocks_only_its_own_names(
     refused = install(tmp_path, venv, servers, "--skip-index", "vpn", "vpn-lib")
     assert refused.returncode == 2
     assert "--skip-index vpn: index 'vpn' declares packages" in refused.stderr
+
+
+def test_requirements_file_naming_indexes_installs_through_the_routing(
+        servers, make_venv, tmp_path):
+    """An --extra-index-url line (an open index, like PyTorch's), a relative --find-links
+    directory and a nested -r: taken over, not refused; the private name still comes from
+    its private index."""
+    setup_project(tmp_path, servers)
+    (tmp_path / "reqs" / "wheels").mkdir(parents=True)
+    _wheel(tmp_path / "reqs" / "wheels", "wh-pkg", "1.0")
+    (tmp_path / "reqs" / "requirements.txt").write_text(
+        f"# from the project\n--extra-index-url {servers.url('other')}\n--find-links wheels\n"
+        "other-pkg\nwh-pkg\n-r nested.txt\n")
+    (tmp_path / "reqs" / "nested.txt").write_text("corp-core\n")
+    for installer in ("pip", "uv"):
+        venv = make_venv()
+        result = install(tmp_path, venv, servers, "--installer", installer,
+                         "-r", "reqs/requirements.txt")
+        assert result.returncode == 0, result.stderr
+        assert installed(venv, "other_pkg") == "other-pkg 1.0"
+        assert installed(venv, "wh_pkg") == "wh-pkg 1.0"
+        assert installed(venv, "corp_core") == "corp-core 1.0"
+        assert servers.url("other") not in result.stdout  # pip saw only the local index
+
+
+def test_file_index_and_find_links_in_pip_conf_pass_through(servers, make_venv, tmp_path):
+    """This machine's kind of pip.conf: a file:// extra-index-url and a find-links
+    directory, read by pip as they are (no refusal, no credential involved)."""
+    setup_project(tmp_path, servers)
+    tree = tmp_path / "mirror" / "simple" / "file-pkg"
+    tree.mkdir(parents=True)
+    _wheel(tree, "file-pkg", "1.0")
+    wheel = next(tree.glob("*.whl")).name
+    (tree / "index.html").write_text(f'<a href="{wheel}">{wheel}</a>\n')
+    (tmp_path / "links").mkdir()
+    _wheel(tmp_path / "links", "link-pkg", "1.0")
+    conf = tmp_path / "pip.conf"
+    conf.write_text(f"[global]\nextra-index-url = {(tmp_path / 'mirror' / 'simple').as_uri()}/\n"
+                    f"find-links = {tmp_path / 'links'}\n")
+    venv = make_venv()
+    result = install(tmp_path, venv, servers, "file-pkg", "link-pkg", "corp-core",
+                     env={"PIP_CONFIG_FILE": str(conf)})
+    assert result.returncode == 0, result.stderr
+    assert installed(venv, "file_pkg") == "file-pkg 1.0"
+    assert installed(venv, "link_pkg") == "link-pkg 1.0"
+    assert installed(venv, "corp_core") == "corp-core 1.0"

@@ -175,15 +175,19 @@ def test_command_line_index_options_are_routed(indexes, make_venv, tmp_path, for
     assert installed(venv, "corp_dep") == "corp-dep 1.0"
 
 
-def test_index_option_in_requirements_file_is_refused(indexes, make_venv, tmp_path):
+def test_index_option_in_requirements_file_is_routed(indexes, make_venv, tmp_path):
+    """A nested file's --extra-index-url, with its credential given as ${VAR} (expanded as
+    pip does): an upstream; its squatted corp-dep loses to the owner's."""
     write_config(tmp_path, indexes.config())
     (tmp_path / "req.txt").write_text("-r inner.txt\n")
-    (tmp_path / "inner.txt").write_text(
-        f"c-pkg\n# routed?\n--extra-index-url {indexes.url('ext')}\n")
-    result = install(tmp_path, make_venv(), "-r", "req.txt")
-    assert result.returncode == 2, result.stderr
-    assert "inner.txt:3: --extra-index-url in a requirements file" in result.stderr
-    assert "remove the line" in result.stderr
+    url = indexes.url("ext", EXT_USER, "${EXT_TOKEN}")
+    (tmp_path / "inner.txt").write_text(f"c-pkg\n# routed\n--extra-index-url {url}\ncorp-dep\n")
+    venv = make_venv()
+    result = install(tmp_path, venv, "-r", "req.txt", env={"EXT_TOKEN": EXT_TOKEN})
+    assert result.returncode == 0, result.stderr
+    assert installed(venv, "c_pkg") == "c-pkg 1.0"
+    assert installed(venv, "corp_dep") == "corp-dep 1.0"
+    assert "/ext/simple/" not in result.stdout
 
 
 def test_find_links_url_is_refused_local_directory_passes(indexes, make_venv, tmp_path):

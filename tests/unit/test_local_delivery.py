@@ -62,16 +62,61 @@ def env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return {"HOME": str(tmp_path), "PIP_CONFIG_FILE": os.devnull, **extra}
 
 
-def test_requirements_file_option_is_refused_with_file_and_line(tmp_path):
-    (tmp_path / "req.txt").write_text(f"a\n-i {URL}\n")
-    with pytest.raises(RoutingRefused, match=r"req.txt:2: --index-url in a requirements file"):
+def test_requirement_file_indexes_are_taken_over_and_pip_reads_private_copies(tmp_path):
+    """The index lines go (taken over, ${VAR} expanded as pip does); nested -r/-c point at
+    the other copies by name; a relative find-links is resolved against its file's
+    directory, as pip does; every other line stays at its line number."""
+    (tmp_path / "sub" / "wheels").mkdir(parents=True)
+    (tmp_path / "req.txt").write_text(
+        "# top\ncorp-app==1.0\n--extra-index-url https://${TORCH_HOST}/whl/cpu\n"
+        "-r sub/inner.txt\n-e ./local-pkg\n")
+    (tmp_path / "sub" / "inner.txt").write_text(
+        "-i https://mirror.example/simple/\n--find-links wheels\n-c ../cons.txt\nsix \\\n"
+        "  >=1\nfoo --hash=sha256:abc\n")
+    (tmp_path / "cons.txt").write_text("six<2\n")
+    found, args, copies = taken_over(env(tmp_path, TORCH_HOST="download.pytorch.org"), tmp_path,
+                                     ["install", "-q", "-rreq.txt", "x"], "install", None)
+    assert [(t.url, t.where, t.replaces_default, t.in_args) for t in found] == [
+        ("https://download.pytorch.org/whl/cpu", "req.txt:3 (--extra-index-url)", False, True),
+        ("https://mirror.example/simple/", "sub/inner.txt:1 (--index-url)", True, True),
+    ]
+    assert args == ["install", "-q", "-r", pipargs.COPY + "1-req.txt", "x"]
+    assert dict(copies) == {
+        "1-req.txt": "\ncorp-app==1.0\n\n-r 2-inner.txt\n-e ./local-pkg\n",
+        "2-inner.txt": f"\n--find-links {tmp_path / 'sub' / 'wheels'}\n-c 3-cons.txt\nsix   >=1\n"
+                       "\nfoo --hash=sha256:abc\n",
+        "3-cons.txt": "six<2\n",
+    }
+    # Without index lines, pip reads the files themselves.
+    (tmp_path / "plain.txt").write_text("six\n--find-links sub/wheels\n")
+    assert taken_over(env(tmp_path), tmp_path, ["install", "-r", "plain.txt"], "install",
+                      None) == ([], ["install", "-r", "plain.txt"], [])
+
+
+def test_requirement_file_find_links_url_is_refused_with_file_and_line(tmp_path):
+    (tmp_path / "req.txt").write_text(f"a\n-f {URL}\n")
+    with pytest.raises(RoutingRefused, match=r"req.txt:2 \(--find-links\): find-links .* is a URL"):
         taken_over(env(tmp_path), tmp_path, ["install", "-r", "req.txt"], "install", None)
+
+
+def test_file_indexes_pass_to_pip_as_they_are(tmp_path):
+    """An air-gapped mirror or a wheelhouse as a file:// index: no refusal, no upstream; pip
+    (and uv) read it themselves, and a file:// index-url replaces the public index."""
+    from privpip.delivery.local import TakenOver
+
+    corp = Index("corp", "https://corp.example/simple/")
+    mirror = TakenOver("file:///srv/mirror/simple", "pip.conf:2 (index-url)",
+                       replaces_default=True)
+    wheels = TakenOver("file:///srv/wheels/", "PIP_EXTRA_INDEX_URL")
+    routed = plan(Config((corp,)), [Access(corp, None)], [mirror, wheels])
+    assert [u.name for u in routed.upstreams] == ["corp"]
+    assert routed.passthrough == ["file:///srv/wheels/", "file:///srv/mirror/simple"]
 
 
 def test_find_links_url_refused_local_path_passes(tmp_path):
     with pytest.raises(RoutingRefused, match="is a URL"):
         taken_over(env(tmp_path), tmp_path, ["install", "-f", URL], "install", None)
-    found, args = taken_over(env(tmp_path), tmp_path, ["install", "-f", "wheels", "x"],
+    found, args, _ = taken_over(env(tmp_path), tmp_path, ["install", "-f", "wheels", "x"],
                              "install", None)
     assert found == [] and args == ["install", "-f", "wheels", "x"]
 
@@ -79,7 +124,7 @@ def test_find_links_url_refused_local_path_passes(tmp_path):
 def test_pip_conf_variables_and_command_line_are_taken_over(tmp_path):
     conf = tmp_path / "pip.conf"
     conf.write_text(f"[global]\nextra-index-url =\n    {URL}\n    https://u:tok@two.example/simple/\n")
-    found, args = taken_over(
+    found, args, _ = taken_over(
         env(tmp_path, PIP_CONFIG_FILE=str(conf), PIP_INDEX_URL="https://mirror.example/simple/"),
         tmp_path, ["install", "--extra-index-url", "https://three.example/simple/", "x"],
         "install", None)
@@ -94,7 +139,7 @@ def test_plan_orders_upstreams_and_moves_credentials(tmp_path):
     corp = Index("corp", "https://corp.example/simple/", packages=("corp-*",))
     cfg = Config((corp,))
     access = Access(corp, Credential("__token__", Secret("corp-secret"), "env:X"))
-    found, _ = taken_over(
+    found, _, _ = taken_over(
         env(tmp_path, PIP_INDEX_URL="https://mirror.example/simple/",
             PIP_EXTRA_INDEX_URL="https://u:tok%40x@two.example/simple/ "
                                 "https://corp.example/simple"),
