@@ -25,7 +25,6 @@ from tests.helpers import (
     start_multi_pypiserver,
     stop_server,
     venv_python,
-    write_config,
     write_htpasswd,
 )
 
@@ -51,7 +50,8 @@ def project(tmp_path: Path, url: str, extra: str = "", trusted: bool = True) -> 
     directory = tmp_path / "project"
     directory.mkdir(exist_ok=True)
     (directory / ".git").mkdir(exist_ok=True)
-    write_config(directory, f'[[index]]\nname = "corp"\nurl = "{url}"\ndefault = true\n{extra}')
+    (directory / "privpip.toml").write_text(
+        f'[[index]]\nname = "corp"\nurl = "{url}"\ndefault = true\n{extra}', encoding="utf-8")
     if trusted:
         pp("trust", cwd=directory)
     return directory

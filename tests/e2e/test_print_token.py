@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import PLAIN_TOKEN, PLAINTEXT, TESTS, pp, privpip, write_config
+from tests.helpers import PLAIN_TOKEN, PLAINTEXT, TESTS, pp, privpip
 
 CONFIG = '[[index]]\nname = "corp"\nurl = "https://pypi.corp.example/simple/"\n'
 ENV = {"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN}
@@ -17,7 +17,7 @@ ENV = {"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN}
 def project(tmp_path: Path, extra: str = "", trusted: bool = True) -> Path:
     """A checkout with privpip.toml; trusted by default (an exported token goes to it)."""
     (tmp_path / ".git").mkdir()
-    write_config(tmp_path, CONFIG + extra)
+    (tmp_path / "privpip.toml").write_text(CONFIG + extra, encoding="utf-8")
     if trusted:
         pp("trust", cwd=tmp_path)
     return tmp_path
