@@ -101,7 +101,10 @@ def _record_row(info: Path, relative: str) -> list[str] | None:
     except OSError:
         return None
     lines = [line for line in text.splitlines() if relative in line]
-    return next((row for row in csv.reader(lines) if row and row[0] == relative), None)
+    try:
+        return next((row for row in csv.reader(lines) if row and row[0] == relative), None)
+    except csv.Error:
+        return None  # a damaged RECORD: nothing to compare with
 
 
 def _index_named(index_url: str, indexes: Sequence[Index], public_index: str) -> str | None:

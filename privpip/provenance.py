@@ -246,6 +246,8 @@ def write_installed(recorder: Recorder, site_dirs: Sequence[Path], since: float,
                     warn: Callable[[str], None]) -> list[tuple[Dist, Fetched]]:
     """Record provenance in every distribution of ``site_dirs`` this run installed from a
     streamed file; a failure to write one is a warning, never the run's failure."""
+    import csv
+
     fetched = recorder.files()
     if not fetched:
         return []
@@ -254,7 +256,7 @@ def write_installed(recorder: Recorder, site_dirs: Sequence[Path], since: float,
     for dist, item in match(fetched, dists, since):
         try:
             write(dist, item)
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
             warn(f"privpip: could not record where {dist.path.name} came from "
                  f"({type(exc).__name__}: {getattr(exc, 'strerror', None) or exc})")
             continue

@@ -125,3 +125,12 @@ def test_options_that_need_installed_are_usage_errors(tmp_path):
     assert "Traceback" not in result.stderr
     result = pp("audit", "--installed", "--public-index", PUBLIC, cwd=tmp_path)
     assert result.returncode == 2 and "do not go with --installed" in result.stderr
+
+
+def test_a_damaged_record_does_not_stop_the_audit(tmp_path):
+    info = _dist(tmp_path, "corp-lib")
+    _record(info, CORP, "corp-lib")
+    huge = '"' + "x" * 200_000 + '"'  # larger than csv's field limit: csv.Error
+    (info / "RECORD").write_text(f"{info.name}/{provenance.FILE},{huge},1\n")
+    found = _one(info)
+    assert (found.kind, found.index_name, found.finding) == ("index", "corp", None)

@@ -134,3 +134,14 @@ def test_site_dirs_of_a_venv_without_starting_it(tmp_path):
     site = tmp_path / "lib" / "python3.11" / "site-packages"
     site.mkdir(parents=True)
     assert provenance.site_dirs(str(tmp_path / "bin" / "python")) == [site]
+
+
+def test_a_damaged_record_is_a_warning(tmp_path):
+    info = _dist_info(tmp_path, "corp-top", "1.0")
+    (info / "RECORD").write_text('"' + "x" * 200_000 + '",,\n')  # csv.Error: field too large
+    recorder = Recorder()
+    recorder.add(_fetched("corp_top-1.0-py3-none-any.whl"))
+    warnings: list[str] = []
+    assert provenance.write_installed(recorder, [tmp_path], time.time() - 1,
+                                      warnings.append) == []
+    assert len(warnings) == 1 and "Error" in warnings[0]
