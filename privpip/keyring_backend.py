@@ -190,7 +190,8 @@ def lookup(service: str, username: str | None, env: Mapping[str, str],
     try:
         found = resolver.index(index)
     except PrivpipError as exc:
-        log.warning("privpip: index %r: %s", index.name, redact(exc.message))
+        hint = f"\n  hint: {exc.hint}" if exc.hint else ""
+        log.warning("privpip: index %r: %s", index.name, redact(exc.message + hint))
         return None
     if found is None:
         return None
