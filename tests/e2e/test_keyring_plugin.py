@@ -188,6 +188,22 @@ def test_unknown_url_answers_nothing_and_quietly(tmp_path, index_server) -> None
     assert not marker.exists()
 
 
+def test_a_hanging_keyring_does_not_hang_the_tool(tmp_path, index_server, isolated) -> None:
+    """privpip's own keyring step is bounded by PRIVPIP_KEYRING_TIMEOUT: with the backend
+    privpip remembered hanging (a locked keyring), the lookup gives up and answers nothing."""
+    cwd = project(tmp_path, index_server.url)
+    state = isolated / ".local/state/privpip/keyring-backend"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text("backend=blocking.BlockingKeyring\ndetected=blocking.BlockingKeyring\n")
+    env = {"PYTHON_KEYRING_BACKEND": PLUGIN, "PRIVPIP_KEYRING_TIMEOUT": "0.5",
+           "PYTHONPATH": str(TESTS / "backends")}
+    started = time.monotonic()
+    got = keyring("get", index_server.url, "__token__", cwd=cwd, env=env)
+    assert time.monotonic() - started < 10
+    assert got.returncode == 1
+    assert "did not answer within 0.5 s" in got.stderr
+
+
 def test_no_recursion_through_a_token_command(tmp_path, index_server) -> None:
     """A trusted token command that itself asks keyring for the same index: it runs once, and
     its keyring does not come back to privpip."""
