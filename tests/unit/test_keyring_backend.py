@@ -177,3 +177,24 @@ def test_privpips_store_skips_its_own_backend_when_named(monkeypatch) -> None:
     ks = store.KeyringStore.from_env(env)
     assert not ks.backend_name().startswith("privpip.")
     assert ks.chosen_by == "detected"
+
+
+def test_a_lookup_imports_neither_pip_nor_click_nor_http(tmp_path: Path) -> None:
+    """What a tool's process pays for privpip's backend: no pip, click or privpip's HTTP
+    stack, one config load and one resolution (the token command's modules excepted)."""
+    import subprocess
+    import sys
+
+    project = _project(tmp_path)
+    probe = ("import sys, keyring.backend\n"
+             "before = set(sys.modules)\n"
+             "from privpip.keyring_backend import PrivpipKeyring\n"
+             "print(PrivpipKeyring().get_password(sys.argv[1], '__token__'))\n"
+             "print(PrivpipKeyring().get_password('https://pypi.org/simple/', '__token__'))\n"
+             "new = set(sys.modules) - before\n"
+             "print(sorted(m for m in new if m.split('.')[0] in ('pip', 'click', 'rich')"
+             " or m in ('privpip.http', 'privpip.localindex', 'privpip.cli')))\n")
+    env = {**os.environ, "PRIVPIP_INDEX_CORP_TOKEN": "tok-from-env", "PRIVPIP_TRUST": "1"}
+    out = subprocess.run([sys.executable, "-c", probe, CORP.url], cwd=project, env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert out == "tok-from-env\nNone\n[]\n"
