@@ -303,7 +303,7 @@ class KeyringStore:
         box: dict[str, object] = {}
 
         def target() -> None:
-            from privpip.runner import leave_signals_to_main_thread
+            from privpip.signals import leave_signals_to_main_thread
 
             leave_signals_to_main_thread()
             _IN_LOOKUP.active = True

@@ -166,7 +166,7 @@ class LocalIndex:
         return self
 
     def _run(self) -> None:
-        from privpip.runner import leave_signals_to_main_thread
+        from privpip.signals import leave_signals_to_main_thread
 
         leave_signals_to_main_thread()  # the handler threads started here inherit the mask
         try:

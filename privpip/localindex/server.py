@@ -44,8 +44,8 @@ from privpip.localindex import pages, routing
 from privpip.localindex.routing import Problem, Upstream
 from privpip.localindex.tls import CA_HINT
 from privpip.provenance import Recorder, Sink
-from privpip.runner import leave_signals_to_main_thread
 from privpip.secret import Secret, redact
+from privpip.signals import leave_signals_to_main_thread
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor

@@ -1,0 +1,161 @@
+"""The layers of the package, read from every import (those inside functions too, which the
+start-up budget puts there): commands -> run and checks -> credentials and config -> core rules.
+
+The package root is still flat (issue 21 moves it into layer packages later); the layers are
+named here, and a module may import its own layer and those below. What does not hold yet is
+listed, so that the list can only shrink."""
+
+from __future__ import annotations
+
+import ast
+import functools
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "privpip"
+
+CORE = {  # pure rules and small helpers: no config, no credentials, no child
+    "privpip", "privpip.errors", "privpip.secret", "privpip.identity", "privpip.pipargs",
+    "privpip.pipconfig", "privpip.target", "privpip.terminal", "privpip.installed",
+    "privpip.userdata", "privpip.signals", "privpip.pip_ahead_child",
+    "privpip.localindex.pages", "privpip.localindex.routing", "privpip.localindex.model",
+}
+CREDENTIALS_AND_CONFIG = {
+    "privpip.config", "privpip.config.model", "privpip.config.discovery", "privpip.config.schema",
+    "privpip.config.edit", "privpip.trust", "privpip.providers", "privpip.credentials",
+    "privpip.store", "privpip.filestore", "privpip.http",
+}
+COMMANDS_PREFIX = ("privpip.cli", "privpip.launch", "privpip.__main__")
+# Everything else is "run and checks": pipeline, delivery, runner, pip_ahead, context, the
+# local index's server, check, diagnose, confusion, audit, scan, migrate, ...
+
+# Known exceptions (remove a line when it is fixed; never add one without saying why).
+CLICK_OUTSIDE_COMMANDS = {"privpip.diagnose"}  # its "store the typed token?" confirm prompt
+CYCLES = [{"privpip.config.discovery", "privpip.config.schema"}]
+COMMANDS_TOUCHING_STORES = {"privpip.cli.login", "privpip.cli.status", "privpip.cli.migrate"}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+@functools.cache
+def imports(name: str) -> frozenset[str]:
+    """Every module ``name`` imports, anywhere in it (``from pkg import sub`` counts as sub)."""
+    path = MODULES[name]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+                base = base[: len(base) - node.level + 1]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            for alias in node.names:
+                sub = f"{module}.{alias.name}"
+                found.add(sub if sub in MODULES else module)
+    return frozenset(found)
+
+
+def privpip_imports(name: str) -> set[str]:
+    """The privpip modules ``name`` imports (a name inside a module counts as the module)."""
+    out = set()
+    for target in imports(name):
+        while target and target not in MODULES:
+            target = target.rpartition(".")[0]
+        if target and target != name:
+            out.add(target)
+    return out
+
+
+def layer(name: str) -> int:
+    if name in CORE:
+        return 0
+    if name in CREDENTIALS_AND_CONFIG:
+        return 1
+    if name.startswith(COMMANDS_PREFIX):
+        return 3
+    return 2
+
+
+LAYER_NAMES = ["core", "credentials/config", "run/checks", "commands"]
+
+
+def test_the_reader_sees_imports_inside_functions():
+    assert "privpip.pipeline" in privpip_imports("privpip.cli.install")  # inside install()
+    assert "privpip.localindex.server" in privpip_imports("privpip.localindex")
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_a_module_imports_only_its_layer_and_below(name):
+    upward = {dep for dep in privpip_imports(name) if layer(dep) > layer(name)}
+    assert upward == set(), (f"{name} ({LAYER_NAMES[layer(name)]}) imports from above: "
+                             + ", ".join(f"{d} ({LAYER_NAMES[layer(d)]})" for d in upward))
+
+
+def test_the_local_index_does_not_import_the_child_runner_or_the_pipeline():
+    for name in MODULES:
+        if name.startswith("privpip.localindex"):
+            assert privpip_imports(name) & {"privpip.runner", "privpip.pipeline",
+                                            "privpip.pip_ahead", "privpip.context"} == set(), name
+            assert not any(d.startswith(("privpip.delivery", "privpip.cli"))
+                           for d in privpip_imports(name)), name
+
+
+def test_click_is_the_commands_own():
+    users = {name for name in MODULES
+             if any(m == "click" or m.startswith("click.") for m in imports(name))}
+    assert {u for u in users if not u.startswith(COMMANDS_PREFIX)} == CLICK_OUTSIDE_COMMANDS
+
+
+def test_commands_leave_keyring_and_urls_to_the_layers_below():
+    """No command imports keyring or an HTTP client itself; the commands that still call a
+    credential store directly are the known ones (issue 24 moves that below)."""
+    for name in MODULES:
+        if name.startswith("privpip.cli"):
+            network = {m for m in imports(name) if m.split(".")[0] in ("keyring", "http")
+                       or m.startswith("urllib.request")}
+            assert network == set(), name
+    touching = {name for name in MODULES if name.startswith("privpip.cli")
+                and privpip_imports(name) & {"privpip.store", "privpip.filestore"}}
+    assert touching <= COMMANDS_TOUCHING_STORES, touching - COMMANDS_TOUCHING_STORES
+
+
+def test_no_import_cycle_beyond_the_known_one():
+    graph = {name: privpip_imports(name) for name in MODULES}
+    cycles = []
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = set()
+            while True:
+                w = stack.pop()
+                component.add(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                cycles.append(component)
+
+    for name in sorted(graph):
+        if name not in index:
+            visit(name)
+    assert sorted(map(sorted, cycles)) == sorted(map(sorted, CYCLES))
