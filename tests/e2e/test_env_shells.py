@@ -122,5 +122,43 @@ def test_exact_output_bash(tmp_path):
         "export UV_INDEX=corp=https://pkgs.example.com/simple/\n"
         "export UV_INDEX_CORP_USERNAME=__token__\n"
         "export UV_INDEX_CORP_PASSWORD='it'\"'\"'s'\n"
+        # what --unset restores or removes
+        "export PRIVPIP_ENV_SET='PIP_EXTRA_INDEX_URL UV_INDEX UV_INDEX_CORP_USERNAME "
+        "UV_INDEX_CORP_PASSWORD'\n"
     )
     assert result.stderr == ""
+
+
+def test_env_keeps_the_shells_index_lists_and_unset_restores_them(tmp_path):
+    """An existing PIP_EXTRA_INDEX_URL / UV_INDEX (the PyTorch index) stays after privpip's;
+    `env` twice changes nothing more; `env --unset` gives back exactly what was there, and
+    removes what was not."""
+    if shutil.which("bash") is None:
+        pytest.skip("bash is not installed")
+    (tmp_path / "privpip.toml").write_text(
+        f'[[index]]\nname = "corp"\nurl = "{URL}"\ndefault = true\n'
+        '[[index]]\nname = "team"\nurl = "https://team.example.com/simple/"\n')
+    torch = "https://download.pytorch.org/whl/cpu"
+    command = [sys.executable, "-m", "privpip"]
+    script = (
+        'pp() { PYTHONPATH="$SRC" "$PY" -m privpip "$@"; }\n'
+        'eval "$(pp env --shell bash)"; eval "$(pp env --shell bash)"\n'
+        'printf "%s\\n" "$PIP_EXTRA_INDEX_URL" "$UV_INDEX" "${PIP_INDEX_URL:+set}"\n'
+        'eval "$(pp env --shell bash --unset)"\n'
+        'printf "%s\\n" "$PIP_EXTRA_INDEX_URL" "$UV_INDEX" "${PIP_INDEX_URL-unset}" '
+        '"${PRIVPIP_SAVED_PIP_EXTRA_INDEX_URL-gone}" "${UV_DEFAULT_INDEX-unset}"\n')
+    env = {k: v for k, v in __import__("os").environ.items()
+           if not k.startswith(("PIP_", "UV_", "PRIVPIP_"))}
+    env.update({"PIP_CONFIG_FILE": "/dev/null", "HOME": str(tmp_path), "PY": command[0],
+                "SRC": str(Path(__file__).resolve().parents[2]),
+                "PRIVPIP_INDEX_CORP_TOKEN": "c0rp-token", "PRIVPIP_INDEX_TEAM_TOKEN": "t3am-token",
+                "PIP_EXTRA_INDEX_URL": torch, "UV_INDEX": f"torch={torch}"})
+    result = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"https://__token__:t3am-token@team.example.com/simple/ {torch}",
+        f"team=https://team.example.com/simple/ torch={torch}",
+        "set",
+        torch, f"torch={torch}", "unset", "gone", "unset",
+    ]
