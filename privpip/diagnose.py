@@ -4,7 +4,7 @@ prompt before pip starts. (The per-run local index reports its upstreams' answer
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from privpip import credentials, identity
 from privpip.context import Context
@@ -15,29 +15,77 @@ from privpip.secret import redact
 PROBE_TIMEOUT = 5.0
 
 
-def fix_for(access: Access) -> str:
-    """The command or setting that replaces ``access``'s credential, by where it came from."""
+def fix_for(access: Access, env: Mapping[str, str] | None = None) -> str:
+    """The fix for ``access``'s credential that its index refused, for where it came from.
+
+    A variable is the first source, so it hides a token stored for the index: when one is
+    stored (and differs), the fix is to unset the variable, not to store yet another token.
+    In CI the variable is the job's setting; a command's own messages were shown as it ran.
+    """
     index = access.index
-    source = access.credential.source if access.credential else ""
+    cred = access.credential
+    source = cred.source if cred else ""
+    var = credentials.token_var(index)
     login = f"`privpip login {index.name}`"
+    env = {} if env is None else env
     if source.startswith("env:CI_JOB_TOKEN"):
         return ("the CI job token may not read this project's packages: allow it in the "
                 "project's CI/CD settings (job token permissions), or give the job a token in "
-                f"{credentials.token_var(index)}")
-    if source.startswith("env:"):
-        return f"set {source[4:]} to a valid token (it is wrong or expired), or unset it"
+                f"{var}")
+    if cred is not None and source.startswith("env:"):
+        name = source[4:]
+        if in_ci(env):
+            return (f"the CI variable {name} holds a wrong or expired token: update it in the "
+                    "CI/CD settings (a masked secret)")
+        stored = stored_elsewhere(access, env)
+        if stored:
+            return (f"`unset {name}`: it overrides the token stored in {stored} for index "
+                    f"{index.name}; or set {name} to a valid token")
+        return (f"set {name} to a valid token (it is wrong, expired or may not read "
+                f"packages), or `unset {name}` and run {login}")
     if source.startswith("command:"):
-        return (f"the token printed by `{source[8:]}` was refused: check the command's login "
-                f"and the token's scope, or set {credentials.token_var(index)}")
-    if source == "file":
-        return f"store a new token with `privpip login {index.name} --insecure-storage`"
+        return (f"the token `{source[8:]}` printed was refused: its own messages, if any, are "
+                f"above; sign in with it again or check the token's scope, or set {var}")
+    if source.startswith("keyring:"):  # the entry stored for the host (login --for-host)
+        return f"store a new token with `privpip login {index.name} --for-host`"
     if source == "":
-        return f"the index wants a credential: run {login}, or set {credentials.token_var(index)}"
-    return (f"store a new token with {login} (it checks the token first), or set "
-            f"{credentials.token_var(index)}")
+        return f"the index wants a credential: run {login}, or set {var}"
+    return f"store a new token with {login} (it checks the token first), or set {var}"
 
 
-def explain(accesses: Sequence[Access], timeout: float = PROBE_TIMEOUT) -> list[str]:
+def in_ci(env: Mapping[str, str]) -> bool:
+    """A CI job (GitLab, GitHub and most others set CI=true): its variables are settings."""
+    return env.get("CI", "").lower() == "true" or "GITLAB_CI" in env or "GITHUB_ACTIONS" in env
+
+
+def stored_elsewhere(access: Access, env: Mapping[str, str]) -> str | None:
+    """Where a token for ``access``'s index is stored that differs from the one refused
+    ("the keyring", "privpip's token file"), else None. Asked only after a refusal; the
+    keyring is bounded by PRIVPIP_KEYRING_TIMEOUT as everywhere."""
+    from privpip import filestore
+    from privpip.errors import KeyringUnavailable
+    from privpip.store import KeyringStore
+
+    cred = access.credential
+    if cred is None:
+        return None
+    refused = cred.token.reveal()
+    services = identity.keyring_services(access.index.url)
+    try:
+        found = KeyringStore.from_env(env).get_many([(s, cred.username) for s in services])
+        if any(v and v != refused for v in found.values()):
+            return "the keyring"
+    except KeyringUnavailable:
+        pass
+    try:
+        value = filestore.get(env, access.index.url, cred.username)
+    except filestore.FileStoreError:
+        value = None
+    return "privpip's token file" if value and value != refused else None
+
+
+def explain(accesses: Sequence[Access], timeout: float = PROBE_TIMEOUT,
+            env: Mapping[str, str] | None = None) -> list[str]:
     """One authenticated probe of each index (concurrently, ``timeout`` each); the lines that
     describe every index that refused its credential or could not be reached."""
     from privpip import check
@@ -53,7 +101,7 @@ def explain(accesses: Sequence[Access], timeout: float = PROBE_TIMEOUT) -> list[
                      else "the request without a credential")
             lines.append(f"privpip: index {index.name} ({url}) rejected {whose}: "
                          f"HTTP {result.status}")
-            lines.append(f"  hint: {fix_for(access)}")
+            lines.append(f"  hint: {fix_for(access, env)}")
         elif result.outcome == check.UNREACHABLE:
             status = f"HTTP {result.status}, " if result.status is not None else ""
             lines.append(f"privpip: index {index.name} ({url}) could not be read: {status}"
@@ -69,7 +117,7 @@ def after_failure(ctx: Context, accesses: Sequence[Access], status: int) -> None
     if status <= 0 or not accesses:
         return
     ctx.note(f"the command failed (status {status}); asking each index once")
-    for line in explain(accesses):
+    for line in explain(accesses, env=ctx.env):
         ctx.log(line)
 
 

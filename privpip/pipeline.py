@@ -231,6 +231,20 @@ def command_installs_into(ctx: Context, python: str | None, argv: Sequence[str]
     return find
 
 
+def refusal_fix(ctx: Context, accesses: Sequence[Access]) -> Callable[[str], str]:
+    """The fix for a configured index's refused credential, by its source (diagnose.fix_for)."""
+    by_name = {a.index.name: a for a in accesses}
+
+    def fix(name: str) -> str:
+        from privpip.diagnose import fix_for
+
+        access = by_name.get(name)
+        return (fix_for(access, ctx.env) if access is not None
+                else f"run `privpip login {name}`")
+
+    return fix
+
+
 def run_local(ctx: Context, accesses: Sequence[Access], routed: Plan, argv: Sequence[str],
               pip: bool, uv: bool, installs_into: Callable[[], Sequence[Path]] | None = None
               ) -> int:
@@ -250,7 +264,8 @@ def run_local(ctx: Context, accesses: Sequence[Access], routed: Plan, argv: Sequ
     # A second earlier: the file system's clock is coarser than time.time().
     since = time.time() - 1
     with runner.private_dir(ctx.env) as private, \
-            local.listening(ctx.config, routed, log, env=ctx.env, recorder=recorder) as index:
+            local.listening(ctx.config, routed, log, env=ctx.env, recorder=recorder,
+                            fix=refusal_fix(ctx, accesses)) as index:
         ctx.note(f"local index: {index.url}")
         env = local.child_environment(index, ctx.env, private, ctx.interactive, pip=pip, uv=uv,
                                       passthrough=routed.passthrough)

@@ -35,6 +35,7 @@ def serve(ctx: Context, indexes: tuple[str, ...], port: int) -> None:
     accesses = pipeline.resolve_accesses(ctx, indexes)
     routed = pipeline.route(ctx, accesses, (), "install", None, pip=False, uv=False)
     configured = {i.name: i.env_name for i in ctx.config.indexes}
+    fix = pipeline.refusal_fix(ctx, accesses)
 
     def log(line: str) -> None:
         if line.startswith("problem: "):
@@ -60,7 +61,8 @@ def serve(ctx: Context, indexes: tuple[str, ...], port: int) -> None:
                 while not stop.wait(0.5):
                     problems = index.problems()
                     for problem in problems[shown:]:
-                        click.echo(local.describe(problem, routed.origins, configured), err=True)
+                        click.echo(local.describe(problem, routed.origins, configured, fix),
+                                   err=True)
                     shown = len(problems)
             except KeyboardInterrupt:
                 pass

@@ -333,17 +333,22 @@ def git_lending_environment(cfg: Config, accesses: Sequence[Access], private_dir
     return {"PRIVPIP_NETRC": str(path)}
 
 
-def describe(problem: Problem, origins: Mapping[str, str], configured: Mapping[str, str]
-             ) -> str:
-    """One line naming the index, what it answered and what fixes it (redacted)."""
+def describe(problem: Problem, origins: Mapping[str, str], configured: Mapping[str, str],
+             fix: Callable[[str], str] | None = None) -> str:
+    """One line naming the index, what it answered and what fixes it (redacted). ``fix``
+    gives the fix for a configured index's refused credential, for the source it came from
+    (diagnose.fix_for)."""
     hint = problem.hint
+    what = problem.what
     env_name = configured.get(problem.index)
     if hint.startswith("privpip login") and env_name is not None:
         source = origins.get(problem.index, "")
-        came = f"; the token came from {source.removeprefix('configured (').rstrip(')')}" \
-            if source.startswith("configured (") else ""
-        hint = (f"privpip login {problem.index}, or set PRIVPIP_INDEX_{env_name}_TOKEN"
-                f"{came}")
+        if source.startswith("configured ("):
+            what += f" to the token from {source.removeprefix('configured (').rstrip(')')}"
+        else:
+            what += " to a request without a credential"
+        hint = (fix(problem.index) if fix is not None
+                else f"privpip login {problem.index}, or set PRIVPIP_INDEX_{env_name}_TOKEN")
     elif hint.startswith("privpip login"):
         hint = f"check the credential of the index given by {origins.get(problem.index, '?')}"
     elif hint.startswith(SKIP_HINT) and not any(
@@ -354,7 +359,7 @@ def describe(problem: Problem, origins: Mapping[str, str], configured: Mapping[s
         hint = (f"leave it out of this run: {skip} ({given}); or remove it there, or add it "
                 "with `privpip index add` and declare its packages")
     where = f" ({problem.url})" if problem.url else ""
-    return redact(f"privpip: index {problem.index!r}{where} {problem.what}; {hint}")
+    return redact(f"privpip: index {problem.index!r}{where} {what}; {hint}")
 
 
 def new_index(env: Mapping[str, str], routed: Plan, log: Callable[[str], None] | None = None,
@@ -404,10 +409,11 @@ def upstream_timeout(env: Mapping[str, str]) -> float:
 
 @contextmanager
 def listening(cfg: Config, routed: Plan, log: Callable[[str], None] | None = None,
-              env: Mapping[str, str] | None = None, recorder: Recorder | None = None
-              ) -> Iterator[LocalIndex]:
+              env: Mapping[str, str] | None = None, recorder: Recorder | None = None,
+              fix: Callable[[str], str] | None = None) -> Iterator[LocalIndex]:
     """The LocalIndex for ``routed``, listening; the caller calls its ``serve()`` once the
-    child is started (runner.run's ``started``). Problems are printed when it stops."""
+    child is started (runner.run's ``started``). Problems are printed when it stops, a
+    refused credential with ``fix`` (see describe)."""
     index = new_index(env if env is not None else {}, routed, log, recorder=recorder)
     index.listen()
     try:
@@ -416,16 +422,23 @@ def listening(cfg: Config, routed: Plan, log: Callable[[str], None] | None = Non
         try:
             index.close()
         finally:
-            report(index, cfg, routed)
+            report(index, cfg, routed, fix=fix)
 
 
 def report(index: LocalIndex, cfg: Config, routed: Plan,
-           echo: Callable[[str], None] | None = None) -> None:
+           echo: Callable[[str], None] | None = None,
+           fix: Callable[[str], str] | None = None) -> None:
     import sys
 
     configured = {i.name: i.env_name for i in cfg.indexes}
-    for problem in index.problems():
-        line = describe(problem, routed.origins, configured)
+    problems = index.problems()
+    # A page withheld only because an index refused its credential needs no line of its
+    # own: the refusal's line names the one fix, and the page comes back with it.
+    refused = {p.index for p in problems if p.hint.startswith("privpip login")}
+    for problem in problems:
+        if problem.hint.startswith(SKIP_HINT) and set(problem.index.split(", ")) <= refused:
+            continue
+        line = describe(problem, routed.origins, configured, fix)
         if echo is not None:
             echo(line)
         else:

@@ -129,15 +129,16 @@ def test_wrong_token_is_diagnosed_after_pip_fails(index_server, make_venv, tmp_p
     assert result.returncode == 1
     assert (f"privpip: index corp ({index_server.url}) rejected the token from "
             "env:PRIVPIP_INDEX_CORP_TOKEN (user __token__): HTTP 40") in result.stderr
-    assert ("hint: set PRIVPIP_INDEX_CORP_TOKEN to a valid token (it is wrong or expired), "
-            "or unset it") in result.stderr
+    assert ("hint: set PRIVPIP_INDEX_CORP_TOKEN to a valid token (it is wrong, expired or "
+            "may not read packages), or `unset PRIVPIP_INDEX_CORP_TOKEN` and run "
+            "`privpip login corp`") in result.stderr
     assert wrong not in result.stdout + result.stderr
     result = privpip("install", "--python", venv_python(venv), "corp-dep", cwd=tmp_path,
                      env=env)
     assert result.returncode == 1
     assert f"privpip: index 'corp' ({index_server.url}corp-dep/) answered 40" in result.stderr
-    assert ("; privpip login corp, or set PRIVPIP_INDEX_CORP_TOKEN; the token came from "
-            "env:PRIVPIP_INDEX_CORP_TOKEN") in result.stderr
+    assert (" to the token from env:PRIVPIP_INDEX_CORP_TOKEN; set PRIVPIP_INDEX_CORP_TOKEN to "
+            "a valid token") in result.stderr
     assert "asking each index once" not in result.stderr
     assert wrong not in result.stdout + result.stderr
 
@@ -159,8 +160,8 @@ def test_wrong_keyring_token_is_diagnosed_with_login(index_server, make_venv, tm
                      env=env)
     assert result.returncode == 1
     assert f"privpip: index 'corp' ({index_server.url}corp-dep/) answered 40" in result.stderr
-    assert ("; privpip login corp, or set PRIVPIP_INDEX_CORP_TOKEN; the token came from "
-            "keyring") in result.stderr
+    assert (" to the token from keyring; store a new token with `privpip login corp` (it "
+            "checks the token first), or set PRIVPIP_INDEX_CORP_TOKEN") in result.stderr
     assert "expired-token" not in result.stdout + result.stderr
 
 

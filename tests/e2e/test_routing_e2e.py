@@ -240,7 +240,8 @@ def test_upstream_401_gives_the_named_error_last(indexes, make_venv, tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("privpip: index 'corp' (http://127.0.0.1:"), result.stderr
     assert "answered 401" in last or "answered 403" in last  # pypiserver: 403
-    assert "privpip login corp, or set PRIVPIP_INDEX_CORP_TOKEN" in last
+    assert ("to the token from env:PRIVPIP_INDEX_CORP_TOKEN; set PRIVPIP_INDEX_CORP_TOKEN to a "
+            "valid token") in last
     assert "wrong-Token_" not in result.stderr
 
 
