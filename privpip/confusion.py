@@ -78,7 +78,12 @@ def lookup(public_index: str, name: str, timeout: float = LOOKUP_TIMEOUT) -> lis
         return None
     if page.status != 200:
         raise PublicIndexError(f"{redact(url)} answered HTTP {page.status}")
-    return http.versions(page)
+    from privpip.localindex import pages
+
+    try:
+        return pages.offered_versions(pages.parse(page.body, page.content_type, url, name))
+    except pages.PageError as exc:
+        raise PublicIndexError(f"{redact(url)}: {exc}") from None
 
 
 def _get(url: str, credential: Credential | None, timeout: float) -> http.Page:
@@ -94,7 +99,12 @@ def list_index(url: str, credential: Credential | None,
     page = _get(url, credential, timeout)
     if page.status != 200:
         raise PublicIndexError(f"listing {redact(url)} answered HTTP {page.status}")
-    names = http.project_names(page)
+    from privpip.localindex import pages
+
+    try:
+        names = pages.parse_project_list(page.body, page.content_type, url)
+    except pages.PageError as exc:
+        raise PublicIndexError(f"listing {redact(url)}: {exc}") from None
     return sorted({canonical(n) for n in names if n})
 
 

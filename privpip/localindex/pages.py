@@ -1,4 +1,6 @@
-"""Simple-API project pages: parsing PEP 503 HTML / PEP 691 JSON into one model, and rendering it.
+"""Simple-API pages: parsing PEP 503 HTML / PEP 691 JSON into one model, and rendering it; the
+one reader of simple pages (the local index, and `audit` and the confusion check through
+confusion.py).
 
 The model keeps what an installer reads, exactly as the upstream sent it: the hashes (from the
 URL fragment or the JSON ``hashes``), ``requires-python``, yanked and its reason, the PEP 658/714
@@ -241,6 +243,55 @@ def parse(body: bytes, content_type: str, url: str, name: str = "") -> Page:
             text = body.decode("utf-8", errors="replace")
         page = parse_html(text, url, name)
     return page if page.name else replace(page, name=name)
+
+
+def parse_project_list(body: bytes, content_type: str, url: str = "") -> list[str]:
+    """The project names an index's root page (``/simple/``) lists, as written (not
+    normalized): PEP 691 JSON's ``projects``, or the text of PEP 503 HTML's anchors."""
+    media = content_type.partition(";")[0].strip().lower()
+    if media in (JSON_TYPE, "application/json"):
+        try:
+            data = json.loads(body)
+            _check_major(str(data.get("meta", {}).get("api-version", "1.0")))
+            return [str(project["name"]) for project in data["projects"]]
+        except PageError:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise PageError(f"not a PEP 691 project list ({type(exc).__name__}: {exc})") from None
+    parser = _Parser(url)
+    parser.feed(body.decode("utf-8", errors="replace"))
+    parser.close()
+    return ["".join(text).strip() for _attrs, text in parser.anchors]
+
+
+def offered_versions(page: Page) -> list[str]:
+    """Every version a project page offers (PEP 700's list, and those read from its file
+    names), oldest first; an unparsable version sorts before the others."""
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+    from packaging.version import InvalidVersion, Version
+
+    found: set[str] = set(page.versions or ())
+    for file in page.files:
+        try:
+            if file.filename.endswith(".whl"):
+                found.add(str(parse_wheel_filename(file.filename)[1]))
+            else:
+                found.add(str(parse_sdist_filename(file.filename)[1]))
+        except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+            continue
+
+    def key(version: str) -> tuple[int, Version | str]:
+        try:
+            return (1, Version(version))
+        except InvalidVersion:
+            return (0, version)
+
+    return sorted(found, key=key)
 
 
 Format = Literal["json", "html"]

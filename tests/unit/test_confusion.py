@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from privpip import confusion, http, pipargs
+from privpip import confusion, pipargs
 from privpip.config import Index
 from tests import packaging_fixtures
 from tests.helpers import (
@@ -223,13 +223,30 @@ def test_public_in_play_rules():
     assert confusion.owner([corp], "corporate") is None
 
 
-def test_versions_from_pep691_json_and_html():
-    body = b'{"meta": {"api-version": "1.1"}, "name": "x", "versions": ["1.0", "10.0", "2.0"]}'
-    assert http.versions(http.Page(200, "application/vnd.pypi.simple.v1+json", body)) == \
-        ["1.0", "2.0", "10.0"]
+def test_versions_and_project_lists_from_pep691_json_and_html():
+    """The confusion check and audit read pages with the local index's reader (pages.py)."""
+    from privpip.localindex import pages
+
+    def versions(body: bytes, content_type: str) -> list[str]:
+        return pages.offered_versions(pages.parse(body, content_type, "https://h.example/x/"))
+
+    body = (b'{"meta": {"api-version": "1.1"}, "name": "x", "versions": ["1.0", "10.0", "2.0"],'
+            b' "files": [{"filename": "x-3.0.tar.gz", "url": "x-3.0.tar.gz", "hashes": {}}]}')
+    assert versions(body, "application/vnd.pypi.simple.v1+json") == ["1.0", "2.0", "3.0", "10.0"]
     html = (b'<a href="x-1.0.tar.gz#sha256=0">x-1.0.tar.gz</a>'
-            b'<a href="x-3.0-py3-none-any.whl">x-3.0-py3-none-any.whl</a>')
-    assert http.versions(http.Page(200, "text/html", html)) == ["1.0", "3.0"]
+            b'<a href="x-3.0-py3-none-any.whl">x-3.0-py3-none-any.whl</a>'
+            b'<a href="x-latest.tar.gz">not a version</a>')
+    assert versions(html, "text/html") == ["1.0", "3.0"]
+    assert pages.parse_project_list(
+        b'{"meta": {"api-version": "1.0"}, "projects": [{"name": "Corp_Lib"}, {"name": "b"}]}',
+        "application/vnd.pypi.simple.v1+json") == ["Corp_Lib", "b"]
+    assert pages.parse_project_list(b'<a href="/simple/corp-lib/">Corp_Lib</a>\n'
+                                    b'<a href="/simple/b/"> b </a>', "text/html") == ["Corp_Lib", "b"]
+    with pytest.raises(pages.PageError):  # not a page: an error, not "no versions"
+        versions(b'{"versions": ["1.0"]}', "application/vnd.pypi.simple.v1+json")
+    with pytest.raises(pages.PageError):
+        pages.parse_project_list(b'{"meta": {"api-version": "2.0"}, "projects": []}',
+                                 "application/vnd.pypi.simple.v1+json")
 
 
 
