@@ -43,9 +43,9 @@ ROTATE_PAGES = {
 
 WHY_REMOVED = (
     "the index options are removed from requirement files, not kept without the token: "
-    "{config} now names the index, and privpip runs pip through its own local index, which "
-    "refuses index options inside requirement files (they would bypass it and its "
-    "credentials); install with `privpip install -r FILE`")
+    "{config} now names the index with its credential, and privpip runs pip through its own "
+    "local index, which takes index options in requirement files over anyway; install with "
+    "`privpip install -r FILE`")
 WHY_PIP_CONF = (
     "{where}: the index setting with a token is removed: privpip takes the index over "
     "({config} names it; the token is in the keyring)")
@@ -128,12 +128,28 @@ class Plan:
         return mask("\n".join(out) + "\n", self.secrets()) if out else ""
 
 
+def _addressed(url: str) -> bool:
+    """Whether ``url``'s host is an IP address or localhost: no name worth taking from it."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def _index_name(url: str, provider: str, taken: set[str]) -> str:
     from urllib.parse import urlsplit
 
     match = _GITLAB_PROJECT.search(urlsplit(url).path)
     base = f"gitlab-{match.group(1)}" if provider == "gitlab" and match and \
-        match.group(1).isdigit() else (urlsplit(url).hostname or "index")
+        match.group(1).isdigit() else ("index" if _addressed(url) else
+                                       (urlsplit(url).hostname or "index"))
     base = re.sub(r"[^A-Za-z0-9._-]", "-", base).strip("-._") or "index"
     name, n = base, 2
     while name in taken:
@@ -144,14 +160,16 @@ def _index_name(url: str, provider: str, taken: set[str]) -> str:
 class _Builder:
     """The state of one plan while findings are turned into edits (config text, file lines)."""
 
-    def __init__(self, root: Path, config_path: Path) -> None:
+    def __init__(self, root: Path, config_path: Path, user: bool = False,
+                 name: str | None = None) -> None:
         self.root = root
         self.plan = Plan(config_path)
         self.pyproject = edit.is_pyproject(config_path)
         self.label = label(config_path)
         self.old_config = edit.read(config_path) if config_path.is_file() else None
         self.config = self.old_config if self.old_config is not None else \
-            edit.starter(self.pyproject)
+            (edit.user_starter() if user else edit.starter(self.pyproject))
+        self.name = name  # --name: the name of the (first) index the plan creates
         self.initial_config = self.config
         parsed = parse_text(self.config, self.label, self.pyproject)
         self.indexes = list(parsed.indexes)
@@ -198,7 +216,14 @@ class _Builder:
         found = next((i for i in self.indexes if same_index(i.url, url)), None)
         if found is not None:
             return found
-        name = _index_name(url, provider, {i.name for i in self.indexes})
+        if self.name is not None:
+            name, self.name = self.name, None
+        else:
+            name = _index_name(url, provider, {i.name for i in self.indexes})
+            if _addressed(url):
+                self.note(f"index {name!r} ({url}) got a generic name, its host being an "
+                          "address: choose one with --name NAME, or change `name` in "
+                          f"{self.shown(self.plan.config_path)} before the token is used")
         fields: dict[str, Any] = {"name": name, "url": url}
         if replaces_pypi and not any(i.default for i in self.indexes):
             fields["default"] = True
@@ -258,14 +283,17 @@ class _Builder:
 
 
 def build_plan(findings: Sequence[Finding], root: Path, env: Mapping[str, str],
-               config_path: Path | None = None) -> Plan:
+               config_path: Path | None = None, user: bool = False,
+               name: str | None = None) -> Plan:
     """What `privpip migrate` would do for ``findings`` (paths relative to ``root``).
 
-    ``config_path``: the project's config file (default: privpip.toml at ``root``).
+    ``config_path``: the config file (default: privpip.toml at ``root``); ``user``: it is
+    the user config file (its own starter text when new); ``name``: the name of the first
+    index the plan creates (else one made from the URL).
     URLs with a credential come first (they create the indexes), then literal tokens in .env
     files and Dockerfiles, which are matched to those indexes.
     """
-    builder = _Builder(root, config_path or root / PROJECT_FILE)
+    builder = _Builder(root, config_path or root / PROJECT_FILE, user, name)
     leaks = [f for f in findings if f.level == LEAK]
     # Left to right on a line, lines top to bottom: a removed line becomes "" (lines keep their
     # numbers) and a span is applied right to left within one line by the sort below.

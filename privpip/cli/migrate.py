@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,12 +23,15 @@ if TYPE_CHECKING:
 @click.option("--yes", "-y", is_flag=True, help="Apply the plan without asking.")
 @click.option("--no-verify", is_flag=True,
               help="Store tokens without first checking them against their index.")
+@click.option("--name", "name", metavar="NAME",
+              help="The name of the index the plan creates (the first, if several). "
+              "Default: from the URL's host (a generic one for an IP address or localhost).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=check.DEFAULT_TIMEOUT,
               show_default=True, metavar="SECONDS",
               help="How long to wait for an index when checking a token.")
 @click.pass_obj
 def migrate(ctx: Context, paths: tuple[Path, ...], yes: bool, no_verify: bool,
-            timeout: float) -> int:
+            name: str | None, timeout: float) -> int:
     """Move the tokens `privpip scan` finds into privpip's config and the keyring.
 
     Each index URL with a token becomes an [[index]] (a git+https host a [[git]]) entry in
@@ -37,6 +41,10 @@ def migrate(ctx: Context, paths: tuple[Path, ...], yes: bool, no_verify: bool,
     files keep the URL without the credential. CI files and Dockerfiles get
     ${PRIVPIP_INDEX_<NAME>_TOKEN} (GitLab CI: ${CI_JOB_TOKEN}); .env files too, and
     `password =` in .pypirc / pip.conf moves to the keyring. PATH limits it to those files.
+
+    An index found in a user-level file (a pip.conf, .pypirc or uv.toml under your home
+    directory, outside the project) goes to your user config, not the project's: it keeps
+    working in every directory. Such files are migrated on their own (name them as PATH).
 
     The plan is shown first as diffs with the secrets masked. On a terminal privpip asks
     before applying; --yes applies without asking; otherwise nothing is changed.
@@ -53,7 +61,23 @@ def migrate(ctx: Context, paths: tuple[Path, ...], yes: bool, no_verify: bool,
     # Paths are shown (and found again) from the root: run the scan from there.
     full = tuple(p if p.is_absolute() else ctx.cwd / p for p in paths)
     findings = scan_mod.scan_project(full, root, ctx.env)
-    plan = migrate_mod.build_plan(findings, root, ctx.env, config_path)
+    if name is not None:
+        from privpip.config.schema import check_index_arguments
+
+        check_index_arguments({"name": name}, {"name": "--name"})
+    leaks = [f for f in findings if f.level == scan_mod.LEAK]
+    personal = [f for f in leaks if _user_level(root / f.path, root, ctx.env)]
+    user = bool(leaks) and len(personal) == len(leaks)
+    if user:
+        from privpip.config import user_config_file
+
+        config_path = user_config_file(ctx.env)
+    else:
+        findings = [f for f in findings if f not in personal]
+    plan = migrate_mod.build_plan(findings, root, ctx.env, config_path, user=user, name=name)
+    for finding in () if user else personal:
+        plan.skipped.append((finding, "a user-level file; migrate it on its own (privpip "
+                             "migrate PATH) so that its index goes to your user config"))
     if plan.empty:
         click.echo("privpip: nothing to migrate: no token written into the project's files "
                    "that privpip can move")
@@ -71,6 +95,8 @@ def migrate(ctx: Context, paths: tuple[Path, ...], yes: bool, no_verify: bool,
             click.echo("privpip: nothing was changed")
             return OK
     _store_tokens(ctx, plan, no_verify, timeout)
+    if user:
+        config_path.parent.mkdir(parents=True, exist_ok=True)
     migrate_mod.write_all(plan.changes)
     for change in plan.changes:
         click.echo(f"privpip: {'created' if change.old is None else 'rewrote'} {change.shown}")
@@ -80,6 +106,14 @@ def migrate(ctx: Context, paths: tuple[Path, ...], yes: bool, no_verify: bool,
             click.echo("privpip: WARNING: " + migrate_mod.rotate_advice(
                 finding, history[finding.secret]), err=True)
     return FAILED if plan.skipped else OK
+
+
+def _user_level(path: Path, root: Path, env: Mapping[str, str]) -> bool:
+    """Whether ``path`` is a user's own file (under the home directory, outside the project):
+    an index found there belongs in the user config, where every directory sees it."""
+    home = Path(env.get("HOME") or Path.home()).resolve()
+    real = path.resolve()
+    return real.is_relative_to(home) and not real.is_relative_to(root.resolve())
 
 
 def _store_tokens(ctx: Context, plan: Plan, no_verify: bool, timeout: float) -> None:

@@ -54,7 +54,7 @@ def test_migrate_then_install_with_the_keyring(project: Path, index_server, make
     assert dry.returncode == 1 and "nothing was changed" in dry.stderr
     netloc = index_server.root.split("://")[1]
     assert f"---index-url http://__token__:****@{netloc}/simple/" in dry.stdout  # the diff
-    assert "refuses index options inside requirement files" in dry.stdout  # why it goes
+    assert "takes index options in requirement files over anyway" in dry.stdout  # why it goes
     no_token(dry.stdout + dry.stderr)
     assert {p: p.read_bytes() for p in project.iterdir() if p.is_file()} == before
 
@@ -66,8 +66,11 @@ def test_migrate_then_install_with_the_keyring(project: Path, index_server, make
     requirements = (project / "requirements.txt").read_bytes()
     assert requirements == b"# private index\r\ncorp-dep==1.0\r\n"
     ci = (project / ".gitlab-ci.yml").read_text()
-    assert "http://__token__:${PRIVPIP_INDEX_127_0_0_1_TOKEN}@" in ci and ci.endswith("# keep\n")
-    assert "PRIVPIP_INDEX_127_0_0_1_TOKEN" in result.stdout  # the CI variable to create
+    # An address gives no name worth keeping: a generic one, and the user is told so.
+    assert "http://__token__:${PRIVPIP_INDEX_INDEX_TOKEN}@" in ci and ci.endswith("# keep\n")
+    assert "PRIVPIP_INDEX_INDEX_TOKEN" in result.stdout  # the CI variable to create
+    assert "index 'index' (" in result.stdout and "got a generic name" in result.stdout
+    assert "choose one with --name NAME" in result.stdout
     cfg = (project / "privpip.toml").read_text()
     assert f'url = "{index_server.url}"' in cfg and "default = true" in cfg
     for path in project.rglob("*"):
@@ -232,3 +235,34 @@ def test_terminal_confirmation(tmp_path: Path) -> None:
     yes = run(b"y")
     assert "rewrote requirements.txt" in yes and PLAIN_TOKEN not in yes
     assert (repo / "requirements.txt").read_text() == "x\n"
+
+
+def test_user_pip_conf_goes_to_the_user_config_with_a_chosen_name(tmp_path: Path,
+                                                                  index_server) -> None:
+    """`privpip migrate --yes ~/.config/pip/pip.conf` from a project: the index lands in the
+    user config (every directory sees it), never in the project's privpip.toml."""
+    home = tmp_path / "home"
+    conf = home / ".config" / "pip" / "pip.conf"
+    conf.parent.mkdir(parents=True)
+    netloc = index_server.root.split("://")[1]
+    conf.write_text(f"[global]\nindex-url = http://__token__:{PLAIN_TOKEN}@{netloc}/simple/\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    git(project, "init", "-q", "-b", "main")
+    env = {**PLAINTEXT, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
+    env.pop("PRIVPIP_USER_CONFIG", None)
+    result = privpip("migrate", "--yes", "--name", "corp", str(conf), cwd=project, env=env,
+                     timeout=60)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    no_token(output)
+    assert not (project / "privpip.toml").exists()
+    user = home / ".config" / "privpip" / "config.toml"
+    assert 'name = "corp"' in user.read_text()
+    assert "generic name" not in output
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    listed = privpip("index", "list", cwd=elsewhere, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "corp" in listed.stdout and index_server.url in listed.stdout
+    no_token(conf.read_text())

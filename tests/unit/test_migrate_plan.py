@@ -45,7 +45,7 @@ def test_requirement_index_options_are_removed_and_the_index_configured(tmp_path
     assert [(e.service, e.username) for e in plan.entries] == [
         (f"https://{GL}/", "__token__"), ("https://pypi.example.com/simple/", "deploy")]
     text = plan.describe()
-    assert "refuses index options inside requirement files" in text
+    assert "takes index options in requirement files over anyway" in text
     assert PLAIN_TOKEN not in text and "****" in text
 
 
@@ -155,3 +155,16 @@ def test_write_many_leaves_each_file_whole(tmp_path: Path, crash_at: int) -> Non
     assert [a.read_text(), b.read_text()] == (["old a\n", "old b\n"] if crash_at == 0
                                               else ["new a\n", "old b\n"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]  # no temp left
+
+
+def test_an_address_gets_a_generic_name_and_a_note_and_name_chooses(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text(
+        f"-i http://__token__:{PLAIN_TOKEN}@127.0.0.1:8080/simple/\n")
+    findings = scan.scan_project((), tmp_path, os.environ)
+    plan = migrate.build_plan(findings, tmp_path, os.environ)
+    assert 'name = "index"' in new_text(plan, "privpip.toml")
+    assert ("index 'index' (http://127.0.0.1:8080/simple/) got a generic name, its host being "
+            "an address: choose one with --name NAME") in plan.describe()
+    named = migrate.build_plan(findings, tmp_path, os.environ, name="corp")
+    assert 'name = "corp"' in new_text(named, "privpip.toml")
+    assert "generic name" not in named.describe()
