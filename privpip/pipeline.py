@@ -267,6 +267,8 @@ def run_local(ctx: Context, accesses: Sequence[Access], routed: Plan, argv: Sequ
             local.listening(ctx.config, routed, log, env=ctx.env, recorder=recorder,
                             fix=refusal_fix(ctx, accesses)) as index:
         ctx.note(f"local index: {index.url}")
+        if index.listen_note:
+            ctx.note(index.listen_note)
         env = local.child_environment(index, ctx.env, private, ctx.interactive, pip=pip, uv=uv,
                                       passthrough=routed.passthrough)
         argv = local.with_copies(argv, routed, private)

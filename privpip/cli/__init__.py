@@ -39,7 +39,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "scan": ("scan", "scan", "Find index and git-host tokens written into a project's files."),
     "migrate": ("migrate", "migrate",
                 "Move the tokens `privpip scan` finds into privpip's config and the keyring."),
-    "serve": ("serve", "serve", "Serve the private indexes as one local index on 127.0.0.1."),
+    "serve": ("serve", "serve", "Serve the private indexes as one local index on loopback."),
     "completion": ("completion", "completion",
                    "Print the shell completion script (bash, zsh, fish)."),
     "token": ("token", "token", "Print the token of index NAME on stdout, for a pipe."),

@@ -1,4 +1,4 @@
-"""`privpip serve`: the routing local index as a long-running service on 127.0.0.1."""
+"""`privpip serve`: the routing local index as a long-running service on loopback."""
 
 from __future__ import annotations
 
@@ -9,22 +9,23 @@ from privpip.context import Context
 
 
 @click.command(context_settings=CONTEXT,
-               short_help="Serve the private indexes as one local index on 127.0.0.1.")
+               short_help="Serve the private indexes as one local index on loopback.")
 @index_option()
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
-              help="Port on 127.0.0.1 (0: a free one).")
+              help="Port on your own loopback address (0: a free one).")
 @click.pass_obj
 def serve(ctx: Context, indexes: tuple[str, ...], port: int) -> None:
-    """Serve the private indexes as one index on 127.0.0.1 until Ctrl-C.
+    """Serve the private indexes as one index on loopback until Ctrl-C.
 
     For tools privpip cannot wrap (an IDE, `docker build --network host`, tox, Poetry):
     the same routing as `privpip install` (an owned package comes only from its index,
     tokens stay in privpip), behind a credential made for this session and printed here.
-    Loopback only; problems of the indexes are printed as they happen.
+    It listens on your own address in 127.0.0.0/8 (printed below) and answers only your
+    user's connections; problems of the indexes are printed as they happen.
 
     \b
       privpip serve --port 8765
-      PIP_INDEX_URL=http://USER:PASSWORD@127.0.0.1:8765/simple/ pip install corp-lib
+      PIP_INDEX_URL=http://USER:PASSWORD@127.A.B.C:8765/simple/ pip install corp-lib
     """
     import signal
     import threading

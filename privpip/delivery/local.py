@@ -2,9 +2,9 @@
 
     configured indexes (+ the public index when none is the default)
     + what pip would otherwise be told (pip.conf, PIP_*/UV_* variables, -i/--extra-index-url)
-      -> upstreams of one LocalIndex on 127.0.0.1 (tokens stay in this process)
+      -> upstreams of one LocalIndex on the user's own loopback address (tokens stay here)
       -> the child: PIP_INDEX_URL / UV_DEFAULT_INDEX = the local index, NETRC with only the
-         per-run credential for 127.0.0.1 (plus the user's own entries for other hosts)
+         per-run credential for that address (plus the user's own entries for other hosts)
 
 Index options privpip cannot take out of pip's hands (inside requirement files, a remote
 requirements file, find-links URLs) refuse the run: letting them through would let pip ask
@@ -263,7 +263,8 @@ def _netrc_entry(path: Path, host: str) -> tuple[str | None, Secret | None]:
 
 
 def local_netrc_text(index: LocalIndex, users_netrc: str) -> str:
-    """The user's own netrc, then the per-run credential for 127.0.0.1 (a later entry wins)."""
+    """The user's own netrc, then the per-run credential for the local index's own address
+    (a later entry wins); pip's netrc names hosts, not ports: nothing else listens there."""
     lines = [users_netrc.rstrip("\n"), ""] if users_netrc.strip() else []
     # Both values are generated (hex and URL-safe base64): portable in every netrc parser.
     lines.append(f"machine {index.host}\n\tlogin {index.username}\n"
@@ -363,15 +364,19 @@ def describe(problem: Problem, origins: Mapping[str, str], configured: Mapping[s
 
 
 def new_index(env: Mapping[str, str], routed: Plan, log: Callable[[str], None] | None = None,
-              port: int = 0, prefix: str | None = None, recorder: Recorder | None = None
-              ) -> LocalIndex:
+              port: int | None = None, prefix: str | None = None,
+              recorder: Recorder | None = None) -> LocalIndex:
     """A LocalIndex for ``routed`` that checks upstream TLS as pip would (its ``cert`` and
     ``client-cert`` settings, REQUESTS_CA_BUNDLE, SSL_CERT_FILE), so a company CA works.
+
+    It listens on this user's own loopback address (:mod:`privpip.localindex.address`): on
+    the kept port when ``port`` is None (the same URLs every run, so caches hit; a busy
+    port falls back to a free one), else on ``port`` (0: a free one).
 
     With an https upstream, a configured bundle or client certificate is loaded here, so that
     a bad one is an error before anything runs; the system store is left to the index's own
     thread (see LocalIndex.serve). Without one, no TLS is set up at all."""
-    from privpip.localindex import LocalIndex, ssl_context
+    from privpip.localindex import LocalIndex, address, ssl_context
 
     context = None
     if any(u.url.startswith("https:") for u in routed.upstreams):
@@ -383,9 +388,11 @@ def new_index(env: Mapping[str, str], routed: Plan, log: Callable[[str], None] |
     # over, or the public one, is contacted when (and only if) a request needs it.
     configured = [name for name, origin in routed.origins.items()
                   if origin.startswith("configured")]
+    host, kept_port = address.own(env)
     return LocalIndex(routed.upstreams, timeout=timeout, deadline=4 * timeout, log=log,
-                      port=port, ssl_context=context, connect_ahead=configured,
-                      recorder=recorder, strategy=routed.strategy)
+                      host=host, port=kept_port if port is None else port,
+                      fall_back=port in (None, 0), ssl_context=context,
+                      connect_ahead=configured, recorder=recorder, strategy=routed.strategy)
 
 
 DEFAULT_UPSTREAM_TIMEOUT = 30.0

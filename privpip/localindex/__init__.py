@@ -58,22 +58,47 @@ def _check_credential(upstream: Upstream) -> None:
             hint=f"privpip login {upstream.name}")
 
 
+def _listening_socket(host: str, port: int) -> socket.socket:
+    import socket
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        if os.name == "posix":  # as http.server does: a fixed port can be reused at once
+            # (Linux still refuses a second listener on the same address and port.)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(128)  # uv opens many connections at once
+    except BaseException:
+        listener.close()
+        raise
+    return listener
+
+
+def _cannot_listen(exc: OSError) -> PrivpipError:
+    return PrivpipError(f"cannot open a local port for the per-run index ({exc})",
+                        hint="use the netrc delivery instead (--delivery netrc)")
+
+
 class LocalIndex:
-    """A simple-API server on 127.0.0.1 for one run; a context manager (started on enter)."""
+    """A simple-API server on loopback for one run; a context manager (started on enter)."""
 
     def __init__(self, upstreams: Sequence[Upstream], timeout: float = 30.0,
                  log: Callable[[str], None] | None = None, *,
                  ssl_context: ssl.SSLContext | None = None, cafile: str | None = None,
                  deadline: float = 120.0, file_deadline: float = 3600.0,
-                 max_page_bytes: int = MAX_PAGE_BYTES, port: int = 0,
+                 max_page_bytes: int = MAX_PAGE_BYTES, host: str = "127.0.0.1", port: int = 0,
+                 fall_back: bool = False, idle_timeout: float = 30.0,
                  connect_ahead: Sequence[str] = (), recorder: Recorder | None = None,
                  strategy: str = "first-index") -> None:
         """``timeout``: the longest wait for any one read from an upstream; ``deadline``: the
         longest a whole page request may take (connect, redirects, body), ``file_deadline``
         the same for one file download; ``max_page_bytes``: the largest project page (after
         gzip). TLS: ``ssl_context`` (see :func:`ssl_context`), or ``cafile`` (a CA bundle to
-        trust instead of the default store), or the default context. ``port``: 0 for a free
-        port (``privpip serve --port`` chooses one). ``connect_ahead``: the upstreams (by
+        trust instead of the default store), or the default context. ``host`` and ``port``:
+        where to listen (a loopback address; port 0 for a free one); with ``fall_back``, a
+        busy port becomes a free one and an address the system lacks 127.0.0.1 (see
+        ``listen_note``). ``idle_timeout``: how long a client's connection may stay silent
+        (before or between requests) until it is closed. ``connect_ahead``: the upstreams (by
         name) to open a connection to as soon as the server is built (see ``serve``).
         ``recorder``: collects each file streamed in full with its SHA-256 (provenance).
         ``strategy``: ``first-index`` or ``unsafe-best-match`` (see :mod:`.routing`)."""
@@ -84,7 +109,7 @@ class LocalIndex:
             raise ValueError(f"index names must be unique: {names}")
         for upstream in upstreams:
             _check_credential(upstream)
-        if min(timeout, deadline, file_deadline) <= 0 or max_page_bytes <= 0:
+        if min(timeout, deadline, file_deadline, idle_timeout) <= 0 or max_page_bytes <= 0:
             raise ValueError("timeouts, deadlines and the page size limit must be positive")
         if ssl_context is not None and cafile is not None:
             raise ValueError("give ssl_context or cafile, not both")
@@ -95,7 +120,11 @@ class LocalIndex:
         self.max_page_bytes = max_page_bytes
         self._ssl_context = ssl_context
         self._cafile = cafile
+        self.requested_host = host
         self.requested_port = port
+        self.fall_back = fall_back
+        self.idle_timeout = idle_timeout
+        self.listen_note = ""  # why the index listens elsewhere than asked ("" when it does not)
         self.connect_ahead = tuple(connect_ahead)
         self.recorder = recorder
         if strategy not in STRATEGIES:
@@ -118,9 +147,9 @@ class LocalIndex:
         return self.listen().serve()
 
     def listen(self) -> LocalIndex:
-        """Open the listening socket on 127.0.0.1. From here on the port and URL are known,
-        and a client's connections wait in the socket's backlog until ``serve()``."""
-        import socket
+        """Open the listening socket. From here on the port and URL are known, and a
+        client's connections wait in the socket's backlog until ``serve()``."""
+        import errno
 
         if self._listener is not None:
             return self
@@ -128,18 +157,23 @@ class LocalIndex:
             from privpip.localindex.tls import make_context
 
             self._ssl_context = make_context(("the CA file given", self._cafile))
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        host, port = self.requested_host, self.requested_port
         try:
-            if os.name == "posix":  # as http.server does: a fixed --port can be reused at once
-                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind(("127.0.0.1", self.requested_port))
-            listener.listen(128)  # uv opens many connections at once
+            self._listener = _listening_socket(host, port)
         except OSError as exc:
-            listener.close()
-            raise PrivpipError(f"cannot open a local port for the per-run index ({exc})",
-                               hint="use the netrc delivery instead (--delivery netrc)"
-                               ) from None
-        self._listener = listener
+            if not self.fall_back or exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
+                raise _cannot_listen(exc) from None
+            if exc.errno == errno.EADDRINUSE:
+                self.listen_note = (f"{host}:{port} is busy (another privpip run?): this run "
+                                    "listens on another port, so pip's and uv's caches miss")
+            else:
+                host = "127.0.0.1"
+                self.listen_note = (f"{self.requested_host} is not a local address here: this "
+                                    "run listens on a free port of 127.0.0.1 (caches miss)")
+            try:
+                self._listener = _listening_socket(host, 0)
+            except OSError as again:
+                raise _cannot_listen(again) from None
         return self
 
     def serve(self) -> LocalIndex:
@@ -182,7 +216,7 @@ class LocalIndex:
                           file_deadline=self.file_deadline, max_page_bytes=self.max_page_bytes,
                           recorder=self.recorder, strategy=self.strategy)
             assert self._listener is not None
-            server = LocalServer.adopt(self._listener, state)
+            server = LocalServer.adopt(self._listener, state, self.idle_timeout)
         except BaseException as exc:  # noqa: BLE001 - reported by close(), never swallowed
             self._failure = exc
             if self._listener is not None:
@@ -226,7 +260,9 @@ class LocalIndex:
 
     @property
     def host(self) -> str:
-        return "127.0.0.1"
+        if self._listener is None:
+            raise RuntimeError("the local index is not listening")
+        return str(self._listener.getsockname()[0])
 
     @property
     def port(self) -> int:

@@ -28,6 +28,7 @@ import hmac
 import http.client
 import http.server
 import itertools
+import os
 import socket
 import ssl
 import threading
@@ -40,7 +41,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from privpip import identity
 from privpip.identity import DEFAULT_USERNAME, basic_auth
-from privpip.localindex import pages, routing
+from privpip.localindex import address, pages, routing
 from privpip.localindex.routing import Problem, Upstream
 from privpip.localindex.tls import CA_HINT
 from privpip.provenance import Recorder, Sink
@@ -534,6 +535,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return "privpip-localindex"
 
+    def setup(self) -> None:
+        # A per-connection limit: a connection silent this long (before a request, between
+        # keep-alive requests, or not reading an answer) is closed, so idle connections
+        # cannot pile up threads while real requests wait.
+        self.timeout = self.server.idle_timeout  # type: ignore[misc]
+        super().setup()
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if self.server.state.log_to is None:
             return  # called for every request: nothing to format while logging is off
@@ -758,14 +766,18 @@ def _blocks(response: http.client.HTTPResponse) -> Iterator[bytes]:
 class LocalServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     state: State
+    idle_timeout: float
+    uid: int | None  # the only uid whose connections are answered (None: cannot tell)
     _wake_r: socket.socket
     _wake_w: socket.socket
     _stopping: bool
     _stopped: threading.Event
 
     @classmethod
-    def adopt(cls, listener: socket.socket, state: State) -> LocalServer:
-        """A server answering on ``listener``, a socket already bound and listening."""
+    def adopt(cls, listener: socket.socket, state: State,
+              idle_timeout: float = 30.0) -> LocalServer:
+        """A server answering on ``listener``, a socket already bound and listening; a
+        client connection silent for ``idle_timeout`` seconds is closed."""
         server = cls(listener.getsockname(), Handler, bind_and_activate=False)
         server.socket.close()  # the one socketserver made; the listener replaces it
         server.socket = listener
@@ -773,6 +785,8 @@ class LocalServer(http.server.ThreadingHTTPServer):
         server.server_address = (host, port)
         server.server_name, server.server_port = host, port
         server.state = state
+        server.idle_timeout = idle_timeout
+        server.uid = os.getuid() if address.checks_peers() else None
         server._wake_r, server._wake_w = socket.socketpair()
         server._stopping = False
         server._stopped = threading.Event()
@@ -804,6 +818,21 @@ class LocalServer(http.server.ThreadingHTTPServer):
         self.server_close()
         self._wake_r.close()
         self._wake_w.close()
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        """Only this user's connections are answered; another uid's is closed unanswered,
+        before a thread is started for it (in the accept loop: about 20 microseconds)."""
+        if self.uid is None:
+            return True
+        try:
+            uid = address.peer_uid(request.getsockname(), client_address)
+        except (OSError, ValueError):
+            uid = None
+        if uid == self.uid:
+            return True
+        who = f"uid {uid}" if uid is not None else "a process the kernel no longer lists"
+        self.state.log(f"refused a connection from {who}: only this user's are answered")
+        return False
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # socketserver prints a traceback to stderr; one line in the run's log is enough.
