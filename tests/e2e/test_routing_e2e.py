@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -214,8 +215,12 @@ def test_build_backend_sees_no_upstream_token(indexes, make_venv, tmp_path):
                      backend_fails=True)
     assert result.returncode == 1
     text = dump.read_text()
-    assert "NETRC=" in text and "PIP_INDEX_URL=http://127.0.0.1:" in text
-    assert "machine 127.0.0.1" in text  # the per-run credential, worthless after the run
+    assert "NETRC=" in text
+    # The user's own loopback address (not 127.0.0.1, where other ports listen), and the
+    # per-run credential for that address only, worthless after the run.
+    local = re.search(r"PIP_INDEX_URL=http://(127\.[0-9.]+):[0-9]+/simple/", text)
+    assert local is not None and local.group(1) != "127.0.0.1"
+    assert f"machine {local.group(1)}\n" in text
     assert "not-an-index-token" in text  # the user's own entries still work
     no_token_in(text)
 
@@ -253,7 +258,8 @@ def test_run_child_routes_pip_and_uv(indexes, make_venv, tmp_path):
     result = privpip("run", "--", venv_python(venv), "-c", code, cwd=tmp_path, env=TOKENS)
     assert result.returncode == 0, result.stderr
     pip_url, uv_url = result.stdout.split()
-    assert pip_url.startswith("http://127.0.0.1:") and pip_url == "http://" + uv_url
+    assert re.match(r"http://127\.[0-9.]+:[0-9]+/simple/$", pip_url), pip_url
+    assert pip_url == "http://" + uv_url
     no_token_in(result.stdout + result.stderr)
     result = privpip("run", "--", venv_python(venv), "-m", "pip", "install", "corp-top",
                      cwd=tmp_path, env=TOKENS)
@@ -290,7 +296,8 @@ def test_serve_for_plain_pip(indexes, make_venv, tmp_path):
     try:
         assert server.stdout is not None
         lines = [server.stdout.readline() for _ in range(6)]
-        assert lines[0].startswith(f"privpip: serving 2 index(es) at http://127.0.0.1:{port}/")
+        assert re.match(rf"privpip: serving 2 index\(es\) at http://127\.[0-9.]+:{port}/",
+                        lines[0]), lines[0]
         url = next(line.split("PIP_INDEX_URL=", 1)[1].strip() for line in lines
                    if "PIP_INDEX_URL=" in line)
         venv = make_venv()
