@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +44,8 @@ def populate(packages: Path, wheels: int) -> None:
                                    requires=[*names, "corp-dep"])
 
 
-def start_server(packages: Path, htpasswd: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(packages: Path, htpasswd: Path, extra: Sequence[str] = ()
+                 ) -> tuple[subprocess.Popen[bytes], str]:
     import urllib.error
     import urllib.request
 
@@ -52,7 +54,7 @@ def start_server(packages: Path, htpasswd: Path) -> tuple[subprocess.Popen[bytes
     # one index under /bench
     script = Path(__file__).resolve().parent.parent / "tests" / "multi_pypiserver.py"
     server = subprocess.Popen([sys.executable, str(script), str(port),
-                               f"bench={packages}:{htpasswd}"])
+                               f"bench={packages}:{htpasswd}", *extra])
     root = f"http://127.0.0.1:{port}/bench"
     for _ in range(300):
         try:
