@@ -262,25 +262,29 @@ def describe_untrusted(path: Path, indexes: Iterable[Index],
               f"{shlex.quote(str(path))}")
 
 
-def effects(indexes: Iterable[Index], gits: Iterable[GitHost] = ()) -> list[str]:
-    """One indented line (or two) per command a file runs and per variable it sends."""
+def effects(indexes: Iterable[Index], gits: Iterable[GitHost] = (),
+            trusted: bool = False) -> list[str]:
+    """One indented line (or two) per command a file runs and per variable it sends: what it
+    would do (untrusted), or what it does from now on (``trusted``: `privpip trust`)."""
+    run, sent, send = ("runs", "is sent", "sends") if trusted else (
+        "would run", "would be sent", "would send")
     lines = []
     for index in indexes:
         if index.token_command:
             what = ("its provider's CLI" if index.token_command_is_default
                     else "token-command")
-            lines.append(f"  index {_printable(index.name)!r}: {what} would run: "
+            lines.append(f"  index {_printable(index.name)!r}: {what} {run}: "
                          f"{_argv_text(index.token_command)}\n"
-                         f"    and its output would be sent as the token to "
+                         f"    and its output {sent} as the token to "
                          f"{_printable(index.url)}")
         if index.token_env:
             names = ", ".join("$" + v for v in index.token_env)
-            lines.append(f"  index {_printable(index.name)!r}: token-env would send "
+            lines.append(f"  index {_printable(index.name)!r}: token-env {send} "
                          f"{names} to {_printable(index.url)}")
     for git in gits:
         if git.token_env:
             names = ", ".join("$" + v for v in git.token_env)
-            lines.append(f"  git host {git.host!r}: token-env would send {names} to "
+            lines.append(f"  git host {git.host!r}: token-env {send} {names} to "
                          f"https://{git.host}")
     return lines
 

@@ -98,9 +98,12 @@ def main() -> int:
         env["PRIVPIP_INDEX_DEMO_TOKEN"] = token
         env["VIRTUAL_ENV"] = str(venv)
         print("4. $ privpip -v install hello-private   (token from PRIVPIP_INDEX_DEMO_TOKEN)\n")
+        # One stream, in the order written: privpip's -v lines (stderr) come before pip's
+        # output (stdout), as on a terminal.
         result = subprocess.run([str(BIN / "privpip"), "-v", "install", "hello-private"],
-                                cwd=project, env=env, capture_output=True, text=True)
-        output = result.stdout + result.stderr
+                                cwd=project, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        output = result.stdout
         print("   " + output.strip().replace("\n", "\n   ") + "\n")
         if result.returncode != 0:
             print(f"privpip install failed with exit status {result.returncode}")

@@ -66,6 +66,18 @@ class LazyGroup(click.Group):
             accept_global_options(command)
         return command
 
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        """click's lookup, and for a name that is no command the closest one (`instal`)."""
+        name = args[0] if args else ""
+        if name and name not in COMMANDS and not name.startswith("-") \
+                and not ctx.resilient_parsing:
+            from privpip.config.model import did_you_mean
+
+            shown = [n for n, (_, _, short) in COMMANDS.items() if short]
+            ctx.fail(f"No such command {name!r}{did_you_mean(name, shown)}.")
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, short) for name, (_, _, short) in sorted(COMMANDS.items()) if short]
         with formatter.section("Commands"):

@@ -134,8 +134,8 @@ def _store_tokens(ctx: Context, plan: Plan, no_verify: bool, timeout: float) -> 
                     f"{entry.what} ({redact(entry.service)}): {result.describe()}; "
                     "nothing was changed",
                     "fix the token (or the URL), or migrate without checking: --no-verify")
-            click.echo(f"privpip: {entry.what} accepted the token ({result.describe()})",
-                       err=True)
+            click.echo(f"privpip: {entry.what} accepted the token (HTTP {result.status}, "
+                       f"{result.seconds:.2f} s)", err=True)
     store = KeyringStore.from_env(ctx.env)
     try:
         for entry in plan.entries:

@@ -60,6 +60,12 @@ def scan(ctx: Context, paths: tuple[Path, ...], user: bool, as_json: bool,
             advice = "" if user else "; move them out with `privpip migrate`"
             click.echo(f"privpip: {len(leaks)} credential(s) written into files{advice}",
                        err=True)
+        elif user:
+            # A project scan stays silent when clean (a pre-commit hook); --user is asked by
+            # hand, and silence there reads as "did it look at anything?".
+            files = len(scan_mod.user_files(ctx.env))
+            click.echo(f"privpip: no credential found in your pip, uv, Poetry and twine files "
+                       f"({files} read) or their variables", err=True)
     return FAILED if leaks else OK
 
 

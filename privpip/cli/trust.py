@@ -60,9 +60,9 @@ def trust(ctx: Context, path: str | None, show: bool, revoke: bool) -> None:
     parsed = read_file(target, env)  # a file privpip cannot read is not worth trusting
     real, sha = records.trust(target, env)
     click.echo(f"privpip: trusted {real} (sha256:{sha[:16]})")
-    lines = records.effects(parsed.indexes, parsed.git_hosts)
+    lines = records.effects(parsed.indexes, parsed.git_hosts, trusted=True)
     if lines:
-        click.echo("it may now:\n" + "\n".join(lines))
+        click.echo("from now on, when a token is needed:\n" + "\n".join(lines))
     if records.env_trusts(env):
         click.echo("privpip: note: CI=true or PRIVPIP_TRUST=1 is set, which trusts every "
                    "project file anyway", err=True)

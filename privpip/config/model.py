@@ -111,8 +111,8 @@ class Config(NamedTuple):
             raise ConfigError(
                 "",
                 "no private index is configured",
-                f"create {PROJECT_FILE} with an [[index]] table (see `privpip --help`), "
-                "or pass --config PATH",
+                "for this project: `privpip init`, then `privpip index add NAME URL`; for "
+                "every directory: `privpip index add --user NAME URL`; or pass --config PATH",
             )
         if not names:
             return self.indexes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -162,6 +163,10 @@ def test_hostile_token_is_checked_stored_and_gone(tmp_path: Path, index_server) 
     assert result.returncode == 0, output
     assert_no_token(output, HOSTILE_USER, HOSTILE_TOKEN)
     assert "accepted the token" in result.stderr and "rotate it" in result.stderr
+    # said once, as login says it (not "accepted the token (ok (HTTP 200 ...): ... accepted")
+    accepted = [line for line in result.stderr.splitlines() if "accepted the token" in line]
+    assert len(accepted) == 1 and re.fullmatch(
+        r"privpip: .* accepted the token \(HTTP 200, \d+\.\d\d s\)", accepted[0]), accepted
     assert (repo / "requirements.txt").read_text() == "corp-dep==1.0\n"
     for path in (repo / "requirements.txt", repo / "privpip.toml"):
         assert_no_token(path.read_text(), HOSTILE_USER, HOSTILE_TOKEN)

@@ -59,7 +59,10 @@ def test_untrusted_then_trusted_then_changed_then_ci(index_server, tmp_path):
     trusted = privpip("trust", cwd=tmp_path)
     assert trusted.returncode == 0, trusted.stderr
     assert trusted.stdout.startswith(f"privpip: trusted {config} (sha256:")
-    assert "token-command would run" in trusted.stdout
+    assert trusted.stdout.splitlines()[1:] == [
+        "from now on, when a token is needed:",
+        "  index 'corp': token-command runs: " + shlex.join([sys.executable, "-c", code]),
+        f"    and its output is sent as the token to {index_server.url}"]
 
     works = privpip("env", "--shell", "bash", cwd=tmp_path)
     assert works.returncode == 0, works.stderr

@@ -238,3 +238,22 @@ def test_commands_return_their_status_instead_of_exiting():
                     ast.unparse(node) if isinstance(node, ast.Attribute) else "")
             assert name not in ("SystemExit", "sys.exit", "os._exit", "runner.exit_with"), \
                 f"{path.name}:{getattr(node, 'lineno', '?')}: {name}"
+
+
+def test_readme_docker_recipe_writes_the_netrc_for_its_owner_only():
+    """The netrc holds tokens: written under umask 077, as docs/docker.md does."""
+    readme = (ROOT / "README.md").read_text()
+    lines = [line for line in readme.splitlines() if "env --shell netrc >" in line]
+    assert lines and all(line.startswith("(umask 077; ") for line in lines), lines
+
+
+def test_readme_gives_the_test_duration_and_the_fast_subset():
+    readme = (ROOT / "README.md").read_text()
+    assert "It takes about 13 minutes on a busy 2-core machine" in readme
+    assert '`.venv/bin/python -m pytest -m "not e2e"`' in readme
+
+
+def test_the_demo_directory_of_the_readme_is_ignored_by_git():
+    blocks = re.findall(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert blocks[0].startswith("python3 -m venv .demo ")
+    assert ".demo/" in (ROOT / ".gitignore").read_text().splitlines()
