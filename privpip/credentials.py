@@ -19,6 +19,7 @@ from privpip.errors import (
 )
 from privpip.identity import DEFAULT_USERNAME
 from privpip.secret import MIN_LENGTH, Secret, redact
+from privpip.tokens import token_problem
 
 SourceKind = Literal["env", "token-env", "keyring", "file", "token-command", "ci-job-token",
                      "prompt", "index"]
@@ -149,30 +150,6 @@ def describe_source(source: str, env: Mapping[str, str]) -> str:
 
         return f"file {filestore.path(env)}"
     return source
-
-
-# ---------------------------------------------------------------------------
-# what a token may contain
-
-TokenProblem = Literal["not-text", "control", "non-ascii"]
-
-
-def token_problem(value: str) -> TokenProblem | None:
-    """What is wrong with ``value`` as a token, if anything.
-
-    "not-text": undecodable bytes from the environment (lone surrogates), which nothing can
-    carry; "control" and "non-ascii": HTTP basic auth and netrc files cannot carry them
-    (``privpip env`` can: its shells quote anything).
-    """
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "not-text"
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        return "control"
-    if any(ord(c) > 127 for c in value):
-        return "non-ascii"
-    return None
 
 
 def checked(whose: str, user: str, value: str, source: str) -> Credential:

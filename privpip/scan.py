@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from privpip.config.schema import _TOKEN_KINDS, _TOKEN_RE
+from privpip import tokens
 from privpip.secret import Secret
 
 LEAK = "leak"
@@ -138,7 +138,7 @@ def is_placeholder(value: str) -> bool:
 
 def _looks_like_bare_token(user: str) -> bool:
     """A userinfo without ':' that is a token, not a user name (``https://TOKEN@github.com``)."""
-    if _TOKEN_RE.fullmatch(user):
+    if tokens.PATTERN.fullmatch(user):
         return True
     return (len(user) >= 32 and re.fullmatch(r"[A-Za-z0-9_\-]+", user) is not None
             and re.search(r"\d", user) is not None and re.search(r"[A-Za-z]", user) is not None)
@@ -147,11 +147,10 @@ def _looks_like_bare_token(user: str) -> bool:
 def guess_provider(url: str | None, secret: str | None = None) -> str:
     """gitlab, github, pypi, artifactory, aws, codeartifact, google, azure, else the host."""
     if secret:
-        match = _TOKEN_RE.match(secret)
+        match = tokens.PATTERN.match(secret)
         if match:
-            prefix = match.group(1)
             for start, provider in _PROVIDER_OF_PREFIX.items():
-                if prefix.startswith(start):
+                if tokens.prefix(match).startswith(start):
                     return provider
     if not url:
         return "unknown"
@@ -178,14 +177,11 @@ def guess_provider(url: str | None, secret: str | None = None) -> str:
     return host or "unknown"
 
 
-def _token_kind(secret: str) -> str | None:
-    match = _TOKEN_RE.match(secret)
-    return _TOKEN_KINDS[match.group(1)] if match else None
 
 
 def _mask_shape(secret: str) -> str:
     """At most the 4-character public prefix of a known token shape; otherwise nothing."""
-    return secret[:4] + "…" if _TOKEN_RE.match(secret) else MASK
+    return secret[:4] + "…" if tokens.PATTERN.match(secret) else MASK
 
 
 # ---------------------------------------------------------------------------
@@ -249,14 +245,14 @@ def _scan_line(line: str, path: str, number: int) -> Iterator[Finding]:
         if finding is not None:
             covered.append((start, end))
             yield finding
-    for match in _TOKEN_RE.finditer(line):
+    for match in tokens.PATTERN.finditer(line):
         if any(s <= match.start() < e for s, e in covered):
             continue
         value = match.group(0)
-        if is_placeholder(value[len(match.group(1)):]):
+        if is_placeholder(value[len(tokens.prefix(match)):]):
             continue
         covered.append(match.span())
-        yield Finding(path, number, _TOKEN_KINDS[match.group(1)], _mask_shape(value),
+        yield Finding(path, number, tokens.KINDS[tokens.prefix(match)], _mask_shape(value),
                       guess_provider(None, value), None, LEAK, None, Secret(value), match.span())
     for match in _CREDENTIAL_VARIABLE.finditer(line):
         value = match.group("value")
@@ -305,7 +301,7 @@ def _userinfo_finding(path: str, number: int, url: str, scheme: str, userinfo: s
 
 
 def _what(base: str, secret: str) -> str:
-    kind = _token_kind(secret)
+    kind = tokens.kind(secret)
     return f"{base}: {kind}" if kind else base
 
 

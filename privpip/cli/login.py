@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from privpip import check, credentials, identity
+from privpip import check, credentials, identity, tokens
 from privpip.cli.completion import complete_index_names
 from privpip.cli.options import CONTEXT
 from privpip.config import Index
@@ -183,7 +183,7 @@ def _read_token(ctx: Context, index: Index, username: str) -> Secret:
     if not value:
         raise UsageError("no token given (empty input); nothing was stored",
                          f'pipe it in: printf %s "$TOKEN" | privpip login {index.name}')
-    problem = credentials.token_problem(value)
+    problem = tokens.token_problem(value)
     if problem == "control":
         raise UsageError("the token contains a control character; nothing was stored",
                          "tokens are printable text; check how the value was copied")

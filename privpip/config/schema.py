@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
-from privpip import identity, providers
+from privpip import identity, providers, tokens
 from privpip.config.model import (
     DEFAULT_TOKEN_TIMEOUT,
     DELIVERIES,
@@ -41,34 +41,6 @@ T = TypeVar("T")
 Validator = Callable[[object, str], object]
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-# Literal tokens that must never sit in a committed file: (prefix, what it is).
-_TOKEN_KINDS = {
-    "glpat-": "a GitLab personal access token",
-    "gldt-": "a GitLab deploy token",
-    "glcbt-": "a GitLab CI job token",
-    "glptt-": "a GitLab pipeline trigger token",
-    "gloas-": "a GitLab OAuth application secret",
-    "ghp_": "a GitHub personal access token",
-    "gho_": "a GitHub OAuth token",
-    "ghu_": "a GitHub user-to-server token",
-    "ghs_": "a GitHub server-to-server token",
-    "ghr_": "a GitHub refresh token",
-    "github_pat_": "a GitHub fine-grained personal access token",
-    "pypi-AgEI": "a PyPI API token",
-    "AKCp": "a JFrog Artifactory API key",
-    "AKIA": "an AWS access key",
-    "ya29.": "a Google OAuth access token",
-    "eyJ": "a JSON Web Token (JWT)",
-}
-_TOKEN_RE = re.compile(
-    "(?<![A-Za-z0-9])(?:(" + "|".join(re.escape(p) for p in _TOKEN_KINDS if p != "eyJ")
-    + r")[A-Za-z0-9_\-]{12,}"
-    # A JWT: three base64url parts; the first two are JSON objects, so both start with eyJ.
-    + r"|(eyJ)[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})"
-)
-
-
 
 
 class Settings(NamedTuple):
@@ -207,10 +179,10 @@ def validate_url(value: object, where: str) -> str:
 
 
 def _refuse_literal_tokens_in_text(text: str, label: str) -> None:
-    match = _TOKEN_RE.search(text)
+    match = tokens.PATTERN.search(text)
     if match:
         line = text.count("\n", 0, match.start()) + 1
-        raise ConfigError(f"{label}:{line}", _literal_token_message(match[1] or match[2]),
+        raise ConfigError(f"{label}:{line}", _literal_token_message(tokens.prefix(match)),
                           _FIX_LITERAL)
 
 
@@ -231,10 +203,10 @@ def _privpip_tables(text: str) -> str:
 
 def _refuse_literal_tokens_in_values(value: object, label: str, path: str) -> None:
     if isinstance(value, str):
-        match = _TOKEN_RE.search(value)
+        match = tokens.PATTERN.search(value)
         if match:
             raise ConfigError(
-                label, f"{path.rstrip('.')}: {_literal_token_message(match[1] or match[2])}",
+                label, f"{path.rstrip('.')}: {_literal_token_message(tokens.prefix(match))}",
                 _FIX_LITERAL,
             )
     elif isinstance(value, dict):
@@ -247,7 +219,7 @@ def _refuse_literal_tokens_in_values(value: object, label: str, path: str) -> No
 
 def _literal_token_message(prefix: str) -> str:
     return (
-        f"contains what looks like {_TOKEN_KINDS[prefix]} ({prefix}…); "
+        f"contains what looks like {tokens.KINDS[prefix]} ({prefix}…); "
         "config files are committed and must not hold secrets"
     )
 

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 from privpip import identity
 from privpip.config import Index
-from privpip.credentials import token_problem
 from privpip.delivery import Access
 from privpip.errors import UnsafeCredential
+from privpip.tokens import token_problem
 
 if TYPE_CHECKING:
     from privpip.target import Target

@@ -283,3 +283,12 @@ def test_published_hook_definition() -> None:
                                         ".github/workflows/sub/x.yml", "x.yaml", "pip.conf"]
     for name in names:
         assert bool(re.search(hook["files"], name)) == bool(scan.file_kind(name)), name
+
+
+def test_a_jwt_is_found_not_a_crash(tmp_path: Path) -> None:
+    """A JWT matches the token pattern's own group (tokens.prefix): once an internal error."""
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abcdefghijklmnop"
+    (tmp_path / "settings.txt").write_text(f"TOKEN={jwt}\n")
+    result = privpip("scan", "settings.txt", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "a JSON Web Token (JWT)" in result.stdout and jwt not in result.stdout
