@@ -9,24 +9,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from privpip import credentials, identity
+from privpip import credentials, identity, providers
 from privpip.config import PROJECT_FILE, GitHost, Index, edit, label
 from privpip.config.schema import parse_text
 from privpip.identity import DEFAULT_USERNAME, same_index
-from privpip.scan import LEAK, MASK, Finding, guess_provider, split_lines
+from privpip.scan import LEAK, MASK, Finding, file_role, guess_provider, split_lines
 from privpip.secret import Secret
 
-_CI_FILE = re.compile(r"(^|/)(\.gitlab-ci[^/]*\.ya?ml|\.gitlab/ci/[^/]+\.ya?ml|"
-                      r"\.github/workflows/[^/]+\.ya?ml)$")
-_DOCKER_FILE = re.compile(r"(^|/)(Dockerfile|Containerfile)(\.[^/]*)?$|\.(docker|container)file$",
-                          re.IGNORECASE)
-_ENV_FILE = re.compile(r"(^|/)\.env(\.[^/]*)?$")
 # What precedes the URL of the index that replaces PyPI (it becomes the default index).
 _INDEX_OPTION = re.compile(r"(?:^|[\s\"'])(?:-i|--index-url|PIP_INDEX_URL|index-url|index_url)$")
 # An index option in a requirements file and its value (pip accepts `--opt=URL` and `--opt URL`).
 _REQUIREMENT_INDEX = re.compile(
     r"(?P<opt>(?<!\S)(?:-i|--index-url|--extra-index-url))(?:\s*=\s*|\s+)(?P<url>\S+)")
-_GITLAB_PROJECT = re.compile(r"/api/v4/(?:projects|groups)/([^/]+)/")
 # `NAME=value` in a .env file (optionally `export NAME=`), `ENV NAME=value` / `ARG NAME=value`
 # / `ENV NAME value` in a Dockerfile: the variable a literal token is assigned to.
 _ASSIGNED = re.compile(r"^\s*(?:export\s+|ENV\s+|ARG\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*[= ]",
@@ -146,10 +140,9 @@ def _addressed(url: str) -> bool:
 def _index_name(url: str, provider: str, taken: set[str]) -> str:
     from urllib.parse import urlsplit
 
-    match = _GITLAB_PROJECT.search(urlsplit(url).path)
-    base = f"gitlab-{match.group(1)}" if provider == "gitlab" and match and \
-        match.group(1).isdigit() else ("index" if _addressed(url) else
-                                       (urlsplit(url).hostname or "index"))
+    project = providers.gitlab_project(url)
+    base = f"gitlab-{project}" if provider == "gitlab" and project and project.isdigit() \
+        else ("index" if _addressed(url) else (urlsplit(url).hostname or "index"))
     base = re.sub(r"[^A-Za-z0-9._-]", "-", base).strip("-._") or "index"
     name, n = base, 2
     while name in taken:
@@ -308,7 +301,7 @@ def build_plan(findings: Sequence[Finding], root: Path, env: Mapping[str, str],
                 "password key"):
             _url(builder, finding)
         elif finding.url_without_secret is None and (
-                _ENV_FILE.search(finding.path) or _DOCKER_FILE.search(finding.path)):
+                file_role(finding.path) in ("env", "docker")):
             later.append(finding)
         else:
             builder.plan.skipped.append((finding, "privpip does not rewrite this kind"))
@@ -357,8 +350,8 @@ def _url(b: _Builder, finding: Finding) -> None:
         var = credentials.token_var(index)
         username = finding.username or index.username
         service, what = identity.keyring_service(index.url), f"index {index.name}"
-    ci = bool(_CI_FILE.search(finding.path))
-    docker = bool(_DOCKER_FILE.search(finding.path))
+    ci = file_role(finding.path) == "ci"
+    docker = file_role(finding.path) == "docker"
     if ci or docker:
         # No keyring there: the file names the variable privpip (and the shell) reads.
         if ci and name.startswith(".gitlab-ci") and finding.provider_guess == "gitlab":
@@ -521,7 +514,7 @@ def _literal(b: _Builder, finding: Finding) -> None:
         what, service = f"git host {target.host}", identity.git_service(target.host)
         username = target.default_username
     start, end = finding.span
-    if _DOCKER_FILE.search(finding.path):
+    if file_role(finding.path) == "docker":
         lines[finding.line - 1] = line[:start] + f"${{{var}}}" + line[end:]
         b.ci_variable(var)
         _docker_arg(b, finding, lines, var)

@@ -292,6 +292,36 @@ def infer(url: str) -> str:
     return parse(url).provider
 
 
+# Looser than the index shapes above: any GitLab API path that names a project or group (an
+# upload URL, a git remote), for naming what `migrate` finds.
+_GITLAB_API = re.compile(r"/api/v4/(?:projects|groups)/([^/]+)/")
+
+
+def gitlab_project(url: str) -> str | None:
+    """The project or group id (or path) a GitLab API URL names, None for other URLs."""
+    match = _GITLAB_API.search(urlsplit(url).path)
+    return match.group(1) if match else None
+
+
+def guess(url: str) -> str:
+    """The registry a URL most likely belongs to, for `scan`'s and `migrate`'s messages: a
+    provider whose index shape matches, else by host (github, gitlab, pypi, artifactory),
+    else "" (unknown)."""
+    inferred = infer(url)
+    if inferred != Generic.name:
+        return inferred
+    host = (urlsplit(url).hostname or "").lower()
+    if host in ("github.com", "api.github.com") or host.endswith(".github.com"):
+        return "github"
+    if "gitlab" in host:
+        return "gitlab"
+    if host.endswith(("pypi.org", "pythonhosted.org")):
+        return "pypi"
+    if "jfrog" in host or "artifactory" in host:
+        return "artifactory"
+    return ""
+
+
 def provider_from_keys(keys: list[str]) -> str | None:
     """The provider that shorthand ``keys`` imply, None when they name none or several."""
     named = {cls.name for cls in REGISTRY.values() for k in keys if k in cls.distinctive}

@@ -67,11 +67,26 @@ FILES_REGEX = (
 )
 
 
-def file_kind(path: str | Path) -> str | None:
-    """The kind of file for the scan, from its path; None for a file the scan skips."""
+def file_role(path: str | Path) -> str | None:
+    """"ci" (GitLab CI, GitHub workflows), "docker" (Dockerfile, Containerfile) or "env" (a
+    .env file) from a path; None otherwise. The one recognition of these files: the scan
+    reads them as text, migrate writes variable references into them."""
     p = Path(path)
     name = p.name
-    parts = p.parts
+    if _DOCKER.match(name):
+        return "docker"
+    if name == ".env" or name.startswith(".env."):
+        return "env"
+    if name.endswith((".yml", ".yaml")) and (
+            name.startswith(".gitlab-ci")
+            or p.parts[-3:-1] in ((".github", "workflows"), (".gitlab", "ci"))):
+        return "ci"
+    return None
+
+
+def file_kind(path: str | Path) -> str | None:
+    """The kind of file for the scan, from its path; None for a file the scan skips."""
+    name = Path(path).name
     if name in (".netrc", "_netrc"):
         return "netrc"
     if name in _INI:
@@ -82,16 +97,7 @@ def file_kind(path: str | Path) -> str | None:
         return "text"
     if name.endswith((".txt", ".in")):
         return "requirements"
-    if _DOCKER.match(name):
-        return "text"
-    if name == ".env" or name.startswith(".env."):
-        return "text"
-    if name.endswith((".yml", ".yaml")):
-        if name.startswith(".gitlab-ci"):
-            return "text"
-        if len(parts) >= 3 and parts[-3:-1] in ((".github", "workflows"), (".gitlab", "ci")):
-            return "text"
-    return None
+    return "text" if file_role(path) is not None else None
 
 
 # ---------------------------------------------------------------------------
@@ -160,21 +166,9 @@ def guess_provider(url: str | None, secret: str | None = None) -> str:
 
     plain = url[4:] if url.lower().startswith("git+") else url
     try:
-        host = (urlsplit(plain).hostname or "").lower()
-        inferred = providers.infer(plain)
+        return providers.guess(plain) or (urlsplit(plain).hostname or "").lower() or "unknown"
     except ValueError:
         return "unknown"
-    if inferred != "generic":
-        return inferred
-    if host in ("github.com", "api.github.com") or host.endswith(".github.com"):
-        return "github"
-    if "gitlab" in host:
-        return "gitlab"
-    if host.endswith(("pypi.org", "pythonhosted.org")):
-        return "pypi"
-    if "jfrog" in host or "artifactory" in host:
-        return "artifactory"
-    return host or "unknown"
 
 
 

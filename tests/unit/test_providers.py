@@ -322,3 +322,18 @@ def test_a_new_registry_is_one_class(monkeypatch):
     assert providers.upload_url(index) == "https://pkgs.example.net/upload/corp"
     assert parse_one('provider = "example"\nurl = "https://other.example/simple/"\n').provider \
         == "example"
+
+
+@pytest.mark.parametrize(("url", "guessed", "project"), [
+    ("https://gitlab.example.com/api/v4/projects/42/packages/pypi/simple", "gitlab", "42"),
+    ("https://gitlab.example.com/api/v4/projects/42/packages/pypi", "gitlab", "42"),  # upload
+    ("https://git.corp.example/api/v4/groups/7/-/packages/pypi/simple/", "gitlab", "7"),
+    ("https://github.com/org/repo.git", "github", None),
+    ("https://upload.pypi.org/legacy/", "pypi", None),
+    ("https://corp.jfrog.io/artifactory/api/pypi/pypi/simple", "artifactory", None),
+    ("https://h.example/simple/", "", None),
+])
+def test_url_shapes_for_scan_and_migrate_live_here(url, guessed, project):
+    """scan's provider guess and migrate's index names read GitLab/GitHub URL shapes here."""
+    assert providers.guess(url) == guessed
+    assert providers.gitlab_project(url) == project

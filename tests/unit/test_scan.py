@@ -292,3 +292,17 @@ def test_a_jwt_is_found_not_a_crash(tmp_path: Path) -> None:
     result = privpip("scan", "settings.txt", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert "a JSON Web Token (JWT)" in result.stdout and jwt not in result.stdout
+
+
+@pytest.mark.parametrize(("path", "role"), [
+    ("Dockerfile", "docker"), ("docker/Dockerfile.prod", "docker"), ("app.dockerfile", "docker"),
+    ("Containerfile", "docker"), (".env", "env"), ("deploy/.env.prod", "env"),
+    (".gitlab-ci.yml", "ci"), ("ci/.gitlab-ci-deploy.yaml", "ci"), (".gitlab/ci/build.yml", "ci"),
+    (".github/workflows/test.yml", "ci"), ("workflows/test.yml", None), ("env.txt", None),
+    ("requirements.txt", None), (".github/test.yml", None),
+])
+def test_ci_docker_and_env_files_are_recognised_once(path: str, role: str | None) -> None:
+    """scan reads them as text and migrate writes variable references into them: one rule."""
+    assert scan.file_role(path) == role
+    if role is not None:
+        assert scan.file_kind(path) == "text"
