@@ -307,6 +307,11 @@ def child_environment(index: LocalIndex, env: Mapping[str, str], private_dir: Pa
         if not interactive:
             # pip asks "User for host:" on a 401 and dies with EOFError without a terminal.
             child.setdefault("PIP_NO_INPUT", "1")
+        # pip keeps its HTTP cache only for https and trusted hosts: without this, every
+        # run downloaded every file again. The loopback hop never leaves the machine.
+        trusted = f"{index.host}:{index.port}"
+        child["PIP_TRUSTED_HOST"] = " ".join([*env.get("PIP_TRUSTED_HOST", "").split(),
+                                              trusted])
     if uv:
         child["UV_DEFAULT_INDEX"] = authenticated_url(index)
         if passthrough:

@@ -626,13 +626,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         body, content_type = pages.render(page, routing.normalize(name),
                                           self.headers.get("Accept"))
-        self.send_response(200)
+        # Pages may be cached but are revalidated on every use (no-cache): the upstreams are
+        # asked each time, so a new upload is seen on the next run, and an unchanged page
+        # (same files, same local paths: the address and file ids are stable) is a 304.
+        etag = _etag(body, content_type)
+        fresh = _matches(self.headers.get("If-None-Match"), etag)
+        self.send_response(304 if fresh else 200)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
+        if not fresh:
+            self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("ETag", etag)
         self.send_header("Vary", "Accept")
         self.end_headers()
-        if not head:
+        if not head and not fresh:
             self.wfile.write(body)
 
     def _file(self, index: str, file_id: str, filename: str, head: bool) -> None:
@@ -731,6 +738,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 response.close()
             reply.release(reuse=complete and not fired)
         return not fired
+
+
+def _etag(body: bytes, content_type: str) -> str:
+    import hashlib
+
+    digest = hashlib.blake2b(body, digest_size=16)
+    digest.update(content_type.encode("ascii", "replace"))
+    return f'"{digest.hexdigest()}"'
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an If-None-Match header names ``etag`` (weak comparison, as RFC 9110 asks)."""
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
 
 
 def _drain(response: http.client.HTTPResponse, limit: int) -> bool:

@@ -1,0 +1,192 @@
+"""Caches hit through the local index: warm reinstalls download nothing from the upstream.
+
+A real threaded pypiserver on 127.0.0.1 that sends Cache-Control (and Last-Modified) on files
+and logs every request, real pip and uv with their own caches, privpip as users run it.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests import packaging_fixtures
+from tests.helpers import (
+    TESTS,
+    installed,
+    privpip,
+    start_multi_pypiserver,
+    token_forms,
+    venv_python,
+    write_config,
+    write_htpasswd,
+)
+
+TOKEN = "cache-Token_1234567"
+
+
+@dataclass
+class Counting:
+    root: str
+    packages: Path
+    log: Path
+
+    def config(self) -> str:
+        return (f'[[index]]\nname = "corp"\nurl = "{self.root}/idx/simple/"\n'
+                'default = true\npackages = ["cache-*"]\n')
+
+    def downloads(self) -> int:
+        """Upstream file transfers so far, whole (200) or a range (206, uv reads a wheel's
+        metadata so); a 304 or a cache hit is not one."""
+        return sum(1 for line in self.log.read_text().splitlines()
+                   if re.match(r"GET /idx/packages/\S+ 20[06]$", line))
+
+
+def _wheel(packages: Path, version: str) -> None:
+    packaging_fixtures.write_wheel(packages, "cache-pkg", version, {
+        "cache_pkg/__init__.py": f"VALUE = 'cache-pkg {version}'\n",
+        "cache_pkg/data.txt": "x" * 200_000})
+
+
+@pytest.fixture
+def counting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Counting]:
+    base = tmp_path_factory.mktemp("counting")
+    packages = base / "packages"
+    packages.mkdir()
+    _wheel(packages, "1.0")
+    log = base / "requests.log"
+    log.touch()
+    htpasswd = write_htpasswd(base / "htpasswd", {"__token__": TOKEN})
+    process, root = start_multi_pypiserver([f"idx={packages}:{htpasswd}"],
+                                           ("--cache-control=3600", f"--log={log}"))
+    try:
+        yield Counting(root, packages, log)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture
+def caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """pip's and uv's own caches, as a user has them (the suite turns pip's off)."""
+    monkeypatch.delenv("PIP_NO_CACHE_DIR", raising=False)
+    cache = tmp_path / "caches"
+    monkeypatch.setenv("PIP_CACHE_DIR", str(cache / "pip"))
+    monkeypatch.setenv("UV_CACHE_DIR", str(cache / "uv"))
+    return cache
+
+
+def _install(counting: Counting, project: Path, venv: Path, installer: str,
+             *extra: str) -> subprocess.CompletedProcess[str]:
+    write_config(project, counting.config())
+    result = privpip("-v", "install", "--installer", installer, "--python", venv_python(venv),
+                     *extra, "cache-pkg", cwd=project, env={"PRIVPIP_INDEX_CORP_TOKEN": TOKEN})
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def _scan_for_credentials(cache: Path) -> None:
+    """No upstream token in any form, and no per-run credential (its user is privpip-XXXX,
+    so a stored URL userinfo or Basic header would show it), in any cache file."""
+    forms = token_forms("__token__", TOKEN)
+    local_basic = base64.b64encode(b"privpip-").decode()[:10]  # a Basic header's start
+    files = [p for p in cache.rglob("*") if p.is_file()]
+    assert files, "the caches are empty: the test would prove nothing"
+    for path in files:
+        data = path.read_bytes().decode("latin-1")
+        for form in forms:
+            assert form not in data, (path, "upstream token")
+        assert not re.search(r"privpip-[0-9a-f]{8}:", data), (path, "per-run userinfo")
+        assert local_basic not in data, (path, "per-run Basic header")
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_warm_reinstall_downloads_nothing_and_sees_new_uploads(counting, caches, make_venv,
+                                                               tmp_path, installer):
+    project = tmp_path / "project"
+    project.mkdir()
+    first = _install(counting, project, make_venv(), installer)
+    cold = counting.downloads()
+    assert cold >= 1
+    url = re.search(r"local index: (\S+)", first.stderr)
+    # A warm reinstall into a fresh environment: the same URLs, nothing downloaded.
+    venv = make_venv()
+    second = _install(counting, project, venv, installer)
+    assert re.search(r"local index: (\S+)", second.stderr).group(1) == url.group(1)  # type: ignore[union-attr]
+    assert installed(venv, "cache_pkg") == "cache-pkg 1.0"
+    assert counting.downloads() == cold, counting.log.read_text()
+    # A version uploaded between two runs is installed on the next run (pages stay fresh).
+    _wheel(counting.packages, "2.0")
+    venv = make_venv()
+    _install(counting, project, venv, installer)
+    assert installed(venv, "cache_pkg") == "cache-pkg 2.0"
+    assert counting.downloads() > cold
+    _scan_for_credentials(caches)
+
+
+def test_concurrent_runs_both_work(counting, caches, make_venv, tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    write_config(project, counting.config())
+    venvs = [make_venv(), make_venv()]
+    env = {**os.environ, "PYTHONPATH": str(TESTS.parent), "PRIVPIP_INDEX_CORP_TOKEN": TOKEN}
+    runs = [subprocess.Popen([sys.executable, "-m", "privpip", "-v", "install", "--python",
+                              venv_python(venv), "cache-pkg"], cwd=project, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             stdin=subprocess.DEVNULL) for venv in venvs]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    for run, (_out, err) in zip(runs, outputs):
+        assert run.returncode == 0, err
+    for venv in venvs:
+        assert installed(venv, "cache_pkg") == "cache-pkg 1.0"
+    urls = {re.search(r"local index: (\S+)", err).group(1) for _out, err in outputs}  # type: ignore[union-attr]
+    if len(urls) == 2:  # they overlapped: the later one said why its URL differs
+        assert any("is busy (another privpip run?)" in err for _out, err in outputs)
+
+
+def _get(index, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    import urllib.error
+    import urllib.request
+
+    raw = f"{index.username}:{index.password.reveal()}".encode()
+    headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+    request = urllib.request.Request(f"http://{index.host}:{index.port}{path}", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def test_conditional_requests_for_pages_and_files(counting):
+    from privpip.localindex import LocalIndex, Upstream
+    from privpip.secret import Secret
+
+    upstream = Upstream("corp", f"{counting.root}/idx/simple/", username="__token__",
+                        token=Secret(TOKEN))
+    with LocalIndex([upstream]) as index:
+        status, headers, page = _get(index, "/simple/cache-pkg/")
+        assert status == 200 and headers["Cache-Control"] == "no-cache"
+        etag = headers["ETag"]
+        status, headers, body = _get(index, "/simple/cache-pkg/", **{"If-None-Match": etag})
+        assert (status, body, headers["ETag"]) == (304, b"", etag)
+        # The file: the upstream's caching headers pass through, and so does its 304.
+        path = re.search(rb'href="(/files/[^"#]+)', page)
+        assert path is not None
+        status, headers, data = _get(index, path.group(1).decode())
+        assert status == 200 and headers["Cache-Control"] == "public, max-age=3600"
+        assert int(headers["Content-Length"]) == len(data) and "Last-Modified" in headers
+        status, _headers, data = _get(index, path.group(1).decode(),
+                                      **{"If-Modified-Since": headers["Last-Modified"]})
+        assert (status, data) == (304, b"")
+        # A new upload changes the page, so its old ETag no longer matches.
+        _wheel(counting.packages, "2.0")
+        status, headers, body = _get(index, "/simple/cache-pkg/", **{"If-None-Match": etag})
+        assert status == 200 and b"cache_pkg-2.0" in body and headers["ETag"] != etag
