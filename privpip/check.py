@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, timezone
 from typing import Literal
 
 from privpip.config import Index
@@ -34,6 +35,7 @@ class CheckResult:
     status: int | None  # the HTTP status, None when no response arrived
     seconds: float
     detail: str
+    expires: date | None = None  # when the registry says the token expires (UTC), if it does
 
     @property
     def ok(self) -> bool:
@@ -64,6 +66,7 @@ def check(index: Index, credential: Credential | None,
     try:
         with open_url(index.url, credential, timeout) as response:
             status = response.status
+            expires = expiry_header(response.headers.get(GITHUB_EXPIRY_HEADER))
             response.read(1024)
     except urllib.error.HTTPError as exc:
         exc.close()
@@ -82,20 +85,84 @@ def check(index: Index, credential: Credential | None,
     except (OSError, http.client.HTTPException, ValueError) as exc:
         return result(UNREACHABLE, None, _reason(exc, timeout))
     if 200 <= status < 300:
-        return result(OK, status, "the index accepted the credential"
-                      if credential is not None else "the index answered without a credential")
+        ok = result(OK, status, "the index accepted the credential"
+                    if credential is not None else "the index answered without a credential")
+        return replace(ok, expires=expires)
     return result(UNREACHABLE, status, f"unexpected HTTP status {status}")
 
 
+# GitHub's answer to a request with a token that expires (its packages registries send it too).
+GITHUB_EXPIRY_HEADER = "github-authentication-token-expiration"
+EXPIRY_WARNING = timedelta(days=7)
+
+
+def expiry_header(value: str | None) -> date | None:
+    """The UTC date in GitHub's token-expiration header ("2026-12-08 10:00:00 UTC", or with a
+    numeric offset), None without one or when it cannot be read."""
+    value = (value or "").strip()
+    for form in ("%Y-%m-%d %H:%M:%S %Z", "%Y-%m-%d %H:%M:%S %z"):
+        try:
+            when = datetime.strptime(value, form)
+        except ValueError:
+            continue
+        if when.tzinfo is not None:
+            when = when.astimezone(timezone.utc)
+        return when.date()
+    return None
+
+
+def gitlab_expiry(index: Index, credential: Credential, timeout: float) -> date | None:
+    """For a GitLab package registry URL: `expires_at` of the token from GitLab's
+    personal_access_tokens/self (personal, project and group access tokens; a deploy or job
+    token gets a refusal there, which means "not known"). None when unknown or never."""
+    import json
+
+    from privpip import providers
+
+    if providers.gitlab_kind(index.url) is None or "/api/v4/" not in index.url:
+        return None
+    api = index.url[:index.url.index("/api/v4/") + len("/api/v4/")]
+    try:
+        with open_url(api + "personal_access_tokens/self", credential, timeout,
+                      accept="application/json", private_token=True) as response:
+            data = json.loads(response.read(64 * 1024))
+        return date.fromisoformat(str(data["expires_at"])[:10]) if data.get("expires_at") \
+            else None
+    except Exception:  # noqa: BLE001 - an answer privpip cannot read only means "not known"
+        return None
+
+
+def expiry_note(result: CheckResult, today: date | None = None) -> str | None:
+    """A warning when the token expires within EXPIRY_WARNING (or has), else None."""
+    if result.expires is None:
+        return None
+    today = today or datetime.now(timezone.utc).date()
+    left = (result.expires - today).days
+    if left > EXPIRY_WARNING.days:
+        return None
+    days = f"{abs(left)} day{'' if abs(left) == 1 else 's'}"
+    when = "today" if left == 0 else f"in {days}" if left > 0 else f"{days} ago"
+    return f"the token expires on {result.expires.isoformat()} ({when}, as the index says)"
+
+
 def check_all(pairs: Sequence[tuple[Index, Credential | None]],
-              timeout: float = DEFAULT_TIMEOUT) -> list[CheckResult]:
-    """``check`` every (index, credential) concurrently; results in the order given."""
+              timeout: float = DEFAULT_TIMEOUT, expiry: bool = False) -> list[CheckResult]:
+    """``check`` every (index, credential) concurrently; results in the order given. With
+    ``expiry``, an accepted token's expiry is also asked where the registry can tell it
+    (GitLab's API; GitHub's header comes with the check itself)."""
     if not pairs:
         return []
     from concurrent.futures import ThreadPoolExecutor
 
+    def one(pair: tuple[Index, Credential | None]) -> CheckResult:
+        index, credential = pair
+        result = check(index, credential, timeout)
+        if expiry and result.ok and credential is not None and result.expires is None:
+            result = replace(result, expires=gitlab_expiry(index, credential, timeout))
+        return result
+
     with ThreadPoolExecutor(max_workers=min(16, len(pairs))) as pool:
-        return list(pool.map(lambda pair: check(pair[0], pair[1], timeout), pairs))
+        return list(pool.map(one, pairs))
 
 
 def _reason(reason: object, timeout: float) -> str:

@@ -38,17 +38,22 @@ class Page(NamedTuple):
 
 
 def open_url(url: str, credential: Credential | None, timeout: float,
-             accept: str = HTML_ACCEPT) -> http.client.HTTPResponse:
+             accept: str = HTML_ACCEPT, private_token: bool = False
+             ) -> http.client.HTTPResponse:
     """Open ``url`` (an http(s) index URL validated by config), authenticated when a credential
     is given. The credential goes only in an Authorization header that urllib does not copy to
-    redirects; it is put back only while a redirect stays on the same origin.
+    redirects; it is put back only while a redirect stays on the same origin. With
+    ``private_token`` (GitLab's API, which does not read basic auth) the token goes in GitLab's
+    PRIVATE-TOKEN header instead, never to a redirect.
     Raises urllib.error.HTTPError for 4xx/5xx and URLError/OSError when nothing answers.
     """
     import urllib.request
 
     request = urllib.request.Request(  # noqa: S310 - http(s) only, validated by config
         url, headers={"User-Agent": f"privpip/{__version__}", "Accept": accept})
-    if credential is not None:
+    if credential is not None and private_token:
+        request.add_unredirected_header("PRIVATE-TOKEN", credential.token.reveal())
+    elif credential is not None:
         request.add_unredirected_header(
             "Authorization", identity.basic_auth(credential.username, credential.token.reveal()))
     response: http.client.HTTPResponse = urllib.request.build_opener(_redirect_handler()).open(

@@ -77,7 +77,8 @@ def status(ctx: Context, do_check: bool, show_prefix: bool, as_json: bool,
     if do_check:
         with terminal.spinner(f"privpip: checking {len(rows)} "
                               f"{'index' if len(rows) == 1 else 'indexes'}…", ctx.env):
-            results = check.check_all([(r.index, r.credential) for r in rows], timeout)
+            results = check.check_all([(r.index, r.credential) for r in rows], timeout,
+                                      expiry=True)
         rows = [Row(r.index, r.username, r.source, r.credential, res)
                 for r, res in zip(rows, results, strict=True)]
     notes = []
@@ -98,6 +99,9 @@ def status(ctx: Context, do_check: bool, show_prefix: bool, as_json: bool,
             notes.append(f"{row.index.name}: no credential; {resolver.missing_hint(row.index)}")
         if row.result is not None and not row.result.ok:
             notes.append(f"{row.index.name}: {row.result.describe()}")
+        soon = check.expiry_note(row.result) if row.result is not None else None
+        if soon:
+            notes.append(f"{row.index.name}: {soon}; {_renew(row)}")
 
     if as_json:
         _print_json(ctx, rows, notes, show_prefix, do_check)
@@ -142,7 +146,16 @@ def _row(index: Index, resolver: credentials.Resolver) -> Row:
     return Row(index, cred.username, cred.source, cred)
 
 
-def _cells(row: Row, show_prefix: bool) -> list[Cell]:
+def _renew(row: Row) -> str:
+    """How to replace a token that expires soon, for where it comes from."""
+    if row.source.startswith("env:"):
+        return f"put a new token in {row.source[4:]} before then"
+    if row.source.startswith("command:"):
+        return f"`{row.source[8:]}` must give a new one before then"
+    return f"store a new one before then: `privpip login {row.index.name}`"
+
+
+def _cells(row: Row, show_prefix: bool, expiry: bool = False) -> list[Cell]:
     colors = {check.OK: "green", check.REJECTED: "red", check.UNREACHABLE: "yellow"}
     cells: list[Cell] = [(row.index.name, "bold"), (redact(row.index.url), ""),
                          (row.role, ""), (row.username, ""),
@@ -154,15 +167,21 @@ def _cells(row: Row, show_prefix: bool) -> list[Cell]:
         cells += [(res.outcome, colors.get(res.outcome, "")),
                   (str(res.status) if res.status is not None else "-", ""),
                   (f"{res.seconds:.2f} s", "")]
+        if expiry:
+            soon = check.expiry_note(res) is not None
+            cells.append((res.expires.isoformat() if res.expires else "-",
+                          "yellow" if soon else ""))
     return cells
 
 
-def _headers(show_prefix: bool, checked: bool) -> list[str]:
+def _headers(show_prefix: bool, checked: bool, expiry: bool = False) -> list[str]:
     headers = ["NAME", "URL", "ROLE", "USERNAME", "CREDENTIAL"]
     if show_prefix:
         headers.append("TOKEN")
     if checked:
         headers += ["CHECK", "HTTP", "TIME"]
+    if expiry:  # only when an index said when its token expires
+        headers.append("EXPIRES")
     return headers
 
 
@@ -178,8 +197,9 @@ def _print_text(ctx: Context, rows: list[Row], notes: list[str], show_prefix: bo
     lines: list[Line] = []
     for path, scope in config_files(ctx.config, ctx.env):
         lines.append([("config: ", ""), (f"{label(path)} ({scope})", "")])
-    headers = _headers(show_prefix, rows[0].result is not None)
-    table = [_cells(row, show_prefix) for row in rows]
+    expiry = any(row.result is not None and row.result.expires for row in rows)
+    headers = _headers(show_prefix, rows[0].result is not None, expiry)
+    table = [_cells(row, show_prefix, expiry) for row in rows]
     lines += terminal.layout(headers, table, terminal.width(ctx.env, sys.stdout), wrap=1)
     lines += [[(note, "")] for note in notes]
     terminal.echo_lines(lines, ctx.env)
@@ -212,6 +232,7 @@ def _print_json(ctx: Context, rows: list[Row], notes: list[str], show_prefix: bo
                 "status": row.result.status,
                 "seconds": round(row.result.seconds, 3),
                 "detail": row.result.detail,
+                "expires": row.result.expires.isoformat() if row.result.expires else None,
             }
         items.append(item)
     out["indexes"] = items
