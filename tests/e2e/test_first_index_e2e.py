@@ -193,20 +193,37 @@ def test_requirements_file_naming_indexes_installs_through_the_routing(
         assert servers.url("other") not in result.stdout  # pip saw only the local index
 
 
-def test_file_index_and_find_links_in_pip_conf_pass_through(servers, make_venv, tmp_path):
-    """This machine's kind of pip.conf: a file:// extra-index-url and a find-links
-    directory, read by pip as they are (no refusal, no credential involved)."""
-    setup_project(tmp_path, servers)
+def _file_index(tmp_path: Path) -> str:
+    """A PEP 503 tree on disk holding file-pkg 1.0 (an air-gapped mirror); its file:// URL."""
     tree = tmp_path / "mirror" / "simple" / "file-pkg"
     tree.mkdir(parents=True)
     _wheel(tree, "file-pkg", "1.0")
     wheel = next(tree.glob("*.whl")).name
     (tree / "index.html").write_text(f'<a href="{wheel}">{wheel}</a>\n')
+    return (tmp_path / "mirror" / "simple").as_uri() + "/"
+
+
+def test_file_default_index_for_uv_passes_through(servers, make_venv, tmp_path):
+    """uv told of a file:// default index (UV_DEFAULT_INDEX): uv reads it itself, and the
+    private index still serves its own names."""
+    setup_project(tmp_path, servers)
+    venv = make_venv()
+    result = install(tmp_path, venv, servers, "--installer", "uv", "file-pkg", "corp-core",
+                     env={"UV_DEFAULT_INDEX": _file_index(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert installed(venv, "file_pkg") == "file-pkg 1.0"
+    assert installed(venv, "corp_core") == "corp-core 1.0"
+
+
+def test_file_index_and_find_links_in_pip_conf_pass_through(servers, make_venv, tmp_path):
+    """This machine's kind of pip.conf: a file:// extra-index-url and a find-links
+    directory, read by pip as they are (no refusal, no credential involved)."""
+    setup_project(tmp_path, servers)
+    mirror = _file_index(tmp_path)
     (tmp_path / "links").mkdir()
     _wheel(tmp_path / "links", "link-pkg", "1.0")
     conf = tmp_path / "pip.conf"
-    conf.write_text(f"[global]\nextra-index-url = {(tmp_path / 'mirror' / 'simple').as_uri()}/\n"
-                    f"find-links = {tmp_path / 'links'}\n")
+    conf.write_text(f"[global]\nextra-index-url = {mirror}\nfind-links = {tmp_path / 'links'}\n")
     venv = make_venv()
     result = install(tmp_path, venv, servers, "file-pkg", "link-pkg", "corp-core",
                      env={"PIP_CONFIG_FILE": str(conf)})
