@@ -14,6 +14,7 @@ from privpip.config.model import Config, GitHost, Index
 from privpip.errors import (
     CredentialNotFound,
     KeyringUnavailable,
+    PrivpipError,
     TokenCommandFailed,
     UnsafeCredential,
 )
@@ -78,7 +79,8 @@ if TYPE_CHECKING:  # only for the type checker: defining a Protocol costs start-
 
 Prompt = Callable[[Index, str], str]
 # (argv, timeout in seconds, environment) -> the token; raises TokenCommandFailed.
-CommandRunner = Callable[[Sequence[str], float, Mapping[str, str]], str]
+# argv, timeout, environment, directory (None: the current one) -> the token
+CommandRunner = Callable[[Sequence[str], float, Mapping[str, str], str | None], str]
 
 
 class CommandNotFound(TokenCommandFailed):
@@ -199,6 +201,7 @@ class Resolver:
         self.no_prompt_reason = no_prompt_reason
         self.run_command = run_command or run_token_command
         self._keyring_failure: KeyringUnavailable | None = None
+        self._withheld: dict[str, str] = {}  # index name: a variable not sent (see needs_trust)
 
     def prefetch(self, indexes: Sequence[Index] = (), git_hosts: Sequence[GitHost] = ()) -> None:
         """Read, in one keyring batch, the entries of every index and git host whose variables
@@ -238,13 +241,15 @@ class Resolver:
         found = self._env_or_keyring((token_var(index), *index.token_env),
                                      identity.keyring_services(index.url), user,
                                      f"index {index.name!r}", tried,
-                                     identity.host_service(index.url))
+                                     identity.host_service(index.url), index)
         if found is None:
             found = self._file(index, user, tried)
         if found is None:
             found = self._token_command(index, user, tried)
         if found is None:
             found = self._ci_job_token(index, tried)
+        if found is None and index.name in self._withheld:
+            raise ExportedTokenNotSent(self._withheld[index.name], index)
         if found is None:
             found = self._prompt(index, user, tried)
         if found is not None:
@@ -257,6 +262,12 @@ class Resolver:
     def missing_hint(self, index: Index) -> str:
         """How to give ``index`` a token, by what the keyring can do here (its cause)."""
         var = token_var(index)
+        if index.name in self._withheld:
+            import shlex
+
+            return (f"{self._withheld[index.name]} is set but not sent to a URL that only "
+                    f"{index.needs_trust} names; if you trust that file, run `privpip trust "
+                    f"{shlex.quote(index.needs_trust)}`")
         login = f"`privpip login {index.name}`"
         problem = self._keyring_failure
         ask = getattr(self.store, "problem", None)
@@ -305,9 +316,15 @@ class Resolver:
 
     def _env_or_keyring(self, variables: Sequence[str], services: Sequence[str], user: str,
                         whose: str, tried: list[tuple[str, str]],
-                        host: str | None = None) -> Credential | None:
+                        host: str | None = None, index: Index | None = None
+                        ) -> Credential | None:
         for var in variables:
             value = self.env.get(var)
+            if value and index is not None and index.needs_trust \
+                    and not _trusted(index.needs_trust, self.env):
+                tried.append((f"env:{var}", "set, but not sent to an untrusted file's URL"))
+                self._withheld.setdefault(index.name, var)
+                continue
             if value:
                 return checked(whose, user, value, f"env:{var}")
             tried.append((f"env:{var}", "set but empty" if value == "" else "not set"))
@@ -362,7 +379,8 @@ class Resolver:
             # cloud CLIs take seconds: say what privpip waits for (nothing when piped)
             with spinner(f"running the token command of index {index.name} ({program})",
                          self.env):
-                value = self.run_command(index.token_command, index.token_timeout, self.env)
+                value = self.run_command(index.token_command, index.token_timeout, self.env,
+                                         index.directory or None)
         except CommandNotFound as exc:
             if not index.token_command_is_default:
                 raise _command_error(index, exc) from None
@@ -426,6 +444,29 @@ def index_on_host(git: GitHost, cfg: Config) -> Index | None:
     return None
 
 
+def _trusted(path: str, env: Mapping[str, str]) -> bool:
+    from pathlib import Path
+
+    from privpip import trust
+
+    return trust.file_is_trusted(Path(path), env)
+
+
+class ExportedTokenNotSent(CredentialNotFound):
+    """A variable holds a token for an index whose URL only an untrusted project file names."""
+
+    def __init__(self, var: str, index: Index) -> None:
+        import shlex
+
+        PrivpipError.__init__(
+            self, f"{var} is not sent to {redact(index.url)}: only {index.needs_trust} names "
+            f"that URL for index {index.name!r}, and you have not trusted that file",
+            f"if the file is yours to trust, run `privpip trust "
+            f"{shlex.quote(index.needs_trust)}` (or put the index in your own config)")
+        self.index = index.name
+        self.tried = [(f"env:{var}", "not sent to an untrusted file's URL")]
+
+
 def _from_privpips_netrc(index: Index, env: Mapping[str, str]) -> Credential | None:
     """The index's credential from the private netrc privpip wrote for this run, if any.
 
@@ -465,8 +506,11 @@ def _command_error(index: Index, exc: TokenCommandFailed) -> TokenCommandFailed:
     )
 
 
-def run_token_command(argv: Sequence[str], timeout: float, env: Mapping[str, str]) -> str:
-    """Run ``argv`` without a shell and return its stdout minus the line ending.
+def run_token_command(argv: Sequence[str], timeout: float, env: Mapping[str, str],
+                      cwd: str | None = None) -> str:
+    """Run ``argv`` without a shell, in ``cwd`` (the directory of the config file that names
+    it, so that `scripts/get-token.sh` is the script beside that file, the one its trust
+    record pins), and return its stdout minus the line ending.
 
     stdin is closed, stdout is captured and never shown; stderr (the CLI's own error messages
     are useful) is shown once the command ends, with the token scrubbed: `set -x` or a
@@ -484,7 +528,8 @@ def run_token_command(argv: Sequence[str], timeout: float, env: Mapping[str, str
     child_env = {**env, "PRIVPIP_KEYRING_PLUGIN": "0"}
     try:
         child = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, env=child_env, start_new_session=True)
+                                 stderr=subprocess.PIPE, env=child_env, start_new_session=True,
+                                 cwd=cwd)
     except FileNotFoundError:
         raise CommandNotFound(f"`{program}` was not found on PATH") from None
     except OSError as exc:

@@ -34,6 +34,7 @@ def _run() -> None:
         from privpip.pip_ahead import guess
 
         ahead = guess(sys.argv[1:], os.environ)
+    keep_memory_private()  # after pip's interpreter: it holds no token (pip_ahead.py)
     try:
         from privpip.cli import cli
 
@@ -47,6 +48,26 @@ def _run() -> None:
 
         exit_with(status)
     raise SystemExit(status or OK)
+
+
+def keep_memory_private() -> None:
+    """On Linux, make privpip not dumpable (prctl PR_SET_DUMPABLE 0) before it reads a token.
+
+    Otherwise any process of the same user, such as a build backend (an sdist's setup.py)
+    pip runs during the install or a `privpip run` child, can read the tokens in privpip's
+    memory (/proc/PID/mem) and the exported ones in its environment (/proc/PID/environ).
+    The kernel then allows that only to root (CAP_SYS_PTRACE); children are dumpable again
+    after their execve. The cost: gdb, py-spy or strace cannot attach to a running privpip
+    as its own user (start privpip under them, or use root), and no core dump is written.
+    """
+    if sys.platform != "linux":
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # 4: PR_SET_DUMPABLE
+    except (OSError, AttributeError):  # no libc to call (a static build): nothing to do
+        pass
 
 
 def _say(line: str) -> None:

@@ -4,7 +4,9 @@ A project file (privpip.toml, pyproject.toml's [tool.privpip]) comes from whoeve
 repository or the directory. Its names, URLs and keyring entries bound to those exact URLs
 are harmless; a setting that runs a command (token-command, a provider's CLI) or names an
 arbitrary variable (token-env) could run the repository's code or send an unrelated secret to
-the repository's URL. Those settings take effect only for a file whose exact content the user
+the repository's URL, and a token exported for an index name would follow that name to the
+URL the repository chose (Index.needs_trust). Those take effect only for a file whose exact
+content the user
 trusted (`privpip trust`, recorded as realpath + SHA-256), or where the checked-out project
 runs anyway (CI=true) or the user says so (PRIVPIP_TRUST=1). Compare `direnv allow`,
 `mise trust`, and git's safe.directory (CVE-2022-24765) for the ownership checks.
@@ -18,10 +20,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from privpip.errors import ConfigError, UsageError
+from privpip.errors import ConfigError, PrivpipError, UsageError
 
 if TYPE_CHECKING:
     from privpip.config.model import GitHost, Index
+    from privpip.config.schema import Settings
 
 TRUST_FILE = "trusted.json"
 _VERSION = 1
@@ -150,13 +153,36 @@ def trust_file(env: Mapping[str, str]) -> Path:
 
 
 def digest(content: bytes) -> str:
-    import hashlib
+    # An exported token for a project file's index checks the file's trust before pip runs:
+    # CPython's built-in SHA-256 imports in 0.1 ms, hashlib (OpenSSL) in 2-3 ms.
+    try:
+        from _sha2 import sha256  # CPython 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256  # 3.9-3.11
+        except ImportError:
+            from hashlib import sha256
+    return str(sha256(content).hexdigest())
 
-    return hashlib.sha256(content).hexdigest()
+
+# One record per file: the SHA-256 of its content, and of each file inside the project that
+# a command of it names (None: no such file then), so that a changed script loses the trust.
+Record = dict[str, Any]
 
 
-def read_records(env: Mapping[str, str]) -> dict[str, str]:
-    """{realpath: sha256 hex} of every trusted file; {} when there is no (readable) record."""
+def record_key(path: Path) -> str:
+    """The path a record is kept under: the file's own name in its resolved directory.
+
+    A symlinked project file is not the file it points to: `ln -s ../trusted/privpip.toml`
+    in another checkout does not inherit the target's trust, and its commands would run in
+    the link's directory, on that checkout's scripts."""
+    absolute = Path(os.path.abspath(path))
+    return str(Path(os.path.realpath(absolute.parent)) / absolute.name)
+
+
+def read_records(env: Mapping[str, str]) -> dict[str, Record]:
+    """{record_key: {"sha256": hex, "files": {path: hex or None}}} of every trusted file; {}
+    when there is no (readable) record. A record of an older privpip is the bare digest."""
     import json
 
     path = trust_file(env)
@@ -168,14 +194,24 @@ def read_records(env: Mapping[str, str]) -> dict[str, str]:
         raise ConfigError(str(path), f"cannot read the trust records ({exc})",
                           f"fix or delete {path}; then run `privpip trust` again") from None
     records = data.get("trusted") if isinstance(data, dict) else None
-    if not isinstance(records, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in records.items()):
-        raise ConfigError(str(path), "the trust records are not in the expected form",
-                          f"delete {path}; then run `privpip trust` again")
-    return dict(records)
+    out: dict[str, Record] = {}
+    for key, value in (records.items() if isinstance(records, dict) else [(None, None)]):
+        if isinstance(value, str):
+            value = {"sha256": value, "files": {}}
+        if not isinstance(value, dict):
+            value = {}
+        files = value.get("files")
+        if not (isinstance(key, str) and isinstance(value.get("sha256"), str)
+                and isinstance(files, dict) and all(
+                    isinstance(k, str) and (v is None or isinstance(v, str))
+                    for k, v in files.items())):
+            raise ConfigError(str(path), "the trust records are not in the expected form",
+                              f"delete {path}; then run `privpip trust` again")
+        out[key] = {"sha256": value["sha256"], "files": dict(files)}
+    return out
 
 
-def write_records(env: Mapping[str, str], records: Mapping[str, str]) -> Path:
+def write_records(env: Mapping[str, str], records: Mapping[str, Record]) -> Path:
     """Replace the records atomically, mode 0600, directory 0700."""
     from privpip.userdata import write_private_json
 
@@ -184,50 +220,115 @@ def write_records(env: Mapping[str, str], records: Mapping[str, str]) -> Path:
     return path
 
 
+def _file_digest(path: str) -> str | None:
+    import stat
+
+    try:
+        with open(path, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                return None
+            return digest(file.read())
+    except OSError:
+        return None
+
+
+def pinned_files(path: Path, commands: Iterable[Sequence[str]]) -> dict[str, str | None]:
+    """Each argv word of ``commands`` that names a path inside the project (the repository
+    of ``path``, else its directory), looked up from ``path``'s directory as the command
+    runs there, with the digest of that file now (None: no file there now).
+
+    Words of a shell string (`sh -c "..."`) are not paths here: only argv words are."""
+    directory = Path(os.path.abspath(path)).parent
+    root = os.path.realpath(repository_root(directory) or directory)
+    out: dict[str, str | None] = {}
+    for argv in commands:
+        for word in argv:
+            if not word or "\0" in word:
+                continue
+            candidate = os.path.normpath(os.path.join(directory, word))
+            real = os.path.realpath(candidate)
+            if real == root or not real.startswith(root.rstrip(os.sep) + os.sep):
+                continue
+            out[candidate] = _file_digest(candidate)
+    return out
+
+
+def _commands_of(path: Path, env: Mapping[str, str]) -> list[tuple[str, ...]]:
+    from privpip.config.schema import read_file
+
+    try:
+        parsed = read_file(path, env)
+    except PrivpipError:
+        return []  # a file privpip cannot load runs nothing
+    return [i.token_command for i in parsed.indexes if i.token_command]
+
+
+def _record(path: Path, content: bytes, env: Mapping[str, str]) -> Record:
+    return {"sha256": digest(content), "files": pinned_files(path, _commands_of(path, env))}
+
+
 def is_trusted(path: Path, content: bytes, env: Mapping[str, str]) -> bool:
-    """True when ``content`` of ``path`` is what the user trusted, or the environment trusts."""
+    """True when ``content`` of ``path``, and every file its commands name, is what the user
+    trusted, or the environment trusts."""
     if env_trusts(env):
         return True
-    return read_records(env).get(os.path.realpath(path)) == digest(content)
+    return _matches(read_records(env).get(record_key(path)), content)
 
 
-def trust(path: Path, env: Mapping[str, str]) -> tuple[Path, str]:
-    """Record ``path``'s current content as trusted: (realpath, sha256)."""
-    real = Path(os.path.realpath(path))
+def _matches(record: Record | None, content: bytes) -> bool:
+    if record is None or record["sha256"] != digest(content):
+        return False
+    return all(_file_digest(name) == sha for name, sha in record["files"].items())
+
+
+def file_is_trusted(path: Path, env: Mapping[str, str]) -> bool:
+    """Whether ``path``'s current content is trusted (see ``is_trusted``)."""
+    if env_trusts(env):
+        return True
     try:
-        content = real.read_bytes()
+        content = Path(path).read_bytes()
+    except OSError:
+        return False
+    return is_trusted(path, content, env)
+
+
+def trust(path: Path, env: Mapping[str, str]) -> tuple[Path, Record]:
+    """Record ``path``'s current content, and the files its commands name, as trusted."""
+    key = record_key(path)
+    try:
+        content = Path(path).read_bytes()
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
-    reason = safe_to_read(real)
+    reason = safe_to_read(Path(os.path.realpath(path)))
     if reason is not None:
         raise UsageError(f"refusing to trust {reason}",
                          "privpip ignores such files; copy it to a directory of your own")
     records = read_records(env)
-    records[str(real)] = digest(content)
+    records[key] = _record(path, content, env)
     write_records(env, records)
-    return real, records[str(real)]
+    return Path(key), records[key]
 
 
 def keep_after_edit(path: Path, before: bytes, env: Mapping[str, str]) -> bool:
     """After privpip itself rewrote ``path`` on the user's command (`privpip index add`):
     trusted again when its content ``before`` the edit was trusted by a record."""
-    real = os.path.realpath(path)
+    key = record_key(path)
     records = read_records(env)
-    if records.get(real) != digest(before):
+    if not _matches(records.get(key), before):
         return False
-    records[real] = digest(Path(real).read_bytes())
+    records[key] = _record(path, Path(path).read_bytes(), env)
     write_records(env, records)
     return True
 
 
 def revoke(path: Path, env: Mapping[str, str]) -> Path:
-    real = os.path.realpath(path)
+    key = record_key(path)
     records = read_records(env)
-    if real not in records:
-        raise UsageError(f"{real} is not trusted", "`privpip trust --list` shows the records")
-    del records[real]
+    if key not in records:
+        raise UsageError(f"{key} is not trusted", "`privpip trust --list` shows the records")
+    del records[key]
     write_records(env, records)
-    return Path(real)
+    return Path(key)
 
 
 # ---------------------------------------------------------------------------
@@ -246,12 +347,13 @@ def _argv_text(argv: Sequence[str]) -> str:
 
 
 def describe_untrusted(path: Path, indexes: Iterable[Index],
-                       gits: Iterable[GitHost] = ()) -> str:
-    """What ``path`` would run and which variables it would send where; "" when nothing.
+                       gits: Iterable[GitHost] = (), settings: Settings | None = None) -> str:
+    """What ``path`` would run, which variables it would send where, and which settings of
+    where tokens go it would change; "" when nothing.
 
     Ends with the `privpip trust` command that lets it.
     """
-    lines = effects(indexes, gits)
+    lines = effects(indexes, gits, settings)
     if not lines:
         return ""
     import shlex
@@ -262,13 +364,29 @@ def describe_untrusted(path: Path, indexes: Iterable[Index],
               f"{shlex.quote(str(path))}")
 
 
+# Top-level settings that decide where tokens go: from a file the user did not trust they
+# could hand real tokens to the repository's own setup.py (delivery = "netrc"), choose the
+# tool that gets them (installer), or the index the dependency-confusion check trusts.
+_TOKEN_SETTINGS = {
+    "delivery": "decide how tokens reach pip and uv (netrc: where build backends can read "
+                "them)",
+    "installer": "choose the tool that gets the tokens",
+    "public_index": "choose the public index the dependency-confusion check compares with",
+}
+
+
 def effects(indexes: Iterable[Index], gits: Iterable[GitHost] = (),
-            trusted: bool = False) -> list[str]:
-    """One indented line (or two) per command a file runs and per variable it sends: what it
-    would do (untrusted), or what it does from now on (``trusted``: `privpip trust`)."""
+            settings: Settings | None = None, trusted: bool = False) -> list[str]:
+    """One indented line (or two) per command a file runs, per variable it sends, and per
+    setting of where tokens go: what it would do (untrusted), or what it does from now on
+    (``trusted``: `privpip trust`)."""
     run, sent, send = ("runs", "is sent", "sends") if trusted else (
         "would run", "would be sent", "would send")
     lines = []
+    for key, value in (settings._asdict().items() if settings is not None else ()):
+        if value is not None and key in _TOKEN_SETTINGS:
+            lines.append(f"  {key.replace('_', '-')} = {_printable(repr(value))}: "
+                         f"{'may' if trusted else 'would'} {_TOKEN_SETTINGS[key]}")
     for index in indexes:
         if index.token_command:
             what = ("its provider's CLI" if index.token_command_is_default
@@ -290,36 +408,43 @@ def effects(indexes: Iterable[Index], gits: Iterable[GitHost] = (),
 
 
 def restrict(path: Path | None, indexes: list[Index], gits: list[GitHost],
-             env: Mapping[str, str], user_file: Path | None = None
-             ) -> tuple[list[Index], list[GitHost]]:
-    """The project file's specs without what runs commands or names variables, unless trusted.
+             env: Mapping[str, str], user_file: Path | None = None,
+             settings: Settings | None = None
+             ) -> tuple[list[Index], list[GitHost], Settings | None]:
+    """The project file's specs without what runs commands or names variables, and its
+    settings without those of where tokens go (``_TOKEN_SETTINGS``), unless trusted.
 
     Warns (once per file) with `describe_untrusted`'s text. The user's own config file
     (``user_file``) is always trusted.
     """
     if path is None:
-        return indexes, gits
+        return indexes, gits, settings
     real = os.path.realpath(path)
     if user_file is not None and os.path.realpath(user_file) == real:
-        return indexes, gits
+        return indexes, gits, settings
     risky = [i for i in indexes if i.token_command or i.token_env]
     risky_gits = [g for g in gits if g.token_env]
-    if not (risky or risky_gits):
-        return indexes, gits
+    risky_settings = settings is not None and any(
+        value is not None for key, value in settings._asdict().items()
+        if key in _TOKEN_SETTINGS)
+    if not (risky or risky_gits or risky_settings):
+        return indexes, gits, settings
     try:
         content = Path(real).read_bytes()
     except OSError:
         content = b""
     if is_trusted(path, content, env):
-        return indexes, gits
-    text = describe_untrusted(path, risky, risky_gits)
+        return indexes, gits, settings
+    text = describe_untrusted(path, risky, risky_gits, settings)
     for index in risky:
         _DROPPED[(index.origin, index.name)] = str(path)
     _warn(real, "privpip: warning: " + text, env)
     kept = [i._replace(token_command=(), token_command_is_default=False, token_env=())
             if i in risky else i for i in indexes]
     kept_gits = [g._replace(token_env=()) if g in risky_gits else g for g in gits]
-    return kept, kept_gits
+    if settings is not None:
+        settings = settings._replace(**{key: None for key in _TOKEN_SETTINGS})
+    return kept, kept_gits, settings
 
 
 def untrusted_sources(index: Any) -> list[tuple[str, str]]:

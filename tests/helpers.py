@@ -207,9 +207,16 @@ def installed(venv: Path, module: str) -> str:
     return out.stdout.strip() if out.returncode == 0 else f"<not importable: {out.stderr[-200:]}>"
 
 
-def write_config(directory: Path, text: str) -> Path:
+def write_config(directory: Path, text: str, trusted: bool = True) -> Path:
+    """``directory``/privpip.toml with ``text``; ``trusted``: recorded with `privpip trust` in
+    the test's own data directory, as a user's own file is (`privpip init` trusts the file it
+    writes), so that a token the test exports reaches its URL (issue 19)."""
     path = directory / "privpip.toml"
     path.write_text(text, encoding="utf-8")
+    if trusted:
+        from privpip import trust
+
+        trust.trust(path, os.environ)
     return path
 
 

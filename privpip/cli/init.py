@@ -60,6 +60,11 @@ def init(ctx: Context, pyproject: bool, user: bool) -> None:
         except FileExistsError:
             raise UsageError(f"{PROJECT_FILE} already exists; it was not "
                              "overwritten") from None
+        # You wrote it: trusted, so that a token you export reaches the indexes you add
+        # (`privpip index add` keeps a trusted file trusted). A clone's file needs `trust`.
+        from privpip import trust
+
+        trust.trust(own, ctx.env)
         written = PROJECT_FILE
     click.echo(f"privpip: wrote {written}")
     click.echo("next:\n"

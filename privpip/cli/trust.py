@@ -44,13 +44,16 @@ def trust(ctx: Context, path: str | None, show: bool, revoke: bool) -> None:
         found = records.read_records(env)
         if not found:
             click.echo("privpip: no trusted files")
-        for name, sha in found.items():
+        for name, record in found.items():
             try:
-                now = records.digest(Path(name).read_bytes())
-                state = "trusted" if now == sha else "changed since trusted (not trusted)"
+                content = Path(name).read_bytes()
+                state = ("trusted" if records.is_trusted(Path(name), content, {})
+                         else "changed since trusted (not trusted)")
             except OSError:
                 state = "missing"
-            click.echo(f"{name}  sha256:{sha[:16]}  {state}")
+            pinned = f" (and {len(record['files'])} file(s) its commands name)" \
+                if record["files"] else ""
+            click.echo(f"{name}  sha256:{record['sha256'][:16]}  {state}{pinned}")
         return
     target = _target(ctx, path)
     if revoke:
@@ -58,9 +61,12 @@ def trust(ctx: Context, path: str | None, show: bool, revoke: bool) -> None:
         click.echo(f"privpip: {real} is no longer trusted")
         return
     parsed = read_file(target, env)  # a file privpip cannot read is not worth trusting
-    real, sha = records.trust(target, env)
-    click.echo(f"privpip: trusted {real} (sha256:{sha[:16]})")
-    lines = records.effects(parsed.indexes, parsed.git_hosts, trusted=True)
+    real, record = records.trust(target, env)
+    click.echo(f"privpip: trusted {real} (sha256:{record['sha256'][:16]})")
+    for name, sha in record["files"].items():
+        if sha is not None:  # a word that names no file is pinned too, but not worth a line
+            click.echo(f"  and {name} (sha256:{sha[:16]}), which a command of it runs")
+    lines = records.effects(parsed.indexes, parsed.git_hosts, parsed.settings, trusted=True)
     if lines:
         click.echo("from now on, when a token is needed:\n" + "\n".join(lines))
     if records.env_trusts(env):

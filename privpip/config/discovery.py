@@ -18,7 +18,7 @@ from privpip.config.model import (
     Index,
 )
 from privpip.errors import ConfigError
-from privpip.identity import name_key
+from privpip.identity import name_key, same_index
 
 USER_FILE = "config.toml"
 
@@ -118,16 +118,24 @@ def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None,
     if project is not None:
         parsed = read_file(project, env)
         # Until the user trusted the file, nothing in it runs or names a variable.
-        found, found_gits = trust.restrict(project, parsed.indexes, parsed.git_hosts, env, user)
+        found, found_gits, kept = trust.restrict(project, parsed.indexes, parsed.git_hosts, env,
+                                                 user, parsed.settings)
+        if not trust.env_trusts(env) and not _same_file(project, user):
+            # Exported tokens follow the name only to a URL the user chose (checked when a
+            # variable is read, so that a run without one never reads the trust records).
+            found = [i._replace(needs_trust=str(project)) for i in found]
         indexes += found
         gits += found_gits
-        settings = parsed.settings
+        settings = kept or settings
         files.append(project)
     if user.is_file() and (project is None or user.resolve() != project.resolve()):
         names = {name_key(i.name) for i in indexes}
         has_default = any(i.default for i in indexes)
         parsed = read_file(user, env)
         trust.check_same_urls(project, indexes, user, parsed.indexes)  # no name takeover
+        # A URL that the user's own config names is the user's choice.
+        indexes = [i._replace(needs_trust="") if i.needs_trust and any(
+            same_index(i.url, u.url) for u in parsed.indexes) else i for i in indexes]
         merged = settings._asdict()
         for key, value in parsed.settings._asdict().items():
             if value is None:
@@ -158,6 +166,10 @@ def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None,
                   git_hosts=tuple(gits), installer=settings.installer,
                   delivery=settings.delivery,
                   index_strategy=settings.index_strategy or "first-index")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return b.is_file() and a.resolve() == b.resolve()
 
 
 def label(path: Path) -> str:

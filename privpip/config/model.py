@@ -43,6 +43,11 @@ class Index(NamedTuple):
     token_timeout: float = DEFAULT_TOKEN_TIMEOUT
     # PEP 503-normalized names or globs of the packages this index owns (dependency confusion).
     packages: tuple[str, ...] = ()
+    # The project file that alone names this URL: a token from a variable is sent here only
+    # once that file is trusted ("": the URL is in the user's own config, or CI trusts all).
+    needs_trust: str = ""
+    # The directory of the file that names the index: its token-command runs there.
+    directory: str = ""
 
     @property
     def env_name(self) -> str:

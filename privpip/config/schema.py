@@ -7,6 +7,7 @@ that looks like a known token is refused. Every key has one validator: (raw valu
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -71,7 +72,11 @@ def read_file(path: Path, env: Mapping[str, str] | None = None) -> Parsed:
         raise ConfigError(label, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise ConfigError(label, f"cannot read: {exc.strerror}") from None
-    return parse_text(text, label, path.name == PYPROJECT_FILE, env)
+    parsed = parse_text(text, label, path.name == PYPROJECT_FILE, env)
+    # The link's own directory for a symlinked file: what a command names is looked up, and
+    # trusted (privpip.trust.pinned_files), beside the file the user chose.
+    directory = str(Path(os.path.abspath(path)).parent)
+    return parsed._replace(indexes=[i._replace(directory=directory) for i in parsed.indexes])
 
 
 def parse_text(text: str, label: str, pyproject: bool = False,

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.helpers import HOSTILE_TOKEN, privpip
+from tests.helpers import HOSTILE_TOKEN, privpip, write_config
 
 TOKENS = [
     HOSTILE_TOKEN,
@@ -38,7 +38,7 @@ SHELLS = {
 
 
 def env_output(tmp_path: Path, shell: str, token: str) -> Path:
-    (tmp_path / "privpip.toml").write_text(
+    write_config(tmp_path,
         f'[[index]]\nname = "corp"\nurl = "{URL}"\ndefault = true\n'
         '[[index]]\nname = "extra.idx"\nurl = "https://other.example.com/simple/"\n'
         'username = "bot"\n')
@@ -89,7 +89,7 @@ def test_dotenv_reproduces_every_byte(tmp_path):
 
 
 def test_dotenv_refuses_what_it_cannot_express(tmp_path):
-    (tmp_path / "privpip.toml").write_text(f'[[index]]\nname = "corp"\nurl = "{URL}"\n')
+    write_config(tmp_path, f'[[index]]\nname = "corp"\nurl = "{URL}"\n')
     result = privpip("env", "--shell", "dotenv", cwd=tmp_path,
                      env={"PRIVPIP_INDEX_CORP_TOKEN": "a${HOME}b"})
     assert result.returncode == 2
@@ -98,7 +98,7 @@ def test_dotenv_refuses_what_it_cannot_express(tmp_path):
 
 
 def test_unset(tmp_path):
-    (tmp_path / "privpip.toml").write_text(f'[[index]]\nname = "corp"\nurl = "{URL}"\n')
+    write_config(tmp_path, f'[[index]]\nname = "corp"\nurl = "{URL}"\n')
     result = privpip("env", "--unset", "--shell", "bash", cwd=tmp_path)
     assert result.stdout == ("unset PIP_INDEX_URL PIP_EXTRA_INDEX_URL UV_DEFAULT_INDEX UV_INDEX "
                              "UV_INDEX_CORP_USERNAME UV_INDEX_CORP_PASSWORD\n")
@@ -107,14 +107,14 @@ def test_unset(tmp_path):
 
 
 def test_shell_detected_from_SHELL(tmp_path):
-    (tmp_path / "privpip.toml").write_text(f'[[index]]\nname = "corp"\nurl = "{URL}"\n')
+    write_config(tmp_path, f'[[index]]\nname = "corp"\nurl = "{URL}"\n')
     result = privpip("env", cwd=tmp_path, env={"SHELL": "/usr/bin/fish",
                                                "PRIVPIP_INDEX_CORP_TOKEN": "t0ken"})
     assert result.stdout.startswith("set -gx PIP_EXTRA_INDEX_URL 'https://__token__:t0ken@")
 
 
 def test_exact_output_bash(tmp_path):
-    (tmp_path / "privpip.toml").write_text(f'[[index]]\nname = "corp"\nurl = "{URL}"\n')
+    write_config(tmp_path, f'[[index]]\nname = "corp"\nurl = "{URL}"\n')
     result = privpip("env", "--shell", "bash", cwd=tmp_path,
                      env={"PRIVPIP_INDEX_CORP_TOKEN": "it's"})
     assert result.stdout == (

@@ -166,6 +166,11 @@ class Ctx:
                 f'default = {"true" if default else "false"}\nusername = "{username}"\n{extra}')
         path = self.cwd / "privpip.toml"
         path.write_text(text, encoding="utf-8")
+        # The user's own file, trusted as `privpip init` trusts it: exported tokens reach its
+        # URLs (issue 19). The record (path and SHA-256) lands in the scanned HOME.
+        from privpip import trust
+
+        trust.trust(path, {**self.base_env, **self.env})
         return path
 
 

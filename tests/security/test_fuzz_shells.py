@@ -20,7 +20,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import TESTS
+from tests.helpers import TESTS, write_config
 from tests.security.conftest import budget
 
 PAYLOADS = ["$(touch pwned)", "`touch pwned`", "(touch pwned)", "'; touch pwned; '",
@@ -51,7 +51,7 @@ def check_batch(batch: list[str]) -> None:
             f'[[index]]\nname = "i{n}"\nurl = "https://h{n}.example.com/simple/"\n'
             f"default = {'true' if n == 0 else 'false'}\n"
             for n in range(len(batch)))
-        (work / "privpip.toml").write_text(config)
+        write_config(work, config)
         env = {f"PRIVPIP_INDEX_I{n}_TOKEN": token for n, token in enumerate(batch)}
         expected = {
             "PIP_INDEX_URL": f"https://__token__:{quote(batch[0], safe='')}@h0.example.com/simple/",

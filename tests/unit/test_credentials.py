@@ -11,7 +11,7 @@ import pytest
 from privpip.config import Index
 from privpip.errors import CredentialNotFound, KeyringUnavailable
 from privpip.store import KeyringStore
-from tests.helpers import TESTS, privpip, resolve
+from tests.helpers import TESTS, privpip, resolve, write_config
 
 INDEX = Index(name="corp", url="https://h.example/simple/", token_env=("GITLAB_TOKEN",))
 BACKENDS = TESTS / "backends"
@@ -90,7 +90,7 @@ def test_hanging_keyring_is_bounded(monkeypatch):
     ("blocking.BlockingKeyring", "did not answer within 1 s"),
 ])
 def test_cli_keyring_failures_are_clear_and_bounded(backend, message, tmp_path):
-    (tmp_path / "privpip.toml").write_text(f'[[index]]\nname = "corp"\nurl = "{INDEX.url}"\n')
+    write_config(tmp_path, f'[[index]]\nname = "corp"\nurl = "{INDEX.url}"\n')
     start = time.monotonic()
     result = privpip("env", cwd=tmp_path, env={
         "PYTHON_KEYRING_BACKEND": backend, "PRIVPIP_KEYRING_TIMEOUT": "1",
@@ -109,7 +109,7 @@ def test_real_file_keyring_roundtrip(tmp_path):
     env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
     subprocess.run([sys.executable, "-m", "keyring", "set", INDEX.url, "__token__"],
                    input="kr-token\n", text=True, env=env, check=True)
-    (tmp_path / "privpip.toml").write_text(f'[[index]]\nname = "corp"\nurl = "{INDEX.url}"\n')
+    write_config(tmp_path, f'[[index]]\nname = "corp"\nurl = "{INDEX.url}"\n')
     result = privpip("-v", "env", "--shell", "sh", cwd=tmp_path,
                      env={"PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"})
     assert result.returncode == 0, result.stderr
@@ -131,7 +131,7 @@ def test_undecodable_environment_bytes_are_refused_not_a_crash(command, variable
 
     from tests.helpers import TESTS
 
-    (tmp_path / "privpip.toml").write_text(
+    write_config(tmp_path,
         '[[index]]\nname = "corp"\nurl = "https://h.example/simple/"\n')
     env = {k.encode(): v.encode() for k, v in os.environ.items()}
     env.update({b"PYTHONPATH": str(TESTS.parent).encode(), b"PRIVPIP_INDEX_CORP_TOKEN": b"t0k3n"})

@@ -32,7 +32,7 @@ def load(directory: Path) -> list[Index]:
     # Trusted: these files hold what the test itself added (tests/test_trust.py tests trust).
     env = {"PRIVPIP_USER_CONFIG": str(directory / "no-user-config.toml"), "PRIVPIP_TRUST": "1"}
     cfg = config.load(directory, env)
-    return [i._replace(origin="") for i in cfg.indexes]
+    return [i._replace(origin="", directory="") for i in cfg.indexes]
 
 
 def comment_lines(text: str) -> list[str]:
@@ -92,6 +92,22 @@ def test_index_add_packages_writes_the_key_and_init_explains_it(tmp_path):
     assert bad.returncode == 2
     assert "--packages: 'a b' is not a package name or glob" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_init_trusts_the_file_it_writes_and_index_add_keeps_it(tmp_path):
+    # Issue 19: an exported token reaches a project file's URL only once the file is trusted;
+    # the file you wrote with `privpip init` is yours, so the first hour needs no `trust`.
+    import os
+
+    from privpip import trust
+
+    assert pp("init", cwd=tmp_path).returncode == 0
+    path = tmp_path / "privpip.toml"
+    assert trust.file_is_trusted(path, os.environ)
+    assert pp("index", "add", "corp", "https://h.example/simple/", cwd=tmp_path).returncode == 0
+    assert trust.file_is_trusted(path, os.environ)
+    path.write_text(path.read_text() + "# edited by someone\n")
+    assert not trust.file_is_trusted(path, os.environ)
 
 
 def test_init_refuses_to_overwrite(tmp_path):

@@ -181,8 +181,8 @@ def test_packages_are_normalized():
 
 
 def test_public_index_key(tmp_path):
-    (tmp_path / "privpip.toml").write_text(
-        'public-index = "https://mirror.example/simple/"\n'
+    helpers.write_config(
+        tmp_path, 'public-index = "https://mirror.example/simple/"\n'
         '[[index]]\nname = "corp"\nurl = "https://x.example/simple/"\n')
     assert config.load(tmp_path, {}).public_index == "https://mirror.example/simple/"
     (tmp_path / "privpip.toml").write_text('public-index = "ftp://x"\n')
@@ -258,7 +258,7 @@ def test_token_command_comes_after_keyring_and_gets_its_argv():
                       '/pypi/repo/simple/"')
     calls = []
 
-    def fake(argv, timeout, env):
+    def fake(argv, timeout, env, cwd):
         calls.append((tuple(argv), timeout))
         return "aws-token"
 
@@ -273,7 +273,7 @@ def test_token_command_comes_after_keyring_and_gets_its_argv():
 
 
 def test_missing_default_cli_falls_through_but_configured_one_fails():
-    def missing(argv, timeout, env):
+    def missing(argv, timeout, env, cwd):
         raise credentials.CommandNotFound(f"`{argv[0]}` was not found on PATH")
 
     google = parse_one('url = "https://us-python.pkg.dev/p/r/simple/"')

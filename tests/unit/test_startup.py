@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.helpers import TESTS, launch_probe
+from tests.helpers import TESTS, launch_probe, write_config
 
 PROBE = launch_probe(before="""
 at_spawn = []
@@ -53,17 +53,19 @@ def loaded_at_spawn(result: subprocess.CompletedProcess[str]) -> set[str]:
 
 
 # What `privpip install` starts pip without, also where pip could not be started ahead (a
-# wrapper script as the target): dataclasses, secrets (hashlib, OpenSSL), json, and the local
+# wrapper script as the target): dataclasses, secrets (hashlib, OpenSSL), and the local
 # index's server, which is built beside pip's start-up (LocalIndex.serve). click (and the
 # inspect it imports) is read by then; where pip is started ahead, it is started before click
-# (test_pips_interpreter_starts_before_anything_but_the_fast_path_is_imported).
-NOT_BEFORE_PIP = {"dataclasses", "secrets", "hashlib", "json",
+# (test_pips_interpreter_starts_before_anything_but_the_fast_path_is_imported). json is read
+# by then too: the token is exported and the index is the project file's, so the file's
+# trust record is checked first (issue 19; 1-2 ms, the SHA-256 is CPython's built-in one).
+NOT_BEFORE_PIP = {"dataclasses", "secrets", "hashlib",
                   "http.server", "http.client", "ssl", "email", "concurrent.futures",
                   "privpip.localindex.server", "privpip.localindex.pages"}
 
 
 def test_env_imports_nothing_heavy(tmp_path):
-    (tmp_path / "privpip.toml").write_text("".join(
+    write_config(tmp_path, "".join(
         f'[[index]]\nname = "i{n}"\nurl = "https://h{n}.example/simple/"\n' for n in range(3)))
     env = {f"PRIVPIP_INDEX_I{n}_TOKEN": f"token-{n}" for n in range(3)}
     env["PRIVPIP_USER_CONFIG"] = str(tmp_path / "none.toml")
@@ -81,7 +83,7 @@ CA_VARIABLES = ("PIP_CERT", "PIP_CLIENT_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BU
 
 
 def _install_probe(tmp_path, delivery, **extra):
-    (tmp_path / "privpip.toml").write_text(
+    write_config(tmp_path,
         '[[index]]\nname = "corp"\nurl = "https://h.example/simple/"\ndefault = true\n')
     fake = tmp_path / "python"
     fake.write_text("#!/bin/sh\necho \"$@\"\n")
@@ -202,7 +204,7 @@ def privpip(args, tmp_path, **kwargs):
     env = {**os.environ, "PYTHONPATH": str(TESTS.parent),
            "PRIVPIP_USER_CONFIG": str(tmp_path / "none"),
            **{f"PRIVPIP_INDEX_I{n}_TOKEN": f"token-{n}" for n in range(3)}}
-    (tmp_path / "privpip.toml").write_text("".join(
+    write_config(tmp_path, "".join(
         f'[[index]]\nname = "i{n}"\nurl = "https://h{n}.example/simple/"\n' for n in range(3)))
     return subprocess.run([sys.executable, "-m", "privpip", *args], cwd=tmp_path, env=env,
                           **kwargs)
@@ -284,7 +286,7 @@ BEFORE_PIP_AHEAD = {"privpip", "privpip.launch", "privpip.errors", "privpip.targ
 def test_pips_interpreter_starts_before_anything_but_the_fast_path_is_imported(tmp_path):
     """`privpip install` starts the target interpreter (which imports pip meanwhile) before
     importing typing, re, pathlib, subprocess, the config reader or anything else."""
-    (tmp_path / "privpip.toml").write_text(
+    write_config(tmp_path,
         '[[index]]\nname = "corp"\nurl = "http://127.0.0.1:9/simple/"\ndefault = true\n')
     env = {**os.environ, "PYTHONPATH": str(TESTS.parent), "PRIVPIP_INDEX_CORP_TOKEN": "token",
            "PRIVPIP_USER_CONFIG": str(tmp_path / "none")}

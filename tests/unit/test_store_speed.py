@@ -14,7 +14,7 @@ import pytest
 
 from privpip.errors import KeyringUnavailable
 from privpip.store import KeyringStore
-from tests.helpers import TESTS, launch_probe
+from tests.helpers import TESTS, launch_probe, write_config
 
 PLAINTEXT = "keyrings.alt.file.PlaintextKeyring"
 URLS = [f"https://h{n}.example/simple/" for n in range(3)]
@@ -194,7 +194,7 @@ def run_env_with_keyring_tokens(tmp_path: Path, env: dict[str, str], prefix: lis
     keyring = PlaintextKeyring()
     for n, url in enumerate(URLS):
         keyring.set_password(url, "__token__", f"tok-{n}")
-    (tmp_path / "privpip.toml").write_text("".join(
+    write_config(tmp_path, "".join(
         f'[[index]]\nname = "i{n}"\nurl = "{url}"\n' for n, url in enumerate(URLS)))
     result = subprocess.run([*prefix, sys.executable, "-c", PROBE, "env", "--shell", "bash"],
                             cwd=tmp_path, capture_output=True, text=True,
@@ -295,7 +295,7 @@ def test_the_resolver_reads_every_keyring_entry_in_one_batch(tmp_path, env, coun
     from privpip import config, credentials
 
     counting.entries.update({(url, "__token__"): f"tok-{n}" for n, url in enumerate(URLS)})
-    (tmp_path / "privpip.toml").write_text("".join(
+    write_config(tmp_path, "".join(
         f'[[index]]\nname = "i{n}"\nurl = "{url}"\n' for n, url in enumerate(URLS))
         + '[[git]]\nhost = "git.example"\n')
     run_env = {**env, "PYTHON_KEYRING_BACKEND": "counting.CountingKeyring",

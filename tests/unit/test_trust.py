@@ -59,7 +59,7 @@ def test_restrict_drops_only_what_runs_or_names_a_variable(tmp_path):
     runs = Index("runs", "https://b.example/simple/", token_command=("aws", "x"),
                  token_command_is_default=True)
     names = Index("names", "https://c.example/simple/", token_env=("AWS_SECRET_ACCESS_KEY",))
-    kept, _ = trust.restrict(path, [plain, runs, names], [], env)
+    kept, _, _ = trust.restrict(path, [plain, runs, names], [], env)
     assert kept[0] == plain
     assert kept[1].token_command == () and not kept[1].token_command_is_default
     assert kept[2].token_env == ()
