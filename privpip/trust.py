@@ -366,12 +366,15 @@ def describe_untrusted(path: Path, indexes: Iterable[Index],
 
 # Top-level settings that decide where tokens go: from a file the user did not trust they
 # could hand real tokens to the repository's own setup.py (delivery = "netrc"), choose the
-# tool that gets them (installer), or the index the dependency-confusion check trusts.
+# tool that gets them (installer), the index the dependency-confusion check trusts, or let
+# a squatted version win over the user's own index (index-strategy).
 _TOKEN_SETTINGS = {
     "delivery": "decide how tokens reach pip and uv (netrc: where build backends can read "
                 "them)",
     "installer": "choose the tool that gets the tokens",
     "public_index": "choose the public index the dependency-confusion check compares with",
+    "index_strategy": "decide which index a package may come from (unsafe-best-match: the "
+                      "highest version on any index)",
 }
 
 

@@ -123,6 +123,8 @@ def test_unsafe_best_match_is_the_documented_opt_in(servers, make_venv, tmp_path
     setup_project(tmp_path, servers)
     config = tmp_path / "privpip.toml"
     config.write_text('index-strategy = "unsafe-best-match"\n' + config.read_text())
+    # Edited by hand: trusted again (until then the exported token and the setting wait).
+    assert privpip("trust", cwd=tmp_path).returncode == 0
     venv = make_venv()
     result = install(tmp_path, venv, servers, "corp-core")
     assert result.returncode == 0, result.stderr
