@@ -20,11 +20,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from privpip.errors import ConfigError, PrivpipError, UsageError
+from privpip.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
-    from privpip.config.model import GitHost, Index
-    from privpip.config.schema import Settings
+    from privpip.config.model import GitHost, Index, Settings
 
 TRUST_FILE = "trusted.json"
 _VERSION = 1
@@ -253,18 +252,8 @@ def pinned_files(path: Path, commands: Iterable[Sequence[str]]) -> dict[str, str
     return out
 
 
-def _commands_of(path: Path, env: Mapping[str, str]) -> list[tuple[str, ...]]:
-    from privpip.config.schema import read_file
-
-    try:
-        parsed = read_file(path, env)
-    except PrivpipError:
-        return []  # a file privpip cannot load runs nothing
-    return [i.token_command for i in parsed.indexes if i.token_command]
-
-
-def _record(path: Path, content: bytes, env: Mapping[str, str]) -> Record:
-    return {"sha256": digest(content), "files": pinned_files(path, _commands_of(path, env))}
+def _record(path: Path, content: bytes, commands: Iterable[Sequence[str]]) -> Record:
+    return {"sha256": digest(content), "files": pinned_files(path, commands)}
 
 
 def is_trusted(path: Path, content: bytes, env: Mapping[str, str]) -> bool:
@@ -292,8 +281,10 @@ def file_is_trusted(path: Path, env: Mapping[str, str]) -> bool:
     return is_trusted(path, content, env)
 
 
-def trust(path: Path, env: Mapping[str, str]) -> tuple[Path, Record]:
-    """Record ``path``'s current content, and the files its commands name, as trusted."""
+def trust(path: Path, env: Mapping[str, str],
+          commands: Iterable[Sequence[str]]) -> tuple[Path, Record]:
+    """Record ``path``'s current content, and the files its ``commands`` (the token commands
+    of its content now: config.schema.token_commands) name, as trusted."""
     key = record_key(path)
     try:
         content = Path(path).read_bytes()
@@ -304,19 +295,21 @@ def trust(path: Path, env: Mapping[str, str]) -> tuple[Path, Record]:
         raise UsageError(f"refusing to trust {reason}",
                          "privpip ignores such files; copy it to a directory of your own")
     records = read_records(env)
-    records[key] = _record(path, content, env)
+    records[key] = _record(path, content, commands)
     write_records(env, records)
     return Path(key), records[key]
 
 
-def keep_after_edit(path: Path, before: bytes, env: Mapping[str, str]) -> bool:
+def keep_after_edit(path: Path, before: bytes, env: Mapping[str, str],
+                    commands: Iterable[Sequence[str]]) -> bool:
     """After privpip itself rewrote ``path`` on the user's command (`privpip index add`):
-    trusted again when its content ``before`` the edit was trusted by a record."""
+    trusted again, with the ``commands`` of its new content, when its content ``before`` the
+    edit (and every file its commands named) was trusted by a record."""
     key = record_key(path)
     records = read_records(env)
     if not _matches(records.get(key), before):
         return False
-    records[key] = _record(path, Path(path).read_bytes(), env)
+    records[key] = _record(path, Path(path).read_bytes(), commands)
     write_records(env, records)
     return True
 

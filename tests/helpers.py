@@ -215,8 +215,9 @@ def write_config(directory: Path, text: str, trusted: bool = True) -> Path:
     path.write_text(text, encoding="utf-8")
     if trusted:
         from privpip import trust
+        from privpip.config.schema import token_commands
 
-        trust.trust(path, os.environ)
+        trust.trust(path, os.environ, token_commands(path, os.environ))
     return path
 
 

@@ -200,10 +200,11 @@ def _user_file(ctx: Context, create: bool) -> Path:
 def _write_keeping_trust(ctx: Context, path: Path, text: str) -> None:
     """Write ``text``; a file the user trusted stays trusted: the change is the user's own."""
     from privpip import trust
+    from privpip.config.schema import token_commands
 
     before = path.read_bytes()
     config_edit.write_atomic(path, text)
-    if trust.keep_after_edit(path, before, ctx.env):
+    if trust.keep_after_edit(path, before, ctx.env, token_commands(path, ctx.env)):
         ctx.note(f"{path}: still trusted (privpip trust)")
 
 

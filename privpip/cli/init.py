@@ -64,7 +64,7 @@ def init(ctx: Context, pyproject: bool, user: bool) -> None:
         # (`privpip index add` keeps a trusted file trusted). A clone's file needs `trust`.
         from privpip import trust
 
-        trust.trust(own, ctx.env)
+        trust.trust(own, ctx.env, ())  # the starter file runs nothing
         written = PROJECT_FILE
     click.echo(f"privpip: wrote {written}")
     click.echo("next:\n"

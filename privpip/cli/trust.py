@@ -61,7 +61,8 @@ def trust(ctx: Context, path: str | None, show: bool, revoke: bool) -> None:
         click.echo(f"privpip: {real} is no longer trusted")
         return
     parsed = read_file(target, env)  # a file privpip cannot read is not worth trusting
-    real, record = records.trust(target, env)
+    real, record = records.trust(target, env,
+                                 [i.token_command for i in parsed.indexes if i.token_command])
     click.echo(f"privpip: trusted {real} (sha256:{record['sha256'][:16]})")
     for name, sha in record["files"].items():
         if sha is not None:  # a word that names no file is pinned too, but not worth a line

@@ -25,6 +25,15 @@ DELIVERIES: tuple[Delivery, ...] = ("local", "netrc")
 IndexStrategy = Literal["first-index", "unsafe-best-match"]
 
 
+class Settings(NamedTuple):
+    """The top-level keys of one file (None: not written there)."""
+
+    public_index: str | None = None
+    installer: Installer | None = None
+    delivery: Delivery | None = None
+    index_strategy: IndexStrategy | None = None
+
+
 class Index(NamedTuple):
     """One named private index, as written in a config file (credential-free)."""
 

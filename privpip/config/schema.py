@@ -21,11 +21,10 @@ from privpip.config.model import (
     DELIVERIES,
     INSTALLERS,
     PYPROJECT_FILE,
-    Delivery,
     GitHost,
     Index,
-    IndexStrategy,
     Installer,
+    Settings,
     did_you_mean,
 )
 from privpip.errors import ConfigError
@@ -44,21 +43,22 @@ _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class Settings(NamedTuple):
-    """The top-level keys of one file (None: not written there)."""
-
-    public_index: str | None = None
-    installer: Installer | None = None
-    delivery: Delivery | None = None
-    index_strategy: IndexStrategy | None = None
-
-
 class Parsed(NamedTuple):
     """What one config file says."""
 
     indexes: list[Index]
     settings: Settings
     git_hosts: list[GitHost]
+
+
+def token_commands(path: Path, env: Mapping[str, str]) -> list[tuple[str, ...]]:
+    """The token commands of ``path`` as it is now (for its trust record: the files they
+    name are part of it); none for a file privpip cannot load, which runs nothing."""
+    try:
+        parsed = read_file(path, env)
+    except ConfigError:
+        return []
+    return [i.token_command for i in parsed.indexes if i.token_command]
 
 
 def read_file(path: Path, env: Mapping[str, str] | None = None) -> Parsed:

@@ -169,8 +169,10 @@ class Ctx:
         # The user's own file, trusted as `privpip init` trusts it: exported tokens reach its
         # URLs (issue 19). The record (path and SHA-256) lands in the scanned HOME.
         from privpip import trust
+        from privpip.config.schema import token_commands
 
-        trust.trust(path, {**self.base_env, **self.env})
+        env = {**self.base_env, **self.env}
+        trust.trust(path, env, token_commands(path, env))
         return path
 
 

