@@ -271,3 +271,26 @@ def test_user_pip_conf_goes_to_the_user_config_with_a_chosen_name(tmp_path: Path
     assert listed.returncode == 0, listed.stderr
     assert "corp" in listed.stdout and index_server.url in listed.stdout
     no_token(conf.read_text())
+
+
+def test_user_level_file_named_with_project_files_is_left_with_advice(tmp_path: Path,
+                                                                      index_server) -> None:
+    home = tmp_path / "home"
+    conf = home / ".pip" / "pip.conf"
+    conf.parent.mkdir(parents=True)
+    netloc = index_server.root.split("://")[1]
+    conf.write_text(f"[global]\nindex-url = http://__token__:{PLAIN_TOKEN}@{netloc}/simple/\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    git(project, "init", "-q", "-b", "main")
+    (project / "requirements.txt").write_text(
+        f"-i http://__token__:{PLAIN_TOKEN}@{netloc}/simple/\ncorp-dep\n")
+    env = {**PLAINTEXT, "HOME": str(home)}
+    result = privpip("migrate", "--yes", str(conf), "requirements.txt", cwd=project, env=env,
+                     timeout=60)
+    output = result.stdout + result.stderr
+    no_token(output)
+    assert result.returncode == 1, output  # something was left for the user
+    assert "a user-level file; migrate it on its own" in result.stdout
+    assert (project / "privpip.toml").exists()
+    assert PLAIN_TOKEN in conf.read_text()  # not touched: migrate it on its own
