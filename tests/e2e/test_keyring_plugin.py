@@ -178,6 +178,19 @@ def test_untrusted_file_gets_nothing(tmp_path, index_server) -> None:
     assert got.stdout == PLAIN_TOKEN + "\n"
 
 
+def test_exported_token_needs_a_trusted_file(tmp_path, index_server) -> None:
+    """An exported token goes only to a URL the user chose: not to one that only an untrusted
+    project file names, through the plugin as through privpip itself."""
+    cwd = project(tmp_path, index_server.url, trusted=False)
+    env = {"PRIVPIP_INDEX_CORP_TOKEN": PLAIN_TOKEN}
+    got = keyring("get", index_server.url, "__token__", cwd=cwd, env=env)
+    assert (got.returncode, got.stdout) == (1, "")
+    assert "privpip trust" in got.stderr
+    pp("trust", cwd=cwd)
+    got = keyring("get", index_server.url, "__token__", cwd=cwd, env=env)
+    assert got.stdout == PLAIN_TOKEN + "\n"
+
+
 def test_unknown_url_answers_nothing_and_quietly(tmp_path, index_server) -> None:
     marker = tmp_path / "ran"
     cwd = project(tmp_path, index_server.url,

@@ -101,3 +101,17 @@ def test_errors(tmp_path) -> None:
     nothing = pp("token", "corp", cwd=elsewhere, env=ENV)
     assert (nothing.returncode, nothing.stdout) == (2, "")
     assert "no private index is configured" in nothing.stderr
+
+
+def test_exported_token_needs_a_trusted_file(tmp_path) -> None:
+    """An exported token is printed only for a URL the user chose: not for one that only an
+    untrusted project file names."""
+    cwd = project(tmp_path, trusted=False)
+    result = privpip("token", "corp", cwd=cwd, env=ENV)
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert PLAIN_TOKEN not in result.stderr
+    assert "privpip trust" in result.stderr
+    pp("trust", cwd=cwd)
+    result = privpip("token", "corp", cwd=cwd, env=ENV)
+    assert (result.returncode, result.stdout) == (0, PLAIN_TOKEN + "\n")

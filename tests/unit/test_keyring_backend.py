@@ -198,3 +198,21 @@ def test_a_lookup_imports_neither_pip_nor_click_nor_http(tmp_path: Path) -> None
     out = subprocess.run([sys.executable, "-c", probe, CORP.url], cwd=project, env=env,
                          capture_output=True, text=True, check=True).stdout
     assert out == "tok-from-env\nNone\n[]\n"
+
+
+def test_exported_token_only_for_a_url_the_user_chose(tmp_path: Path) -> None:
+    """The trust rule for exported tokens holds through the plugin: a URL that only an
+    untrusted project file names gets nothing; the same URL from the user's own config, a
+    trusted file or CI gets the token."""
+    project = _project(tmp_path)
+    env = {**os.environ, "PRIVPIP_INDEX_CORP_TOKEN": "tok-from-env"}
+    assert lookup(CORP.url, None, env, project) is None
+    user = tmp_path / "user.toml"
+    user.write_text(f'[[index]]\nname = "corp"\nurl = "{CORP.url}"\n', encoding="utf-8")
+    mine = {**env, "PRIVPIP_USER_CONFIG": str(user)}
+    assert lookup(CORP.url, None, mine, project) == ("__token__", "tok-from-env")
+    assert lookup(CORP.url, None, {**env, "CI": "true"}, project) == ("__token__", "tok-from-env")
+    from privpip import trust
+
+    trust.trust(project / "privpip.toml", env, [])
+    assert lookup(CORP.url, None, env, project) == ("__token__", "tok-from-env")
