@@ -175,11 +175,12 @@ def route(ctx: Context, accesses: Sequence[Access], args: Sequence[str], pip_com
     from privpip.delivery import local
     from privpip.secret import redact
 
-    taken, rest, copies = local.taken_over(ctx.env, ctx.cwd, args, pip_command,
-                                           prefix, pip=pip, uv=uv)
+    taken, rest, copies, find_links = local.taken_over(ctx.env, ctx.cwd, args, pip_command,
+                                                       prefix, pip=pip, uv=uv)
     routed = local.plan(ctx.config, accesses, taken, rest, local.users_netrc_path(ctx.env),
                         skip)
     routed.copies = copies
+    routed.find_links = find_links
     if ctx.verbose:  # the redactor's first use imports json: only when there is a line to show
         for item in taken:
             ctx.note(f"taken over: {redact(local.display(item.url))} from {item.where}")
@@ -246,12 +247,14 @@ def refusal_fix(ctx: Context, accesses: Sequence[Access]) -> Callable[[str], str
 
 
 def run_local(ctx: Context, accesses: Sequence[Access], routed: Plan, argv: Sequence[str],
-              pip: bool, uv: bool, installs_into: Callable[[], Sequence[Path]] | None = None
-              ) -> int:
+              pip: bool, uv: bool, installs_into: Callable[[], Sequence[Path]] | None = None,
+              from_pages: bool = True) -> int:
     """Start the local index, run the child through it, then name what upstreams did wrong.
 
     With ``installs_into`` (where the child installs), a child that succeeded gets PEP 710
-    provenance written into the distributions it installed from files the index streamed."""
+    provenance written into the distributions it installed from files the index streamed,
+    or (``from_pages``, and no local find-links in the run) took from its own cache after
+    a page served in this run listed them."""
     import time
 
     from privpip import runner
@@ -260,7 +263,10 @@ def run_local(ctx: Context, accesses: Sequence[Access], routed: Plan, argv: Sequ
     from privpip.provenance import Recorder
 
     log = ctx.note if ctx.verbose else None
-    recorder = Recorder() if installs_into is not None else None
+    # A local find-links file of the same name and version is indistinguishable afterwards
+    # from a listed one the installer had cached: with one, only streamed files count.
+    recorder = (Recorder(pages=from_pages and not routed.find_links)
+                if installs_into is not None else None)
     # A second earlier: the file system's clock is coarser than time.time().
     since = time.time() - 1
     with runner.private_dir(ctx.env) as private, \
@@ -293,12 +299,17 @@ def record_provenance(ctx: Context, recorder: Recorder, installs_into: Callable[
 
     from privpip import provenance
 
-    if not recorder.files():
-        return  # nothing streamed (a no-op install, or everything from pip's cache)
+    if not recorder.files() and not recorder.listed_files():
+        return  # nothing streamed or listed (a no-op install)
+
+    def why(dist: provenance.Dist, reason: str) -> None:
+        ctx.note(f"provenance: {dist.path.name} not recorded: {reason}")
+
     written = provenance.write_installed(recorder, installs_into(), since,
-                                         lambda line: print(line, file=sys.stderr))
+                                         lambda line: print(line, file=sys.stderr), why)
     for dist, fetched in written:
-        ctx.note(f"provenance: {dist.path.name} <- {fetched.index_name} ({fetched.url})")
+        how = " listed, from the installer's cache" if fetched.listed else ""
+        ctx.note(f"provenance: {dist.path.name} <- {fetched.index_name} ({fetched.url}){how}")
 
 
 def run_with_netrc(

@@ -1,10 +1,13 @@
 """PEP 710 provenance: the files the local index streamed, recorded in the .dist-info of what
 the installer then installed, and read back for `privpip audit --installed`.
 
-    local index  Recorder.sink(): SHA-256 of each file while it streams (no second read)
+    local index  Recorder.sink(): SHA-256 of each file while it streams (no second read);
+                 Recorder.listed(): each page it served (a reference, no per-file work)
     after a run  write_installed(): provenance_url.json (+ its RECORD line) into each
                  .dist-info this run created whose name, version and wheel tags match a
-                 streamed file; everything else is left alone
+                 streamed file, or else exactly one file a served page listed with a
+                 SHA-256 (the installer took it from its cache); everything else is left
+                 alone
     audit        read(): what a .dist-info says about where it came from
 
 PEP 710 (draft) allows exactly three keys, ``url``, ``archive_info`` (``hashes``) and
@@ -22,20 +25,25 @@ from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     import hashlib
+    from collections.abc import Mapping
 
     from privpip.localindex.model import Upstream
+    from privpip.localindex.pages import Page
+    from privpip.localindex.routing import Target
 
 FILE = "provenance_url.json"
 
 
 class Fetched(NamedTuple):
-    """One file the local index streamed in full."""
+    """One file the local index streamed in full, or (``listed``) one a page it served
+    listed, with the SHA-256 that page declared ("" when it declared none)."""
 
     filename: str
     url: str  # the upstream file URL: no userinfo, query or fragment
     index_name: str  # the upstream's name
     index_url: str  # the upstream's simple root, without credentials
     sha256: str
+    listed: bool = False
 
 
 def clean_url(url: str) -> str:
@@ -64,20 +72,61 @@ class Sink:
         self._recorder.add(Fetched(*self._file, self._hash.hexdigest()))
 
 
-class Recorder:
-    """The files of one run that the local index streamed in full, by file name."""
+def _recordable(upstream: Upstream, url: str) -> str | None:
+    """``url`` cleaned, or None when it cannot be recorded without a secret (the upstream's
+    token inside the URL path)."""
+    clean = clean_url(url)
+    token = upstream.token.reveal() if upstream.token is not None else ""
+    return None if token and token in clean else clean
 
-    def __init__(self) -> None:
+
+class Recorder:
+    """The files of one run that the local index streamed in full, by file name, and the
+    pages it served (``pages``: False when the run may install files privpip cannot see,
+    such as a local find-links directory's, so that a listed file proves nothing)."""
+
+    def __init__(self, pages: bool = True) -> None:
         self._files: dict[str, Fetched] = {}
+        self.pages = pages
+        self._served: list[Page] = []
+        self._targets: Mapping[str, Target] = {}
+        self._upstreams: Mapping[str, Upstream] = {}
 
     def sink(self, upstream: Upstream, url: str, filename: str) -> Sink | None:
         """A hashing sink for a file ``upstream`` serves at ``url``; None when its URL cannot
-        be recorded without a secret (the upstream's token inside the URL path)."""
-        clean = clean_url(url)
-        token = upstream.token.reveal() if upstream.token is not None else ""
-        if token and token in clean:
-            return None
-        return Sink(self, (filename, clean, upstream.name, upstream.url))
+        be recorded without a secret."""
+        clean = _recordable(upstream, url)
+        return None if clean is None else Sink(self, (filename, clean, upstream.name,
+                                                      upstream.url))
+
+    def bind(self, targets: Mapping[str, Target], upstreams: Mapping[str, Upstream]) -> None:
+        """The local index's file map and upstreams, read by ``listed_files`` after the run."""
+        self._targets, self._upstreams = targets, upstreams
+
+    def listed(self, page: Page) -> None:
+        """A page the local index served (its file URLs local): kept as it is, resolved only
+        after the run, so that a request costs one list append."""
+        if self.pages:
+            self._served.append(page)  # atomic under the GIL
+
+    def listed_files(self) -> list[Fetched]:
+        """Every file the served pages listed, with its upstream URL and index and the
+        SHA-256 the page declared ("" if none); a URL with a secret in it is left out."""
+        out: dict[Fetched, None] = {}  # a URL listed twice with two hashes stays twice
+        for page in {id(p): p for p in self._served}.values():
+            for file in page.files:
+                target = self._targets.get(file.url.rsplit("/", 2)[-2])
+                upstream = self._upstreams.get(target.index) if target is not None else None
+                if target is None or upstream is None:
+                    continue
+                clean = _recordable(upstream, target.url)
+                if clean is not None:
+                    sha256 = dict(file.hashes).get("sha256", "").lower()
+                    if len(sha256) != 64 or sha256.strip("0123456789abcdef"):
+                        sha256 = ""  # not a SHA-256 digest: as if none was declared
+                    out[Fetched(target.filename, clean, upstream.name, upstream.url, sha256,
+                                listed=True)] = None
+        return list(out)
 
     def add(self, fetched: Fetched) -> None:
         self._files[fetched.filename] = fetched  # one dict store: atomic under the GIL
@@ -151,40 +200,71 @@ def _normal_version(version: str) -> str:
         return version
 
 
-def match(fetched: Sequence[Fetched], dists: Iterable[Dist], since: float
+def _by_key(files: Iterable[Fetched]
+            ) -> dict[tuple[str, str], list[tuple[Fetched, frozenset[str] | None]]]:
+    by_key: dict[tuple[str, str], list[tuple[Fetched, frozenset[str] | None]]] = {}
+    for item in files:
+        key = _file_key(item.filename)
+        if key is not None:
+            by_key.setdefault(key[:2], []).append((item, key[2]))
+    return by_key
+
+
+def _fits(dist: Dist, candidates: list[tuple[Fetched, frozenset[str] | None]]
+          ) -> list[Fetched]:
+    """The candidates ``dist`` may have come from: the wheels whose file-name tags are the
+    ones its WHEEL lists, else (a wheel built locally) the sdists."""
+    if any(tags is not None for _f, tags in candidates):
+        installed_tags = _wheel_tags(dist.path)
+        wheels = [f for f, tags in candidates if tags is not None and tags == installed_tags]
+        if wheels:
+            return wheels
+    return [f for f, tags in candidates if tags is None]
+
+
+def _installed_now(dist: Dist, since: float) -> bool:
+    try:
+        return (dist.path.stat().st_mtime >= since
+                and not (dist.path / "direct_url.json").exists())
+    except OSError:
+        return False
+
+
+def match(fetched: Sequence[Fetched], dists: Iterable[Dist], since: float,
+          listed: Sequence[Fetched] = (), why: Callable[[Dist, str], None] | None = None
           ) -> list[tuple[Dist, Fetched]]:
-    """Which installed distributions came from which streamed file.
+    """Which installed distributions came from which file.
 
     A distribution matches a file when this run installed it (its .dist-info changed at or
     after ``since``, and it has no PEP 610 direct_url.json: a local path, VCS or URL install),
     name and version agree, and for a wheel the tags its WHEEL file lists are the file name's
     (a wheel built locally from that name's sdist matches the sdist instead). A wheel wins
-    over an sdist of the same version."""
-    by_key: dict[tuple[str, str], list[tuple[Fetched, frozenset[str] | None]]] = {}
-    for item in fetched:
-        key = _file_key(item.filename)
-        if key is not None:
-            by_key.setdefault(key[:2], []).append((item, key[2]))
+    over an sdist of the same version.
+
+    A streamed file wins. Else the files a served page ``listed`` (the installer took the
+    file from its own cache): only when exactly one fits, or all that fit are the same URL
+    of the same index with the same SHA-256, and that page declared a SHA-256. Otherwise
+    nothing is recorded, and ``why`` hears the reason."""
+    streamed, pages = _by_key(fetched), _by_key(listed)
     out = []
     for dist in dists:
-        candidates = by_key.get((dist.name, _normal_version(dist.version)))
-        if not candidates:
+        key = (dist.name, _normal_version(dist.version))
+        if key not in streamed and key not in pages or not _installed_now(dist, since):
             continue
-        try:
-            if dist.path.stat().st_mtime < since or (dist.path / "direct_url.json").exists():
-                continue
-        except OSError:
+        chosen = _fits(dist, streamed.get(key, []))
+        if chosen:
+            out.append((dist, chosen[0]))
             continue
-        wheels = [f for f, tags in candidates if tags is not None]
-        chosen = None
-        if wheels:
-            installed_tags = _wheel_tags(dist.path)
-            chosen = next((f for f, tags in candidates
-                           if tags is not None and tags == installed_tags), None)
-        if chosen is None:
-            chosen = next((f for f, tags in candidates if tags is None), None)
-        if chosen is not None:
-            out.append((dist, chosen))
+        fits = set(_fits(dist, pages.get(key, [])))
+        if len(fits) == 1 and next(iter(fits)).sha256:
+            out.append((dist, fits.pop()))
+        elif why is not None and len(fits) == 1:
+            why(dist, "the index's page declared no sha256 for the file the installer took "
+                "from its cache, and PEP 710 needs one")
+        elif why is not None and fits:
+            why(dist, f"{len(fits)} files listed this run fit it ("
+                + ", ".join(sorted({f.index_name for f in fits})) + "), with different "
+                "URLs or hashes: which one the installer's cache held is not known")
     return out
 
 
@@ -243,17 +323,19 @@ def write(dist: Dist, fetched: Fetched) -> None:
 
 
 def write_installed(recorder: Recorder, site_dirs: Sequence[Path], since: float,
-                    warn: Callable[[str], None]) -> list[tuple[Dist, Fetched]]:
+                    warn: Callable[[str], None], why: Callable[[Dist, str], None] | None = None
+                    ) -> list[tuple[Dist, Fetched]]:
     """Record provenance in every distribution of ``site_dirs`` this run installed from a
-    streamed file; a failure to write one is a warning, never the run's failure."""
+    streamed file or a listed one (see match); a failure to write one is a warning, never
+    the run's failure."""
     import csv
 
-    fetched = recorder.files()
-    if not fetched:
+    fetched, listed = recorder.files(), recorder.listed_files()
+    if not fetched and not listed:
         return []
     dists = [d for site in dict.fromkeys(site_dirs) for d in dist_infos(site)]
     written = []
-    for dist, item in match(fetched, dists, since):
+    for dist, item in match(fetched, dists, since, listed, why):
         try:
             write(dist, item)
         except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:

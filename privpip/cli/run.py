@@ -67,7 +67,8 @@ def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None,
                                 skip=skip)
         return pipeline.run_local(
             ctx, accesses, routed, argv, pip=True, uv=True,
-            installs_into=pipeline.command_installs_into(ctx, python, argv))
+            installs_into=pipeline.command_installs_into(ctx, python, argv),
+            from_pages=False)  # COMMAND's own options (find-links) are not read
     target = netrc_reader(python, argv, ctx.env)
     if target is not None:
         ctx.note(f"netrc reader: {target.python} (from {target.why})")

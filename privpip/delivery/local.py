@@ -64,6 +64,9 @@ class Plan:
         # file:// indexes (local mirrors, wheelhouses): no credential, nothing to route; pip
         # and uv are told of them as they are.
         self.passthrough: list[str] = []
+        # A local find-links directory or file in the run (pip's settings, uv's, arguments,
+        # requirement files): what the installer takes from it is not seen by privpip.
+        self.find_links = False
 
 
 def _split_userinfo(url: str) -> tuple[str, str | None, Secret | None]:
@@ -94,10 +97,11 @@ def _uv_value(value: str) -> str:
 
 def taken_over(env: Mapping[str, str], cwd: Path, args: Sequence[str], pip_command: str,
                prefix: str | Path | None, pip: bool = True, uv: bool = False
-               ) -> tuple[list[TakenOver], list[str], list[tuple[str, str]]]:
-    """What pip (and uv) would be told about indexes, ``args`` without those options, and
-    the private copies of the requirement files pip must read instead (name, text), when
-    they name indexes (see pipargs.private_copies; ``args`` then point at the copies).
+               ) -> tuple[list[TakenOver], list[str], list[tuple[str, str]], bool]:
+    """What pip (and uv) would be told about indexes, ``args`` without those options, the
+    private copies of the requirement files pip must read instead (name, text), when they
+    name indexes (see pipargs.private_copies; ``args`` then point at the copies), and
+    whether the run has a local find-links location.
 
     Refuses find-links URLs and requirement files it cannot read; a local find-links
     directory passes through.
@@ -105,11 +109,13 @@ def taken_over(env: Mapping[str, str], cwd: Path, args: Sequence[str], pip_comma
     from privpip import pipconfig
 
     found: list[TakenOver] = []
+    find_links = False
     settings = pipconfig.effective(pipconfig.settings(env, prefix), pip_command) if pip else {}
     for key, setting in settings.items():
         where = f"{setting.location} ({key})" if setting.line else setting.location
         if key == "find-links":
             _refuse_find_links(setting.values, where)
+            find_links = find_links or any(setting.values)
             continue
         for value in setting.values:
             found.append(TakenOver(value, where, replaces_default=key == "index-url"))
@@ -120,6 +126,7 @@ def taken_over(env: Mapping[str, str], cwd: Path, args: Sequence[str], pip_comma
                                        replaces_default=var in ("UV_DEFAULT_INDEX",
                                                                 "UV_INDEX_URL")))
         _refuse_find_links(env.get("UV_FIND_LINKS", "").split(), "UV_FIND_LINKS")
+        find_links = find_links or bool(env.get("UV_FIND_LINKS", "").split())
     options = pipargs.index_options(args, cwd)
     for problem in options.unreadable:
         raise RoutingRefused(
@@ -130,6 +137,7 @@ def taken_over(env: Mapping[str, str], cwd: Path, args: Sequence[str], pip_comma
         in_file = option.where != "command line"
         if option.option == pipargs.FIND_LINKS:
             _refuse_find_links([option.value or ""], f"{option.where} ({option.option})")
+            find_links = True
         elif option.option in (pipargs.INDEX_URL, pipargs.EXTRA_INDEX_URL) and option.value:
             in_files = in_files or in_file
             # pip expands ${VAR} in requirement files (a token kept out of the file).
@@ -142,10 +150,10 @@ def taken_over(env: Mapping[str, str], cwd: Path, args: Sequence[str], pip_comma
              if o.span and o.option in (pipargs.INDEX_URL, pipargs.EXTRA_INDEX_URL)]
     rest = pipargs.without(args, taken)
     if not in_files:
-        return found, rest, []
+        return found, rest, [], find_links
     # pip reads a copy of the file set without those lines, never the original's.
     rest, copies = pipargs.private_copies(rest, cwd)
-    return found, rest, copies
+    return found, rest, copies, find_links
 
 
 def _refuse_find_links(values: Sequence[str], where: str) -> None:

@@ -371,6 +371,8 @@ class State:
         self.targets: dict[str, routing.Target] = {}
         self.problems: list[Problem] = []
         self.recorder = recorder  # the files streamed in full, for provenance (or None)
+        if recorder is not None:
+            recorder.bind(self.targets, self.by_name)
         self.lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
 
@@ -620,10 +622,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not routing.is_valid_name(name):
             self._plain(404, "not a project name", head)
             return
-        status, page, message = self.server.state.project(name)
+        state = self.server.state
+        status, page, message = state.project(name)
         if page is None:
             self._plain(status, message, head)
             return
+        if state.recorder is not None:
+            state.recorder.listed(page)  # provenance of files the installer has cached
         body, content_type = pages.render(page, routing.normalize(name),
                                           self.headers.get("Accept"))
         # Pages may be cached but are revalidated on every use (no-cache): the upstreams are

@@ -7,6 +7,8 @@ and logs every request, real pip and uv with their own caches, privpip as users 
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import os
 import re
 import subprocess
@@ -190,3 +192,54 @@ def test_conditional_requests_for_pages_and_files(counting):
         _wheel(counting.packages, "2.0")
         status, headers, body = _get(index, "/simple/cache-pkg/", **{"If-None-Match": etag})
         assert status == 200 and b"cache_pkg-2.0" in body and headers["ETag"] != etag
+
+
+def _provenance(venv: Path) -> dict[str, object]:
+    (path,) = venv.glob("lib/python*/site-packages/cache_pkg-1.0.dist-info/provenance_url.json")
+    record = next(path.parent.glob("RECORD")).read_text()
+    assert f"{path.parent.name}/provenance_url.json," in record  # pip uninstall removes it
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_warm_reinstall_records_the_listed_file_and_its_declared_hash(counting, caches,
+                                                                      make_venv, tmp_path,
+                                                                      installer):
+    """The installer takes the wheel from its cache (nothing downloaded upstream): the page
+    this run served listed it, so its record names the upstream URL, the index and the
+    SHA-256 the page declared, which is the wheel's own."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (wheel,) = counting.packages.glob("cache_pkg-1.0-*.whl")
+    sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    cold_venv = make_venv()
+    _install(counting, project, cold_venv, installer)
+    cold = counting.downloads()
+    streamed = _provenance(cold_venv)
+    venv = make_venv()
+    warm = _install(counting, project, venv, installer)
+    assert counting.downloads() == cold, counting.log.read_text()
+    assert "listed, from the installer's cache" in warm.stderr
+    assert _provenance(venv) == streamed == {
+        "url": f"{counting.root}/idx/packages/{wheel.name}",
+        "archive_info": {"hashes": {"sha256": sha256}},
+        "index_url": f"{counting.root}/idx/simple/"}
+    assert TOKEN not in json.dumps(streamed)
+
+
+def test_warm_reinstall_with_find_links_records_nothing(counting, caches, make_venv, tmp_path):
+    """A local find-links directory with the same wheel: which of the two pip took is not
+    known afterwards, so the page's listing proves nothing and the record is left out."""
+    project = tmp_path / "project"
+    project.mkdir()
+    _install(counting, project, make_venv(), "pip")
+    cold = counting.downloads()
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    _wheel(wheels, "1.0")
+    venv = make_venv()
+    _install(counting, project, venv, "pip", "--find-links", str(wheels))
+    assert counting.downloads() == cold
+    assert installed(venv, "cache_pkg") == "cache-pkg 1.0"
+    assert not list(venv.glob("lib/python*/site-packages/cache_pkg-1.0.dist-info/"
+                              "provenance_url.json"))

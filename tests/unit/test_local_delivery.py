@@ -74,7 +74,7 @@ def test_requirement_file_indexes_are_taken_over_and_pip_reads_private_copies(tm
         "-i https://mirror.example/simple/\n--find-links wheels\n-c ../cons.txt\nsix \\\n"
         "  >=1\nfoo --hash=sha256:abc\n")
     (tmp_path / "cons.txt").write_text("six<2\n")
-    found, args, copies = taken_over(env(tmp_path, TORCH_HOST="download.pytorch.org"), tmp_path,
+    found, args, copies, _ = taken_over(env(tmp_path, TORCH_HOST="download.pytorch.org"), tmp_path,
                                      ["install", "-q", "-rreq.txt", "x"], "install", None)
     assert [(t.url, t.where, t.replaces_default, t.in_args) for t in found] == [
         ("https://download.pytorch.org/whl/cpu", "req.txt:3 (--extra-index-url)", False, True),
@@ -87,10 +87,10 @@ def test_requirement_file_indexes_are_taken_over_and_pip_reads_private_copies(tm
                        "\nfoo --hash=sha256:abc\n",
         "3-cons.txt": "six<2\n",
     }
-    # Without index lines, pip reads the files themselves.
+    # Without index lines, pip reads the files themselves; their find-links are noticed.
     (tmp_path / "plain.txt").write_text("six\n--find-links sub/wheels\n")
     assert taken_over(env(tmp_path), tmp_path, ["install", "-r", "plain.txt"], "install",
-                      None) == ([], ["install", "-r", "plain.txt"], [])
+                      None) == ([], ["install", "-r", "plain.txt"], [], True)
 
 
 def test_requirement_file_find_links_url_is_refused_with_file_and_line(tmp_path):
@@ -116,19 +116,24 @@ def test_file_indexes_pass_to_pip_as_they_are(tmp_path):
 def test_find_links_url_refused_local_path_passes(tmp_path):
     with pytest.raises(RoutingRefused, match="is a URL"):
         taken_over(env(tmp_path), tmp_path, ["install", "-f", URL], "install", None)
-    found, args, _ = taken_over(env(tmp_path), tmp_path, ["install", "-f", "wheels", "x"],
-                             "install", None)
-    assert found == [] and args == ["install", "-f", "wheels", "x"]
+    found, args, _, find_links = taken_over(env(tmp_path), tmp_path,
+                                            ["install", "-f", "wheels", "x"], "install", None)
+    assert found == [] and args == ["install", "-f", "wheels", "x"] and find_links
+    # pip's settings and uv's variable count as well (what they hold is not seen by privpip).
+    assert taken_over(env(tmp_path, PIP_FIND_LINKS="wheels"), tmp_path, ["install", "x"],
+                      "install", None)[3]
+    assert taken_over(env(tmp_path, UV_FIND_LINKS="wheels"), tmp_path, ["install", "x"],
+                      "install", None, pip=False, uv=True)[3]
 
 
 def test_pip_conf_variables_and_command_line_are_taken_over(tmp_path):
     conf = tmp_path / "pip.conf"
     conf.write_text(f"[global]\nextra-index-url =\n    {URL}\n    https://u:tok@two.example/simple/\n")
-    found, args, _ = taken_over(
+    found, args, _, find_links = taken_over(
         env(tmp_path, PIP_CONFIG_FILE=str(conf), PIP_INDEX_URL="https://mirror.example/simple/"),
         tmp_path, ["install", "--extra-index-url", "https://three.example/simple/", "x"],
         "install", None)
-    assert args == ["install", "x"]
+    assert args == ["install", "x"] and not find_links
     assert [(t.url, t.replaces_default) for t in found] == [
         (URL, False), ("https://u:tok@two.example/simple/", False),
         ("https://mirror.example/simple/", True), ("https://three.example/simple/", False)]
@@ -139,7 +144,7 @@ def test_plan_orders_upstreams_and_moves_credentials(tmp_path):
     corp = Index("corp", "https://corp.example/simple/", packages=("corp-*",))
     cfg = Config((corp,))
     access = Access(corp, Credential("__token__", Secret("corp-secret"), "env:X"))
-    found, _, _ = taken_over(
+    found, _, _, _ = taken_over(
         env(tmp_path, PIP_INDEX_URL="https://mirror.example/simple/",
             PIP_EXTRA_INDEX_URL="https://u:tok%40x@two.example/simple/ "
                                 "https://corp.example/simple"),

@@ -145,3 +145,98 @@ def test_a_damaged_record_is_a_warning(tmp_path):
     assert provenance.write_installed(recorder, [tmp_path], time.time() - 1,
                                       warnings.append) == []
     assert len(warnings) == 1 and "Error" in warnings[0]
+
+
+OTHER = Upstream("other", "https://other.example/simple/")
+SHA_A, SHA_B = "a" * 64, "b" * 64
+
+
+def _served(recorder: Recorder, *listings: tuple[Upstream, list[tuple[str, str]]]) -> None:
+    """Pages as the local index serves them (routing.rewrite's local URLs), one per upstream,
+    each listing (filename, declared sha256 or "")."""
+    from privpip.localindex import routing
+    from privpip.localindex.pages import File, Page
+
+    targets: dict[str, routing.Target] = {}
+    for upstream, files in listings:
+        page = Page("corp-x", tuple(File(name, f"{upstream.url}files/{name}",
+                                         (("sha256", sha),) if sha else ())
+                                    for name, sha in files))
+        rewritten, found = routing.rewrite(page, upstream)
+        targets.update(found)
+        recorder.listed(rewritten)
+    recorder.bind(targets, {u.name: u for u, _ in listings})
+
+
+def _match_listed(tmp_path: Path, recorder: Recorder, tags: str = "py3-none-any"
+                  ) -> tuple[list[tuple[Dist, Fetched]], list[str]]:
+    _dist_info(tmp_path, "corp-x", "1.0", tags)
+    reasons: list[str] = []
+    matched = provenance.match(recorder.files(), provenance.dist_infos(tmp_path),
+                               time.time() - 5, recorder.listed_files(),
+                               lambda _dist, why: reasons.append(why))
+    return matched, reasons
+
+
+def test_a_listed_file_with_a_declared_sha256_is_recorded_by_wheel_tags(tmp_path):
+    recorder = Recorder()
+    _served(recorder, (CORP, [("corp_x-1.0-py3-none-any.whl", SHA_A.upper()),
+                              ("corp_x-1.0-cp312-cp312-manylinux_2_17_x86_64.whl", SHA_B),
+                              ("corp_x-1.0.tar.gz", SHA_B)]))
+    [(dist, item)], reasons = _match_listed(tmp_path, recorder)
+    assert reasons == []
+    assert item == Fetched("corp_x-1.0-py3-none-any.whl",
+                           "https://pkgs.example.com/simple/files/corp_x-1.0-py3-none-any.whl",
+                           "corp", CORP.url, SHA_A, listed=True)
+    assert provenance.document(item)["archive_info"] == {"hashes": {"sha256": SHA_A}}
+
+
+def test_a_streamed_file_wins_over_a_listed_one(tmp_path):
+    recorder = Recorder()
+    _served(recorder, (CORP, [("corp_x-1.0-py3-none-any.whl", SHA_A)]))
+    sink = recorder.sink(CORP, "https://pkgs.example.com/simple/files/corp_x-1.0-py3-none-any.whl",
+                         "corp_x-1.0-py3-none-any.whl")
+    assert sink is not None
+    sink.update(b"wheel")
+    sink.done()
+    [(_dist, item)], _ = _match_listed(tmp_path, recorder)
+    assert not item.listed and item.sha256 == hashlib.sha256(b"wheel").hexdigest()
+
+
+def test_listed_files_that_cannot_be_told_apart_or_lack_a_hash_record_nothing(tmp_path):
+    # Two fitting wheels from two indexes (a merged page, unsafe-best-match), hashes differ.
+    recorder = Recorder()
+    _served(recorder, (CORP, [("corp_x-1.0-py3-none-any.whl", SHA_A)]),
+            (OTHER, [("corp_x-1.0-py3-none-any.whl", SHA_B)]))
+    matched, reasons = _match_listed(tmp_path / "two", recorder)
+    assert matched == [] and "2 files listed this run fit it (corp, other)" in reasons[0]
+    # No sha256 declared (or not a SHA-256 digest): PEP 710 needs one.
+    for sha in ("", "not-a-digest"):
+        recorder = Recorder()
+        _served(recorder, (CORP, [("corp_x-1.0-py3-none-any.whl", sha)]))
+        matched, reasons = _match_listed(tmp_path / f"none{sha}", recorder)
+        assert matched == [] and "declared no sha256" in reasons[0]
+    # A wheel whose tags no listed file has, and no sdist: not this run's listing.
+    recorder = Recorder()
+    _served(recorder, (CORP, [("corp_x-1.0-py3-none-any.whl", SHA_A)]))
+    assert _match_listed(tmp_path / "tags", recorder, "cp312-cp312-win_amd64") == ([], [])
+
+
+def test_pages_are_not_kept_when_the_run_has_find_links(tmp_path):
+    recorder = Recorder(pages=False)
+    _served(recorder, (CORP, [("corp_x-1.0-py3-none-any.whl", SHA_A)]))
+    assert recorder.listed_files() == []
+    assert _match_listed(tmp_path, recorder) == ([], [])
+
+
+def test_a_listed_url_carrying_the_token_is_left_out():
+    recorder = Recorder()
+    from privpip.localindex import routing
+    from privpip.localindex.pages import File, Page
+
+    page = Page("corp-x", (File("corp_x-1.0.tar.gz", f"https://pkgs.example.com/{TOKEN}/x.tar.gz",
+                                (("sha256", SHA_A),)),))
+    rewritten, targets = routing.rewrite(page, CORP)
+    recorder.listed(rewritten)
+    recorder.bind(targets, {"corp": CORP})
+    assert recorder.listed_files() == []
