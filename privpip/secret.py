@@ -58,7 +58,29 @@ def forms(value: str) -> set[str]:
            quote(value, errors="surrogateescape"), repr(value)[1:-1],
            json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
            value.encode("unicode_escape", "backslashreplace").decode("ascii")}
+    raw = value.encode("utf-8", "surrogateescape")
+    out |= {raw.hex(), raw.hex().upper()}  # a debug dump of the bytes
+    out |= _base64_forms(raw)
     return {form for form in out if len(form) >= MIN_LENGTH}
+
+
+def _base64_forms(raw: bytes) -> set[str]:
+    """The base64 text that encodes ``raw`` inside any longer text, such as a Basic header's
+    ``user:token``: the value's bytes fall on one of three alignments to base64's 3-byte
+    groups, and each alignment's whole groups encode to the same characters wherever they
+    are. (At most the 2 bytes at each end, in a group shared with their neighbours, remain.)
+    """
+    import base64
+
+    out = set()
+    for shift in range(3):
+        body = raw[shift:]
+        body = body[: len(body) // 3 * 3]
+        if len(body) >= 6:  # 8 characters: shorter ones would match ordinary words
+            out |= {base64.b64encode(body).decode("ascii"),
+                    base64.urlsafe_b64encode(body).decode("ascii")}
+    whole = base64.b64encode(raw).decode("ascii")
+    return out | {whole, whole.rstrip("="), base64.urlsafe_b64encode(raw).decode("ascii")}
 
 
 def redact(text: str) -> str:

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 @click.option("--yes", "-y", is_flag=True, help="Apply the plan without asking.")
 @click.option("--no-verify", is_flag=True,
               help="Store tokens without first checking them against their index.")
+@click.option("--force", is_flag=True,
+              help="Replace a different token the keyring already holds for an index "
+              "(otherwise privpip says so and asks on a terminal, or changes nothing).")
 @click.option("--name", "name", metavar="NAME",
               help="The name of the index the plan creates (the first, if several). "
               "Default: from the URL's host (a generic one for an IP address or localhost).")
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
               help="How long to wait for an index when checking a token.")
 @click.pass_obj
 def migrate(ctx: Context, paths: tuple[Path, ...], yes: bool, no_verify: bool,
-            name: str | None, timeout: float) -> int:
+            force: bool, name: str | None, timeout: float) -> int:
     """Move the tokens `privpip scan` finds into privpip's config and the keyring.
 
     Each index URL with a token becomes an [[index]] (a git+https host a [[git]]) entry in
@@ -94,6 +97,8 @@ def migrate(ctx: Context, paths: tuple[Path, ...], yes: bool, no_verify: bool,
         if not click.confirm("Apply this plan?", default=False):
             click.echo("privpip: nothing was changed")
             return OK
+    if not force and not _may_replace_stored(ctx, plan):
+        return FAILED
     _store_tokens(ctx, plan, no_verify, timeout)
     if user:
         config_path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,6 +119,36 @@ def _user_level(path: Path, root: Path, env: Mapping[str, str]) -> bool:
     home = Path(env.get("HOME") or Path.home()).resolve()
     real = path.resolve()
     return real.is_relative_to(home) and not real.is_relative_to(root.resolve())
+
+
+def _may_replace_stored(ctx: Context, plan: Plan) -> bool:
+    """False (nothing changed) when the keyring holds another token for an entry the plan
+    stores and the user did not say to replace it: a stored token is never lost silently."""
+    from privpip.errors import KeyringUnavailable
+    from privpip.store import KeyringStore
+
+    store = KeyringStore.from_env(ctx.env)
+    replaced = []
+    for entry in plan.entries:
+        try:
+            stored = store.get(entry.service, entry.username)
+        except KeyringUnavailable:
+            return True  # storing fails the same way, with its message, before any file
+        if stored and stored != entry.token.reveal():
+            replaced.append(entry)
+    if not replaced:
+        return True
+    for entry in replaced:
+        click.echo(f"privpip: the keyring already holds a different token for {entry.what} "
+                   f"(user {entry.username}); this plan would replace it", err=True)
+    if ctx.interactive and sys.stdin.isatty() and sys.stdout.isatty():
+        if click.confirm("Replace the stored token(s)?", default=False):
+            return True
+        click.echo("privpip: nothing was changed")
+        return False
+    click.echo("privpip: nothing was changed; rerun with --force to replace the stored "
+               "token(s)", err=True)
+    return False
 
 
 def _store_tokens(ctx: Context, plan: Plan, no_verify: bool, timeout: float) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import quote
 
@@ -294,3 +296,26 @@ def test_user_level_file_named_with_project_files_is_left_with_advice(tmp_path: 
     assert "a user-level file; migrate it on its own" in result.stdout
     assert (project / "privpip.toml").exists()
     assert PLAIN_TOKEN in conf.read_text()  # not touched: migrate it on its own
+
+
+def test_a_different_stored_token_is_not_replaced_silently(project: Path) -> None:
+    # Issue 19, finding 9: `migrate --yes --no-verify` overwrote the token already stored for
+    # that URL and user without a word.
+    netloc = (project / "requirements.txt").read_text().split("@")[1].split("/")[0]
+    service = f"http://{netloc}/simple/"
+    stored = subprocess.run([sys.executable, "-m", "keyring", "set", service, "__token__"],
+                            input="older-Token_456.def", text=True, capture_output=True,
+                            env={**os.environ, **PLAINTEXT})
+    assert stored.returncode == 0, stored.stderr
+    before = {p: p.read_bytes() for p in project.iterdir() if p.is_file()}
+    refused = privpip("migrate", "--yes", "--no-verify", cwd=project, env=PLAINTEXT, timeout=60)
+    assert refused.returncode == 1
+    assert ("privpip: the keyring already holds a different token for index "
+            in refused.stderr)
+    assert "rerun with --force to replace the stored token(s)" in refused.stderr
+    assert keyring_get(service, "__token__", PLAINTEXT).stdout.strip() == "older-Token_456.def"
+    assert {p: p.read_bytes() for p in project.iterdir() if p.is_file()} == before
+    forced = privpip("migrate", "--yes", "--no-verify", "--force", cwd=project, env=PLAINTEXT,
+                     timeout=60)
+    assert forced.returncode == 0, forced.stderr
+    assert keyring_get(service, "__token__", PLAINTEXT).stdout.strip() == PLAIN_TOKEN

@@ -66,6 +66,29 @@ def test_repr_and_json_forms_are_scrubbed(value):
         assert inner not in scrubbed
 
 
+@pytest.mark.parametrize("user", ["__token__", "a", "ab", "gitlab+deploy-token-7", ""])
+@pytest.mark.parametrize("token", ["glpat-AbCdEfGhIjKlMnOpQrSt", "tok-12345678", "x" * 31])
+def test_base64_and_hex_forms_are_scrubbed(user, token):
+    # Issue 19, finding 9: a Basic header (base64 of user:token) and hex in a token
+    # command's stderr showed the token.
+    Secret(token)
+    header = base64.b64encode(f"{user}:{token}".encode()).decode()
+    for text in (f"Authorization: Basic {header}", f"b64={base64.b64encode(token.encode())!r}",
+                 f"urlsafe {base64.urlsafe_b64encode(token.encode()).decode()}",
+                 f"hex {token.encode().hex()} HEX {token.encode().hex().upper()}"):
+        scrubbed = redact(text)
+        assert "****" in scrubbed, (text, scrubbed)
+        # What is left of the base64 decodes to at most two bytes of the token at each end.
+        for word in scrubbed.replace("****", " ").split():
+            for decode in (base64.b64decode, base64.urlsafe_b64decode, bytes.fromhex):
+                try:
+                    left = decode(word + "=" * (-len(word) % 4) if decode is not bytes.fromhex
+                                  else word)
+                except ValueError:
+                    continue
+                assert token[2:-2].encode() not in left
+
+
 def test_a_token_that_is_a_word_is_not_revealed_by_its_place_in_a_url():
     Secret("simple")
     assert redact("GET https://h.example/simple/corp-lib/ 404") == "GET https://h.example/**** 404"
