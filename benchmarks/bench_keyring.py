@@ -92,15 +92,20 @@ def measure(work: Path, args: argparse.Namespace) -> int:
     subprocess.run([py, "-c", "import os, sys\nfrom privpip.store import KeyringStore\n"
                     "KeyringStore.from_env(os.environ).set(sys.argv[1], '__token__', sys.argv[2])",
                     URL, TOKEN], env=stored, check=True, cwd=project)
-    exported = {**stored, "PRIVPIP_INDEX_CORP_TOKEN": TOKEN}
+    # An exported token goes only to a URL of a trusted file (the user ran `privpip trust`);
+    # another value than the stored one shows that privpip answered.
+    subprocess.run([py, "-m", "privpip", "trust"], env=stored, cwd=project, check=True,
+                   capture_output=True)
+    exported = {**stored, "PRIVPIP_INDEX_CORP_TOKEN": TOKEN + "-exported"}
     named = {**plain, "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
     other = "https://elsewhere.example/simple/"
     subprocess.run([py, "-m", "keyring", "set", other, "__token__"], input=TOKEN + "\n",
                    text=True, env=stored, check=True, cwd=project)
     get = [py, "-m", "keyring", "get"]
-    for argv, env in (([*get, URL, "__token__"], stored), ([*get, URL, "__token__"], plain)):
-        found = subprocess.run(argv, env=env, cwd=project, capture_output=True, text=True)
-        assert found.stdout == TOKEN + "\n", found.stderr  # both sides really answer
+    for env, token in ((stored, TOKEN), (plain, TOKEN), (exported, TOKEN + "-exported")):
+        found = subprocess.run([*get, URL, "__token__"], env=env, cwd=project,
+                               capture_output=True, text=True)
+        assert found.stdout == token + "\n", found.stderr  # each side really answers
 
     base = "keyring get, file backend (no privpip)"
     samples = interleaved({
