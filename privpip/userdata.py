@@ -29,22 +29,10 @@ def write_private_json(path: Path, data: object, indent: int = 2) -> None:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text``, atomically (temporary file + os.replace), the file 0600
-    from its creation and its directory 0700: it may hold tokens or trust records."""
+    """Replace ``path`` with ``text``, atomically (privpip.atomic), the file 0600 from its
+    creation and its directory 0700: it may hold tokens or trust records."""
+    from privpip.atomic import replace
+
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
-                 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except FileNotFoundError:
-            pass
-        raise
+    replace(path, text, mode=0o600)

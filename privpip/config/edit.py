@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from privpip import atomic
 from privpip.config.discovery import has_privpip_table, label
 from privpip.config.model import PYPROJECT_FILE, Index, did_you_mean
 from privpip.config.schema import parse_text
@@ -246,7 +247,7 @@ def write_atomic(path: Path, text: str, *, exclusive: bool = False) -> None:
     """
     # A new file is created exactly at ``path``: never through a (dangling) symlink.
     target = Path(path) if exclusive else Path(os.path.realpath(path))
-    tmp = _stage(target, text)
+    tmp = atomic.stage(target, text)
     try:
         if not exclusive:
             os.replace(tmp, target)
@@ -276,7 +277,7 @@ def write_many_atomic(texts: Sequence[tuple[Path, str]],
     try:
         for path, text in texts:
             target = Path(os.path.realpath(path))
-            staged.append((_stage(target, text), target))
+            staged.append((atomic.stage(target, text), target))
         for n, (tmp, target) in enumerate(staged):
             if before_replace is not None:
                 before_replace(n)
@@ -285,35 +286,6 @@ def write_many_atomic(texts: Sequence[tuple[Path, str]],
         for tmp, _ in staged:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-
-
-def _stage(target: Path, text: str) -> str:
-    """A flushed temporary file next to ``target`` holding ``text``, with ``target``'s mode
-    (a new file: 0o666 minus the umask); the caller replaces ``target`` with it or removes it."""
-    import stat
-    import tempfile
-
-    try:
-        mode = stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return tmp
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 # ---------------------------------------------------------------------------

@@ -18,7 +18,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "privpip"
 CORE = {  # pure rules and small helpers: no config, no credentials, no child
     "privpip", "privpip.errors", "privpip.secret", "privpip.identity", "privpip.pipargs",
     "privpip.pipconfig", "privpip.target", "privpip.terminal", "privpip.installed",
-    "privpip.userdata", "privpip.signals", "privpip.tokens", "privpip.pip_ahead_child",
+    "privpip.userdata", "privpip.atomic", "privpip.signals", "privpip.tokens",
+    "privpip.pip_ahead_child",
     "privpip.localindex.pages", "privpip.localindex.routing", "privpip.localindex.model",
 }
 CREDENTIALS_AND_CONFIG = {

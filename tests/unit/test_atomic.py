@@ -1,0 +1,64 @@
+"""privpip.atomic, the one core of privpip's atomic writes (config.edit and userdata use it)."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from privpip import atomic
+from privpip.config import edit
+from privpip.userdata import write_private
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_modes_kept_defaulted_or_private(tmp_path):
+    kept = tmp_path / "kept.toml"
+    kept.write_text("old\n")
+    kept.chmod(0o640)
+    atomic.replace(kept, "new\n")
+    assert kept.read_text() == "new\n" and mode(kept) == 0o640
+    new = tmp_path / "new.toml"
+    old_mask = os.umask(0o027)
+    try:
+        atomic.replace(new, "x\n")
+    finally:
+        os.umask(old_mask)
+    assert mode(new) == 0o640
+    write_private(tmp_path / "state" / "tokens.json", "{}\n")
+    assert mode(tmp_path / "state" / "tokens.json") == 0o600
+    assert mode(tmp_path / "state") == 0o700
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.toml", "new.toml", "state"]
+
+
+def test_a_failure_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "privpip.toml"
+    target.write_text("old\n")
+
+    def fail(*_args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        atomic.replace(target, "new\n")
+    with pytest.raises(OSError, match="disk full"):
+        edit.write_atomic(target, "new\n")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["privpip.toml"]
+
+
+def test_userdata_replaces_a_symlink_itself_config_edit_writes_through(tmp_path):
+    real = tmp_path / "real.toml"
+    real.write_text("real\n")
+    link = tmp_path / "link.toml"
+    link.symlink_to(real)
+    edit.write_atomic(link, "through\n")  # a symlinked config file: its target is written
+    assert real.read_text() == "through\n" and link.is_symlink()
+    private = tmp_path / "private.json"
+    private.symlink_to(real)
+    write_private(private, "{}\n")  # privpip's own file: never written through a link
+    assert not private.is_symlink() and real.read_text() == "through\n"
