@@ -97,7 +97,19 @@ def main() -> int:
         # How CI passes a token; on a laptop `privpip login demo` stores it in the keyring.
         env["PRIVPIP_INDEX_DEMO_TOKEN"] = token
         env["VIRTUAL_ENV"] = str(venv)
-        print("4. $ privpip -v install hello-private   (token from PRIVPIP_INDEX_DEMO_TOKEN)\n")
+        # privpip's trust record (and pip's cache) go to this demo's directory, not yours.
+        env["HOME"] = str(work / "home")
+        for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+            env.pop(var, None)
+        print("4. $ privpip trust   (an exported token goes to a URL that a project file names "
+              "only once you trusted the file)\n")
+        trusted = subprocess.run([str(BIN / "privpip"), "trust"], cwd=project, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        print("   " + trusted.stdout.strip().replace("\n", "\n   ") + "\n")
+        if trusted.returncode != 0:
+            print(f"privpip trust failed with exit status {trusted.returncode}")
+            return trusted.returncode
+        print("5. $ privpip -v install hello-private   (token from PRIVPIP_INDEX_DEMO_TOKEN)\n")
         # One stream, in the order written: privpip's -v lines (stderr) come before pip's
         # output (stdout), as on a terminal.
         result = subprocess.run([str(BIN / "privpip"), "-v", "install", "hello-private"],
@@ -112,7 +124,7 @@ def main() -> int:
             [str(venv / "bin" / "python"), "-c",
              "import hello_private; print(hello_private.greet())"],
             capture_output=True, text=True, check=True).stdout.strip()
-        print(f"5. the installed package says: {greeting!r}")
+        print(f"6. the installed package says: {greeting!r}")
         print(f"   the token appeared in privpip's output: {token in output}")
         return 0 if token not in output else 1
     finally:

@@ -21,10 +21,10 @@ def test_demo_prints_privpips_lines_before_pips_output():
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    step4 = next(n for n, line in enumerate(lines) if line.startswith("4. $ privpip -v install"))
-    story = lines[step4:]
+    step = next(n for n, line in enumerate(lines) if line.startswith("5. $ privpip -v install"))
+    story = lines[step:]
     config = next(n for n, line in enumerate(story) if "privpip: config:" in line)
     pip_says = next(n for n, line in enumerate(story) if "Successfully installed" in line)
     assert config < pip_says, "\n".join(story)
-    assert "5. the installed package says: 'hello from a private index'" in lines
+    assert "6. the installed package says: 'hello from a private index'" in lines
     assert "   the token appeared in privpip's output: False" in lines
