@@ -299,7 +299,7 @@ def record_provenance(ctx: Context, recorder: Recorder, installs_into: Callable[
 
     from privpip import provenance
 
-    if not recorder.files() and not recorder.listed_files():
+    if not recorder.files() and not recorder.served_pages():
         return  # nothing streamed or listed (a no-op install)
 
     def why(dist: provenance.Dist, reason: str) -> None:

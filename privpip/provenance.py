@@ -18,7 +18,7 @@ against the config, so a renamed index still matches and the file stays valid fo
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
@@ -88,7 +88,7 @@ class Recorder:
     def __init__(self, pages: bool = True) -> None:
         self._files: dict[str, Fetched] = {}
         self.pages = pages
-        self._served: list[Page] = []
+        self._served: list[tuple[str, Page]] = []
         self._targets: Mapping[str, Target] = {}
         self._upstreams: Mapping[str, Upstream] = {}
 
@@ -103,18 +103,39 @@ class Recorder:
         """The local index's file map and upstreams, read by ``listed_files`` after the run."""
         self._targets, self._upstreams = targets, upstreams
 
-    def listed(self, page: Page) -> None:
-        """A page the local index served (its file URLs local): kept as it is, resolved only
-        after the run, so that a request costs one list append."""
+    def listed(self, name: str, page: Page) -> None:
+        """The page the local index served for ``name`` (its file URLs local): kept as it
+        is, resolved only after the run, so that a request costs one list append."""
         if self.pages:
-            self._served.append(page)  # atomic under the GIL
+            self._served.append((name, page))  # atomic under the GIL
 
-    def listed_files(self) -> list[Fetched]:
-        """Every file the served pages listed, with its upstream URL and index and the
-        SHA-256 the page declared ("" if none); a URL with a secret in it is left out."""
+    def served_pages(self) -> bool:
+        return bool(self._served)
+
+    def listed_files(self, wanted: Collection[tuple[str, str]] | None = None
+                     ) -> list[Fetched]:
+        """Every file the served pages listed (only those of ``wanted``, canonical name and
+        normalized version, when given: pages of thousands of files exist), with its upstream
+        URL and index and the SHA-256 the page declared ("" if none); a URL with a secret in
+        it is left out."""
+        from privpip.localindex.model import normalize
+
+        versions_of: dict[str, set[str]] = {}
+        for wanted_name, wanted_version in wanted or ():
+            versions_of.setdefault(wanted_name, set()).add(wanted_version)
+        normal: dict[str, str] = {}  # raw version -> normalized: a page repeats each version
         out: dict[Fetched, None] = {}  # a URL listed twice with two hashes stays twice
-        for page in {id(p): p for p in self._served}.values():
+        for name, page in {id(p): (n, p) for n, p in self._served}.values():
+            versions = versions_of.get(normalize(name)) if wanted is not None else None
+            if wanted is not None and not versions:
+                continue
             for file in page.files:
+                if versions is not None:
+                    raw = _raw_version(file.filename)
+                    if raw not in normal:
+                        normal[raw] = _normal_version(raw)
+                    if normal[raw] not in versions:
+                        continue
                 target = self._targets.get(file.url.rsplit("/", 2)[-2])
                 upstream = self._upstreams.get(target.index) if target is not None else None
                 if target is None or upstream is None:
@@ -180,6 +201,18 @@ def _file_key(filename: str) -> tuple[str, str, frozenset[str] | None] | None:
         return name, str(version), None
     except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
         return None
+
+
+def _raw_version(filename: str) -> str:
+    """The version part of a wheel or sdist file name as written ("" for anything else),
+    without parsing the rest (tags, name): a cheap first sieve over a long page."""
+    if filename.endswith(".whl"):
+        parts = filename.split("-")  # the wheel spec escapes "-" inside name and version
+        return parts[1] if len(parts) in (5, 6) else ""
+    for ext in (".tar.gz", ".zip"):  # what parse_sdist_filename reads
+        if filename.endswith(ext):
+            return filename[: -len(ext)].rpartition("-")[2]
+    return ""
 
 
 def _wheel_tags(dist_info: Path) -> frozenset[str]:
@@ -330,10 +363,13 @@ def write_installed(recorder: Recorder, site_dirs: Sequence[Path], since: float,
     the run's failure."""
     import csv
 
-    fetched, listed = recorder.files(), recorder.listed_files()
-    if not fetched and not listed:
+    fetched = recorder.files()
+    if not fetched and not recorder.served_pages():
         return []
     dists = [d for site in dict.fromkeys(site_dirs) for d in dist_infos(site)]
+    # Only the files of the names and versions installed now are read.
+    listed = recorder.listed_files({(d.name, _normal_version(d.version)) for d in dists
+                                    if _installed_now(d, since)})
     written = []
     for dist, item in match(fetched, dists, since, listed, why):
         try:

@@ -628,7 +628,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._plain(status, message, head)
             return
         if state.recorder is not None:
-            state.recorder.listed(page)  # provenance of files the installer has cached
+            state.recorder.listed(name, page)  # provenance of files the installer has cached
         body, content_type = pages.render(page, routing.normalize(name),
                                           self.headers.get("Accept"))
         # Pages may be cached but are revalidated on every use (no-cache): the upstreams are

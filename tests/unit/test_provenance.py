@@ -164,7 +164,7 @@ def _served(recorder: Recorder, *listings: tuple[Upstream, list[tuple[str, str]]
                                     for name, sha in files))
         rewritten, found = routing.rewrite(page, upstream)
         targets.update(found)
-        recorder.listed(rewritten)
+        recorder.listed("Corp_X", rewritten)
     recorder.bind(targets, {u.name: u for u, _ in listings})
 
 
@@ -173,8 +173,10 @@ def _match_listed(tmp_path: Path, recorder: Recorder, tags: str = "py3-none-any"
     _dist_info(tmp_path, "corp-x", "1.0", tags)
     reasons: list[str] = []
     matched = provenance.match(recorder.files(), provenance.dist_infos(tmp_path),
-                               time.time() - 5, recorder.listed_files(),
+                               time.time() - 5, recorder.listed_files({("corp-x", "1.0")}),
                                lambda _dist, why: reasons.append(why))
+    # Only the files of the names and versions installed are read.
+    assert recorder.listed_files({("corp-y", "1.0"), ("corp-x", "2.0")}) == []
     return matched, reasons
 
 
@@ -237,6 +239,6 @@ def test_a_listed_url_carrying_the_token_is_left_out():
     page = Page("corp-x", (File("corp_x-1.0.tar.gz", f"https://pkgs.example.com/{TOKEN}/x.tar.gz",
                                 (("sha256", SHA_A),)),))
     rewritten, targets = routing.rewrite(page, CORP)
-    recorder.listed(rewritten)
+    recorder.listed("corp-x", rewritten)
     recorder.bind(targets, {"corp": CORP})
     assert recorder.listed_files() == []
