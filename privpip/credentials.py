@@ -202,6 +202,7 @@ class Resolver:
         self.run_command = run_command or run_token_command
         self._keyring_failure: KeyringUnavailable | None = None
         self._withheld: dict[str, str] = {}  # index name: a variable not sent (see needs_trust)
+        self._trusted: dict[str, bool] = {}  # project file: trusted (asked once per run)
 
     def prefetch(self, indexes: Sequence[Index] = (), git_hosts: Sequence[GitHost] = ()) -> None:
         """Read, in one keyring batch, the entries of every index and git host whose variables
@@ -224,6 +225,11 @@ class Resolver:
                 get_many(pairs)
             except KeyringUnavailable:
                 pass
+
+    def _file_trusted(self, path: str) -> bool:
+        if path not in self._trusted:
+            self._trusted[path] = _trusted(path, self.env)
+        return self._trusted[path]
 
     def _git_user(self, git: GitHost) -> str:
         return self.env.get(git_username_var(git)) or git.username or git.default_username
@@ -321,7 +327,7 @@ class Resolver:
         for var in variables:
             value = self.env.get(var)
             if value and index is not None and index.needs_trust \
-                    and not _trusted(index.needs_trust, self.env):
+                    and not self._file_trusted(index.needs_trust):
                 tried.append((f"env:{var}", "set, but not sent to an untrusted file's URL"))
                 self._withheld.setdefault(index.name, var)
                 continue
