@@ -126,7 +126,8 @@ def taken_over(env: Mapping[str, str], cwd: Path, args: Sequence[str], pip_comma
                                        replaces_default=var in ("UV_DEFAULT_INDEX",
                                                                 "UV_INDEX_URL")))
         _refuse_find_links(env.get("UV_FIND_LINKS", "").split(), "UV_FIND_LINKS")
-        find_links = find_links or bool(env.get("UV_FIND_LINKS", "").split())
+        find_links = (find_links or bool(env.get("UV_FIND_LINKS", "").split())
+                      or uv_config_mentions_find_links(env, cwd))
     options = pipargs.index_options(args, cwd)
     for problem in options.unreadable:
         raise RoutingRefused(
@@ -154,6 +155,36 @@ def taken_over(env: Mapping[str, str], cwd: Path, args: Sequence[str], pip_comma
     # pip reads a copy of the file set without those lines, never the original's.
     rest, copies = pipargs.private_copies(rest, cwd)
     return found, rest, copies, find_links
+
+
+def uv_config_mentions_find_links(env: Mapping[str, str], cwd: Path) -> bool:
+    """Whether a uv config file uv may read names find-links (uv.toml or pyproject.toml here
+    or in a parent, the user's and the system's uv.toml, UV_CONFIG_FILE). A plain text
+    search over more files than uv reads: a false yes only costs provenance of files the
+    installer took from its cache (see provenance.Recorder), a false no would record a
+    find-links wheel as the index's."""
+    import os
+
+    if env.get("UV_NO_CONFIG", "").lower() in ("1", "true", "yes", "on"):
+        return False
+    home = Path(env.get("HOME") or Path.home())
+    files = [Path(env["UV_CONFIG_FILE"])] if env.get("UV_CONFIG_FILE") else []
+    for directory in (cwd, *cwd.parents):
+        files += [directory / "uv.toml", directory / "pyproject.toml"]
+    config_dirs = [Path(env.get("XDG_CONFIG_HOME") or home / ".config"), Path("/etc")]
+    config_dirs += [Path(d) for d in (env.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(os.pathsep)
+                    if d]
+    if env.get("APPDATA"):
+        config_dirs.append(Path(env["APPDATA"]))
+    files += [d / "uv" / "uv.toml" for d in config_dirs]
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if "find-links" in text or "find_links" in text:
+            return True
+    return False
 
 
 def _refuse_find_links(values: Sequence[str], where: str) -> None:

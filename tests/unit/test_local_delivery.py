@@ -124,6 +124,23 @@ def test_find_links_url_refused_local_path_passes(tmp_path):
                       "install", None)[3]
     assert taken_over(env(tmp_path, UV_FIND_LINKS="wheels"), tmp_path, ["install", "x"],
                       "install", None, pip=False, uv=True)[3]
+    # uv's own config files: a project's pyproject.toml or uv.toml (here or in a parent),
+    # the user's uv.toml; not with UV_NO_CONFIG, not for pip.
+    project = tmp_path / "project" / "sub"
+    project.mkdir(parents=True)
+    assert not taken_over(env(tmp_path), project, ["install", "x"], "install", None,
+                          pip=False, uv=True)[3]
+    (tmp_path / "project" / "pyproject.toml").write_text('[tool.uv]\nfind-links = ["w"]\n')
+    assert taken_over(env(tmp_path), project, ["install", "x"], "install", None,
+                      pip=False, uv=True)[3]
+    assert not taken_over(env(tmp_path, UV_NO_CONFIG="1"), project, ["install", "x"],
+                          "install", None, pip=False, uv=True)[3]
+    assert not taken_over(env(tmp_path), project, ["install", "x"], "install", None)[3]
+    (tmp_path / "project" / "pyproject.toml").unlink()
+    (tmp_path / ".config" / "uv").mkdir(parents=True)
+    (tmp_path / ".config" / "uv" / "uv.toml").write_text('find-links = ["/srv/wheels"]\n')
+    assert taken_over(env(tmp_path), project, ["install", "x"], "install", None,
+                      pip=False, uv=True)[3]
 
 
 def test_pip_conf_variables_and_command_line_are_taken_over(tmp_path):
