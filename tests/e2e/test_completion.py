@@ -56,7 +56,7 @@ def complete(words: str, cwd: Path, protocol: str = "bash_complete",
     ("privpip install --index zzz", "\n"),
     ("privpip ", "".join(f"plain,{name}\n" for name in [
         "audit", "completion", "env", "index", "init", "install", "login", "logout", "migrate",
-        "pip", "run", "scan", "serve", "status", "trust", "upload"])),
+        "pip", "run", "scan", "serve", "status", "token", "trust", "upload"])),
 ])
 def test_index_names_complete(tmp_path, words, expected):
     write_config(tmp_path, CONFIG)
