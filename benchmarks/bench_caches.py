@@ -148,6 +148,7 @@ def measure(case: str, args: argparse.Namespace, base: Path, env: dict[str, str]
         if warm:
             for kind in ("plain", "privpip"):
                 run(kind, -1)
+                counts[kind].clear()  # the filling run downloads, of course
         for round_ in range(args.rounds):
             order = ["plain", "privpip"] if round_ % 2 == 0 else ["privpip", "plain"]
             took = {kind: run(kind, round_) for kind in order}
