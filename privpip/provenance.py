@@ -399,11 +399,12 @@ def site_dirs(python: str) -> list[Path]:
 
     prefix = Path(python).parent.parent
     if (prefix / "pyvenv.cfg").is_file():
-        found = [Path(p) for pattern in ("lib/python*/site-packages", "lib64/python*/site-packages",
-                                         "Lib/site-packages")
-                 for p in sorted(glob.glob(str(prefix / pattern)))]
+        # lib64 is often a link to lib: one directory, read once.
+        found = dict.fromkeys(Path(os.path.realpath(p)) for pattern in (
+            "lib/python*/site-packages", "lib64/python*/site-packages", "Lib/site-packages")
+            for p in sorted(glob.glob(str(prefix / pattern))))
         if found:
-            return found
+            return list(found)
     try:
         out = subprocess.run([python, "-I", "-c", _SITE_QUERY], capture_output=True, text=True,
                              timeout=30, check=True).stdout

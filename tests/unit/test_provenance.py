@@ -136,6 +136,15 @@ def test_site_dirs_of_a_venv_without_starting_it(tmp_path):
     assert provenance.site_dirs(str(tmp_path / "bin" / "python")) == [site]
 
 
+def test_a_lib64_link_is_one_site_directory(tmp_path):
+    # venv makes lib64 a link to lib on many Linux systems: read once, recorded once.
+    (tmp_path / "pyvenv.cfg").write_text("version = 3.11.4\n")
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    (tmp_path / "lib64").symlink_to("lib")
+    assert provenance.site_dirs(str(tmp_path / "bin" / "python")) == [site.resolve()]
+
+
 def test_a_damaged_record_is_a_warning(tmp_path):
     info = _dist_info(tmp_path, "corp-top", "1.0")
     (info / "RECORD").write_text('"' + "x" * 200_000 + '",,\n')  # csv.Error: field too large
