@@ -135,9 +135,9 @@ def test_env_keeps_the_shells_index_lists_and_unset_restores_them(tmp_path):
     removes what was not."""
     if shutil.which("bash") is None:
         pytest.skip("bash is not installed")
-    (tmp_path / "privpip.toml").write_text(
-        f'[[index]]\nname = "corp"\nurl = "{URL}"\ndefault = true\n'
-        '[[index]]\nname = "team"\nurl = "https://team.example.com/simple/"\n')
+    # Trusted, as a user's own file is: the exported tokens go to its URLs (issue 19).
+    write_config(tmp_path, f'[[index]]\nname = "corp"\nurl = "{URL}"\ndefault = true\n'
+                 '[[index]]\nname = "team"\nurl = "https://team.example.com/simple/"\n')
     torch = "https://download.pytorch.org/whl/cpu"
     command = [sys.executable, "-m", "privpip"]
     script = (
