@@ -49,6 +49,20 @@ def replace(target: str | os.PathLike[str], text: str, mode: int | None = None) 
         raise
 
 
+def create(target: str | os.PathLike[str], text: str, mode: int | None = None) -> bool:
+    """Write ``target`` with ``text`` only if it does not exist yet, in one step (a hard link
+    of the staged file: the first of two concurrent writers wins, and a reader never sees it
+    half-written); False when ``target`` was already there."""
+    tmp = stage(target, text, mode)
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(tmp)
+    return True
+
+
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)

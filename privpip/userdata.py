@@ -28,6 +28,16 @@ def write_private_json(path: Path, data: object, indent: int = 2) -> None:
     write_private(path, json.dumps(data, indent=indent) + "\n")
 
 
+def create_private(path: Path, text: str) -> bool:
+    """Like :func:`write_private`, but only when ``path`` does not exist yet (the first of
+    concurrent writers wins); False when it was already there."""
+    from privpip.atomic import create
+
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    return create(path, text, mode=0o600)
+
+
 def write_private(path: Path, text: str) -> None:
     """Replace ``path`` with ``text``, atomically (privpip.atomic), the file 0600 from its
     creation and its directory 0700: it may hold tokens or trust records."""

@@ -52,17 +52,23 @@ def own(env: Mapping[str, str]) -> tuple[str, int]:
     """This user's address and port: the kept ones, else new ones (kept from now on).
 
     A data directory that cannot be written gives a random address for this run only."""
-    from privpip.userdata import data_dir, write_private
+    from privpip.userdata import create_private, data_dir, write_private
 
     path = data_dir(env) / FILE
     try:
         return parse(path.read_text(encoding="ascii"))
+    except FileNotFoundError:
+        damaged = False
     except (OSError, ValueError, UnicodeDecodeError):
-        pass
+        damaged = True
     host, port = choose()
     try:
-        write_private(path, f"{host}:{port}\n")
-    except OSError:
+        if damaged:
+            write_private(path, f"{host}:{port}\n")
+        elif not create_private(path, f"{host}:{port}\n"):
+            # Two first runs at once: the one that kept its choice first decides for both.
+            return parse(path.read_text(encoding="ascii"))
+    except (OSError, ValueError, UnicodeDecodeError):
         pass
     return host, port
 
