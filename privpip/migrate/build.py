@@ -1,11 +1,10 @@
-"""`privpip migrate`: the plan that moves scanned tokens out of files, and its atomic apply."""
+"""Turning scan findings into a migration plan: an [[index]] / [[git]] entry per credential,
+the file without it (a requirement file's index option, a pip.conf key, a CI variable, ...)."""
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,8 @@ from privpip import credentials, identity, providers
 from privpip.config import PROJECT_FILE, GitHost, Index, edit, label
 from privpip.config.schema import parse_text
 from privpip.identity import DEFAULT_USERNAME, same_index
-from privpip.scan import LEAK, MASK, Finding, file_role, guess_provider, split_lines
+from privpip.migrate.plan import WHY_PIP_CONF, WHY_REMOVED, FileChange, KeyringEntry, Plan
+from privpip.scan import LEAK, Finding, file_role, guess_provider, split_lines
 from privpip.secret import Secret
 
 # What precedes the URL of the index that replaces PyPI (it becomes the default index).
@@ -28,98 +28,6 @@ _ASSIGNED = re.compile(r"^\s*(?:export\s+|ENV\s+|ARG\s+)?(?P<name>[A-Za-z_][A-Za
 _PIP_INDEX_KEYS = {"index-url": True, "extra-index-url": False}  # key -> replaces PyPI
 _PYPIRC_DEFAULTS = {"pypi": "https://upload.pypi.org/legacy/",
                     "testpypi": "https://test.pypi.org/legacy/"}
-
-ROTATE_PAGES = {
-    "gitlab": "https://{host}/-/user_settings/personal_access_tokens (or the project's "
-              "Settings > Repository > Deploy tokens)",
-    "github": "https://github.com/settings/tokens",
-}
-
-WHY_REMOVED = (
-    "the index options are removed from requirement files, not kept without the token: "
-    "{config} now names the index with its credential, and privpip runs pip through its own "
-    "local index, which takes index options in requirement files over anyway; install with "
-    "`privpip install -r FILE`")
-WHY_PIP_CONF = (
-    "{where}: the index setting with a token is removed: privpip takes the index over "
-    "({config} names it; the token is in the keyring)")
-
-
-@dataclass(frozen=True)
-class KeyringEntry:
-    """A token to store: service and username as privpip's resolver (or twine) looks them up."""
-
-    what: str  # "index corp", "git host github.com", ".pypirc [corp]"
-    service: str
-    username: str
-    token: Secret = field(repr=False)
-    index: Index | None = None  # the index to verify the token against; None: not checked
-
-
-@dataclass(frozen=True)
-class FileChange:
-    path: Path
-    shown: str
-    old: str | None  # None: a new file
-    new: str
-
-    def diff(self, secrets: Sequence[Secret]) -> str:
-        """A unified diff with every form of every secret masked."""
-        import difflib
-
-        lines = difflib.unified_diff(
-            split_lines(self.old or ""), split_lines(self.new),
-            "/dev/null" if self.old is None else f"a/{self.shown}", f"b/{self.shown}")
-        text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
-        return mask(text, secrets)
-
-
-def mask(text: str, secrets: Sequence[Secret]) -> str:
-    """``text`` with every form of every secret (raw, percent-encoded) replaced by ****."""
-    from urllib.parse import quote
-
-    for secret in sorted(secrets, key=lambda s: -len(s.reveal())):
-        value = secret.reveal()
-        for form in sorted({value, quote(value, safe=""), quote(value)}, key=len, reverse=True):
-            if len(form) >= 4:
-                text = text.replace(form, MASK)
-    return text
-
-
-@dataclass
-class Plan:
-    config_path: Path
-    changes: list[FileChange] = field(default_factory=list)
-    entries: list[KeyringEntry] = field(default_factory=list)
-    ci_variables: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    skipped: list[tuple[Finding, str]] = field(default_factory=list)  # (finding, why)
-    moved: list[Finding] = field(default_factory=list)
-
-    @property
-    def empty(self) -> bool:
-        return not self.changes and not self.entries
-
-    def secrets(self) -> list[Secret]:
-        return [f.secret for f in [*self.moved, *(s for s, _ in self.skipped)]
-                if f.secret is not None]
-
-    def describe(self) -> str:
-        out: list[str] = []
-        for change in self.changes:
-            out.append(change.diff(self.secrets()))
-        if self.entries:
-            out.append("keyring entries to create (each token is first checked against its "
-                       "index, where there is one):")
-            out += [f"  {e.what}: service {e.service}, user {e.username}" for e in self.entries]
-        if self.ci_variables:
-            out.append("CI variables to create (masked, protected) in the CI system's settings, "
-                       "each holding the token that was in the file:")
-            out += [f"  {v}" for v in self.ci_variables]
-        out += [f"note: {n}" for n in self.notes]
-        for finding, why in self.skipped:
-            out.append(f"not migrated (remove it by hand: {why}): {finding.describe()}")
-        return mask("\n".join(out) + "\n", self.secrets()) if out else ""
 
 
 def _addressed(url: str) -> bool:
@@ -550,69 +458,3 @@ def _target(b: _Builder, variable: str, finding: Finding) -> Index | GitHost | s
     if not candidates:
         return "no configured index or git host this token belongs to"
     return "several configured indexes could own this token"
-
-
-# ---------------------------------------------------------------------------
-# apply
-
-
-def write_all(changes: Sequence[FileChange],
-              before_replace: Callable[[int], None] | None = None) -> None:
-    """Every changed file, each one whole (old or new) whatever fails: config.edit's writer."""
-    edit.write_many_atomic([(c.path, c.new) for c in changes], before_replace)
-
-
-def history_commits(root: Path, secrets: Sequence[Secret], env: Mapping[str, str],
-                    timeout: float = 20.0) -> dict[Secret, str]:
-    """The oldest commit whose tree holds each secret (raw or percent-encoded).
-
-    `git log -S<secret>` would put the token into argv, visible to every user in `ps`; so
-    `git grep -F -f FILE` reads the patterns from a private (0600) temporary file, removed
-    afterwards, over the commits `git rev-list --all` names (the newest 2000). Bounded by
-    ``timeout`` per git call.
-    """
-    import subprocess
-    import tempfile
-    from urllib.parse import quote
-
-    found: dict[Secret, str] = {}
-    try:
-        revs = subprocess.run(["git", "rev-list", "--all"], cwd=root, env=dict(env),
-                              capture_output=True, text=True, timeout=timeout)
-    except (OSError, subprocess.TimeoutExpired):
-        return found
-    commits = revs.stdout.split()[:2000] if revs.returncode == 0 else []
-    if not commits:
-        return found
-    for secret in secrets:
-        value = secret.reveal()
-        forms = sorted({value, quote(value, safe=""), quote(value)})
-        fd, patterns = tempfile.mkstemp(prefix="privpip-history-")  # 0600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write("\n".join(forms) + "\n")
-            out = subprocess.run(["git", "grep", "-l", "-F", "-f", patterns, *commits, "--"],
-                                 cwd=root, env=dict(env), capture_output=True, text=True,
-                                 timeout=timeout)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        finally:
-            os.unlink(patterns)
-        hits = {line.split(":", 1)[0] for line in out.stdout.splitlines() if ":" in line}
-        oldest = [c for c in commits if c in hits]
-        if oldest:
-            found[secret] = oldest[-1]
-    return found
-
-
-def rotate_advice(finding: Finding, commit: str) -> str:
-    from urllib.parse import urlsplit
-
-    url = finding.url_without_secret or ""
-    host = urlsplit(url[4:] if url.startswith("git+") else url).hostname or ""
-    page = ROTATE_PAGES.get(finding.provider_guess, "")
-    where = f"; revoke it at {page.format(host=host or 'gitlab.com')}" if page else \
-        "; revoke it where it was issued"
-    return (f"the token from {finding.path}:{finding.line} ({finding.redacted}) is in git history "
-            f"since commit {commit[:12]}: rotate it (revoke and replace): removing it from the "
-            f"file does not remove it from history{where}")
