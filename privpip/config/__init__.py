@@ -8,7 +8,6 @@ from privpip.config.discovery import (
     USER_FILE,
     find_project_file,
     has_privpip_table,
-    label,
     load,
     project_file,
     user_config_file,
@@ -23,6 +22,7 @@ from privpip.config.model import (
     Index,
     Installer,
     did_you_mean,
+    label,
 )
 
 __all__ = [

@@ -170,11 +170,3 @@ def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None,
 
 def _same_file(a: Path, b: Path) -> bool:
     return b.is_file() and a.resolve() == b.resolve()
-
-
-def label(path: Path) -> str:
-    """How messages name a config file: relative to the current directory when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from privpip import atomic
-from privpip.config.discovery import has_privpip_table, label
-from privpip.config.model import PYPROJECT_FILE, Index, did_you_mean
+from privpip.config.discovery import has_privpip_table
+from privpip.config.model import PYPROJECT_FILE, Index, did_you_mean, label
 from privpip.config.schema import parse_text
 from privpip.errors import ConfigError
 from privpip.identity import same_name

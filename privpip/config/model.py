@@ -152,3 +152,11 @@ def did_you_mean(word: str, candidates: Mapping[str, object] | list[str]) -> str
 
     close = difflib.get_close_matches(word, list(candidates), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def label(path: Path) -> str:
+    """How messages name a config file: relative to the current directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

@@ -15,7 +15,7 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from privpip import config
-from privpip.config import schema
+from privpip.config import fields, schema
 from privpip.errors import ConfigError
 from tests.helpers import privpip
 from tests.security.conftest import budget
@@ -68,7 +68,7 @@ def outcome(text: str, pyproject: bool = False) -> list[config.Index] | ConfigEr
         return exc
     assert all(isinstance(i, config.Index) for i in indexes)
     for index in indexes:  # what the rest of privpip relies on
-        assert schema._NAME.match(index.name) and index.url.startswith(("https://", "http://"))
+        assert fields.NAME.match(index.name) and index.url.startswith(("https://", "http://"))
         assert index.host and index.netrc_host
     return indexes
 
