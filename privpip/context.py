@@ -16,6 +16,10 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+def _decline(question: str) -> bool:
+    return False  # no command asked the user: nothing optional happens
+
+
 class Context:
     """What every command starts from. The config is read on first use and then kept, so that
     every step of one run (confusion check, credentials, delivery, git helper) sees the same
@@ -23,14 +27,17 @@ class Context:
 
     def __init__(self, env: Mapping[str, str], cwd: Path, config_path: str | None = None,
                  verbose: bool = False, interactive: bool = False,
-                 log: Callable[[str], None] = _stderr, pip_ahead: PipAhead | None = None
-                 ) -> None:
+                 log: Callable[[str], None] = _stderr, pip_ahead: PipAhead | None = None,
+                 confirm: Callable[[str], bool] = _decline) -> None:
         self.env = env
         self.cwd = cwd
         self.config_path = config_path
         self.verbose = verbose
         self.interactive = interactive
         self.log = log
+        # A yes/no question to the user (default no); the commands' layer supplies the prompt,
+        # so that the layers below ask without knowing click.
+        self.confirm = confirm
         self.pip_ahead = pip_ahead  # pip's interpreter, started by privpip.pip_ahead.guess
         self._config: Config | None = None
 

@@ -147,8 +147,6 @@ def check_typed_tokens(ctx: Context, accesses: Sequence[Access]) -> None:
 
 
 def _offer_to_store(ctx: Context, access: Access) -> None:
-    import click
-
     from privpip.errors import KeyringUnavailable
     from privpip.store import KeyringStore
 
@@ -163,8 +161,8 @@ def _offer_to_store(ctx: Context, access: Access) -> None:
                 f"({problem.message}): {login} stores it in privpip's token file, or set "
                 f"{credentials.token_var(index)}")
         return
-    if not click.confirm(f"privpip: the index accepted the token; store it in the keyring for "
-                         f"index {index.name}?", default=False, err=True):
+    if not ctx.confirm(f"privpip: the index accepted the token; store it in the keyring for "
+                       f"index {index.name}?"):
         return
     try:
         store.set(identity.keyring_service(index.url), cred.username, cred.token.reveal())

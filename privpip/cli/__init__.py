@@ -133,7 +133,12 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, no_input: bo
         verbose=verbose,
         interactive=not no_input and sys.stdin is not None and sys.stdin.isatty(),
         pip_ahead=ctx.obj,
+        confirm=_confirm,
     )
+
+
+def _confirm(question: str) -> bool:
+    return click.confirm(question, default=False, err=True)
 
 
 @cli.result_callback()
