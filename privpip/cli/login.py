@@ -14,7 +14,7 @@ from privpip.context import Context
 from privpip.credentials import Credential
 from privpip.errors import KeyringUnavailable, PrivpipError, UsageError
 from privpip.secret import Secret, redact
-from privpip.store import KeyringStore
+from privpip.stored import Stored
 
 _USERNAME_HELP = ("Username to store the token under. Default: the index's `username` "
                   "(__token__ unless set), or PRIVPIP_INDEX_<NAME>_USERNAME.")
@@ -66,16 +66,16 @@ def login(ctx: Context, name: str, username: str | None, no_verify: bool,
         click.echo(f"privpip: note: {env_var} is set and takes precedence over a stored token "
                    f"for index {index.name}; unset it to use the token stored now", err=True)
     if insecure_storage:
-        _login_to_file(ctx, index, username, service, no_verify, timeout)
+        _login_to_file(ctx, Stored(ctx.env), index, username, service, no_verify, timeout)
         return
-    store = KeyringStore.from_env(ctx.env)
+    stored = Stored(ctx.env)
 
     # Ask the keyring first: a missing or hanging backend is known before the token is typed.
-    problem = store.problem()
+    problem = stored.keyring_problem()
     had_entry = False
     if problem is None:
         try:
-            had_entry = store.get(service, username) is not None
+            had_entry = stored.in_keyring(service, username) is not None
         except KeyringUnavailable as exc:
             problem = exc
     if problem is not None:
@@ -83,14 +83,14 @@ def login(ctx: Context, name: str, username: str | None, no_verify: bool,
             raise _cannot_store(ctx, index, problem, no_insecure_fallback) from None
         # Nothing on this machine keeps tokens (a server, a container): as gh does, use the
         # token file and say so, rather than send the user to install a backend first.
-        _login_to_file(ctx, index, username, service, no_verify, timeout, because=problem)
+        _login_to_file(ctx, stored, index, username, service, no_verify, timeout,
+                       because=problem)
         return
 
     token = _read_token(ctx, index, username)
     _check_unless(no_verify, index, Credential(username, token, "login"), timeout)
     try:
-        store.set(service, username, token.reveal())
-        backend = store.backend_name()
+        backend = stored.to_keyring(service, username, token)
     except KeyringUnavailable as exc:
         raise _cannot_store(ctx, index, exc, no_insecure_fallback) from None
     verb = "replaced" if had_entry else "stored"
@@ -103,7 +103,9 @@ def login(ctx: Context, name: str, username: str | None, no_verify: bool,
     if "plaintext" in backend.lower():
         click.echo("  note: this backend keeps tokens unencrypted in a file in your home "
                    "directory", err=True)
-    _forget_file_copy(ctx, service, username)
+    file = stored.drop_file_copy(service, username)
+    if file is not None:
+        click.echo(f"  removed the entry of privpip's token file ({file})")
 
 
 @click.command(context_settings=CONTEXT)
@@ -117,29 +119,18 @@ def logout(ctx: Context, name: str, username: str | None, for_host: bool) -> Non
 
     Running it again is not an error: it says that nothing was stored.
     """
-    from privpip import filestore
+    from privpip.stored import FileStoreError
 
     index = _auth_index(ctx, name)
     username = username or credentials.username(index, ctx.env)
     service = identity.host_service(index.url) if for_host else identity.keyring_service(index.url)
-    where = []
     try:
-        if filestore.delete(ctx.env, service, username):
-            where.append(f"privpip's token file ({filestore.path(ctx.env)})")
-    except filestore.FileStoreError as exc:
+        where = Stored(ctx.env).remove(service, username)
+    except FileStoreError as exc:
         raise PrivpipError(f"cannot remove the token for index {index.name}: {exc}") from None
-    store = KeyringStore.from_env(ctx.env)
-    try:
-        problem = store.problem()
-        if problem is not None and problem.cause != "no-backend":
-            raise problem
-        # With no keyring backend at all, no keyring entry can exist to remove.
-        if problem is None and store.delete(service, username):
-            where.append("the keyring")
     except KeyringUnavailable as exc:
-        if not where:
-            raise KeyringUnavailable(f"cannot remove the token for index {index.name}: "
-                                     f"{exc.message}", exc.hint) from None
+        raise KeyringUnavailable(f"cannot remove the token for index {index.name}: "
+                                 f"{exc.message}", exc.hint) from None
     if where:
         click.echo(f"privpip: removed the token for index {index.name} (user {username}) "
                    f"from {' and '.join(where)}")
@@ -283,17 +274,18 @@ def _check_unless(no_verify: bool, index: Index, cred: Credential, timeout: floa
         _verify(index, cred, timeout)
 
 
-def _login_to_file(ctx: Context, index: Index, username: str, service: str, no_verify: bool,
-                   timeout: float, because: KeyringUnavailable | None = None) -> None:
+def _login_to_file(ctx: Context, stored: Stored, index: Index, username: str, service: str,
+                   no_verify: bool, timeout: float,
+                   because: KeyringUnavailable | None = None) -> None:
     """The token file: chosen with --insecure-storage, or ``because`` no keyring backend
     exists here (then the keyring is not asked again, and one line says so)."""
-    from privpip import filestore
+    from privpip.stored import FileStoreError
 
     token = _read_token(ctx, index, username)
     _check_unless(no_verify, index, Credential(username, token, "login"), timeout)
     try:
-        file = filestore.set(ctx.env, service, username, token.reveal())
-    except (OSError, filestore.FileStoreError) as exc:
+        file = stored.to_file(service, username, token)
+    except (OSError, FileStoreError) as exc:
         raise PrivpipError(f"cannot store the token for index {index.name}: {exc}; nothing "
                            "was stored") from None
     if because is not None:
@@ -305,15 +297,3 @@ def _login_to_file(ctx: Context, index: Index, username: str, service: str, no_v
                f"{file}")
     click.echo("  note: this file is not encrypted (mode 0600): anyone who can read your files "
                f"can use the token; `privpip logout {index.name}` removes it", err=True)
-
-
-def _forget_file_copy(ctx: Context, service: str, username: str) -> None:
-    """After a keyring login, the token file's entry for the same index and user is stale
-    (the keyring is asked first): remove it, so that the token has moved."""
-    from privpip import filestore
-
-    try:
-        if filestore.delete(ctx.env, service, username):
-            click.echo(f"  removed the entry of privpip's token file ({filestore.path(ctx.env)})")
-    except (OSError, filestore.FileStoreError):
-        pass  # an unusable file is reported where it is read

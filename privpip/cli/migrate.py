@@ -124,20 +124,13 @@ def _user_level(path: Path, root: Path, env: Mapping[str, str]) -> bool:
 def _may_replace_stored(ctx: Context, plan: Plan) -> bool:
     """False (nothing changed) when the keyring holds another token for an entry the plan
     stores and the user did not say to replace it: a stored token is never lost silently."""
-    from privpip.errors import KeyringUnavailable
-    from privpip.store import KeyringStore
+    from privpip.stored import Stored
 
-    store = KeyringStore.from_env(ctx.env)
-    replaced = []
-    for entry in plan.entries:
-        try:
-            stored = store.get(entry.service, entry.username)
-        except KeyringUnavailable:
-            return True  # storing fails the same way, with its message, before any file
-        if stored and stored != entry.token.reveal():
-            replaced.append(entry)
-    if not replaced:
-        return True
+    differing = Stored(ctx.env).differing(
+        (entry.service, entry.username, entry.token) for entry in plan.entries)
+    if not differing:
+        return True  # None: storing fails the same way, with its message, before any file
+    replaced = [plan.entries[n] for n in differing]
     for entry in replaced:
         click.echo(f"privpip: the keyring already holds a different token for {entry.what} "
                    f"(user {entry.username}); this plan would replace it", err=True)
@@ -156,7 +149,7 @@ def _store_tokens(ctx: Context, plan: Plan, no_verify: bool, timeout: float) -> 
     from privpip.credentials import Credential
     from privpip.errors import KeyringUnavailable, PrivpipError
     from privpip.secret import redact
-    from privpip.store import KeyringStore
+    from privpip.stored import Stored
 
     if not no_verify:
         for entry in plan.entries:
@@ -171,10 +164,10 @@ def _store_tokens(ctx: Context, plan: Plan, no_verify: bool, timeout: float) -> 
                     "fix the token (or the URL), or migrate without checking: --no-verify")
             click.echo(f"privpip: {entry.what} accepted the token (HTTP {result.status}, "
                        f"{result.seconds:.2f} s)", err=True)
-    store = KeyringStore.from_env(ctx.env)
+    stored = Stored(ctx.env)
     try:
         for entry in plan.entries:
-            store.set(entry.service, entry.username, entry.token.reveal())
+            stored.to_keyring(entry.service, entry.username, entry.token)
             click.echo(f"privpip: stored the token for {entry.what} (user {entry.username}) in "
                        "the keyring")
     except KeyringUnavailable as exc:

@@ -20,10 +20,9 @@ from privpip.errors import (
     NO_CREDENTIAL,
     OK,
     CredentialNotFound,
-    KeyringUnavailable,
 )
 from privpip.secret import redact
-from privpip.store import KeyringStore
+from privpip.stored import FirstFailureKeyring
 from privpip.terminal import Cell, Line
 
 
@@ -68,7 +67,7 @@ def status(ctx: Context, do_check: bool, show_prefix: bool, as_json: bool,
       privpip status --json
     """
     indexes = ctx.config.select()
-    store = _FirstFailureStore(KeyringStore.from_env(ctx.env))
+    store = FirstFailureKeyring(ctx.env)
     # No prompt: status reports what is there, it never asks.
     resolver = credentials.Resolver(ctx.env, store)
     # Keyring reads and token commands can take seconds: a spinner on a terminal meanwhile.
@@ -87,10 +86,7 @@ def status(ctx: Context, do_check: bool, show_prefix: bool, as_json: bool,
     if store.failure is not None and any(r.source == "missing" for r in rows):
         notes.append(f"keyring: {store.failure.message}")
     if any(row.source == "keyring" for row in rows):
-        try:
-            backend = store.store.backend_name()
-        except KeyringUnavailable:
-            backend = ""
+        backend = store.backend_name()
         if "plaintext" in backend.lower():
             notes.append(f"keyring: the backend {backend} keeps tokens unencrypted in a file "
                          "in your home directory")
@@ -114,26 +110,6 @@ def status(ctx: Context, do_check: bool, show_prefix: bool, as_json: bool,
     if do_check and not all(r.result is not None and r.result.ok for r in rows):
         return FAILED
     return OK
-
-
-class _FirstFailureStore:
-    """Reads the keyring until it first fails, then stops asking: one time-out in all."""
-
-    def __init__(self, store: KeyringStore) -> None:
-        self.store = store
-        self.failure: KeyringUnavailable | None = None
-
-    def get(self, service: str, username: str) -> str | None:
-        if self.failure is not None:
-            raise self.failure
-        try:
-            return self.store.get(service, username)
-        except KeyringUnavailable as exc:
-            self.failure = exc
-            raise
-
-    def problem(self) -> KeyringUnavailable | None:
-        return self.failure if self.failure is not None else self.store.problem()
 
 
 def _row(index: Index, resolver: credentials.Resolver) -> Row:
