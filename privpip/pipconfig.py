@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal, NamedTuple
 
-Key = Literal["index-url", "extra-index-url", "find-links", "cert", "client-cert"]
+Key = Literal["index-url", "extra-index-url", "find-links", "cert", "client-cert", "index"]
 KEYS: tuple[Key, ...] = ("index-url", "extra-index-url", "find-links")
 # The TLS settings the local index needs to reach upstreams as pip would (a company CA bundle).
 TLS_KEYS: tuple[Key, ...] = ("cert", "client-cert")
@@ -27,7 +27,7 @@ _ENV_VARS: dict[Key, str] = {
     "cert": "PIP_CERT",
     "client-cert": "PIP_CLIENT_CERT",
 }
-Kind = Literal["global", "user", "site", "env-file", "env"]
+Kind = Literal["global", "user", "site", "env-file", "env", "uv"]
 
 
 class Setting(NamedTuple):
@@ -168,3 +168,188 @@ def _site_config_dirs(env: Mapping[str, str]) -> list[Path]:
         return [Path("/Library/Application Support/pip")]
     dirs = [d for d in (env.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(os.pathsep) if d]
     return [*(Path(d) / "pip" for d in dirs), Path("/etc")]
+
+
+# ---------------------------------------------------------------------------
+# uv's own settings: the files `uv pip install` (and uv run by `privpip run`) reads, as uv's
+# configuration documentation describes them: UV_CONFIG_FILE alone when given (it replaces
+# every discovered file), none with UV_NO_CONFIG; else the nearest uv.toml or pyproject.toml
+# with a [tool.uv] table (a directory's uv.toml wins over its pyproject.toml), then the
+# user's uv.toml, then the first system uv.toml. Project beats user beats system; arrays of
+# the files are joined, the project's first.
+
+# Where a uv option table names indexes: at its top and in its [pip] table.
+UV_INDEX_KEYS: tuple[Key, ...] = ("index-url", "extra-index-url", "index", "find-links")
+
+
+class UvFile(NamedTuple):
+    """One uv configuration file uv would read: its options (``[tool.uv]`` for a pyproject)."""
+
+    path: Path
+    options: dict[str, object]
+    lines: dict[tuple[str, str], int]  # (table, key) -> 1-based line; table "" or "pip"
+
+
+class UvConfigError(ValueError):
+    """A uv configuration file that cannot be read (uv refuses it, or privpip cannot tell)."""
+
+
+def uv_files(env: Mapping[str, str], cwd: Path) -> list[UvFile]:
+    """The uv configuration files uv reads in ``cwd``, highest precedence first."""
+    if env.get("UV_NO_CONFIG", "").strip().lower() in ("1", "true", "yes", "on", "y", "t"):
+        return []
+    if env.get("UV_CONFIG_FILE"):
+        found = _uv_file(Path(env["UV_CONFIG_FILE"]), pyproject=False)
+        return [found] if found is not None else []
+    out: list[UvFile] = []
+    for directory in (cwd, *cwd.parents):
+        found = (_uv_file(directory / "uv.toml", pyproject=False)
+                 or _uv_file(directory / "pyproject.toml", pyproject=True))
+        if found is not None:
+            out.append(found)
+            break
+    home = Path(env.get("HOME") or Path.home())
+    if sys.platform == "win32":
+        user = Path(env.get("APPDATA") or home / "AppData" / "Roaming")
+        systems = [Path(env.get("SYSTEMDRIVE", "C:") + "/ProgramData")]
+    else:
+        user = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+        systems = [Path(d) for d in (env.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(os.pathsep)
+                   if d] + [Path("/etc")]
+    found = _uv_file(user / "uv" / "uv.toml", pyproject=False)
+    out += [found] if found is not None else []
+    for directory in systems:
+        found = _uv_file(directory / "uv" / "uv.toml", pyproject=False)
+        if found is not None:
+            out.append(found)
+            break
+    return out
+
+
+def uv_settings(files: Sequence[UvFile]) -> list[Setting]:
+    """The index settings of ``files`` (kind "uv"), highest precedence first: ``index-url``,
+    ``extra-index-url``, ``find-links`` and each ``[[index]]`` table's url (key "index";
+    section "default" for a default one), at the top and in ``[pip]``."""
+    out: list[Setting] = []
+    for file in files:
+        for table, options in (("", file.options), ("pip", file.options.get("pip"))):
+            if not isinstance(options, dict):
+                continue
+            for key in UV_INDEX_KEYS:
+                value = options.get(key)
+                if value is None:
+                    continue
+                line = file.lines.get((table, key))
+                if key == "index":
+                    entries = value if isinstance(value, list) else [value]
+                    for entry in entries:
+                        if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
+                            raise UvConfigError(f"{file.path}:{line or 1}: [[index]] "
+                                                "without a url string")
+                        section = "default" if entry.get("default") is True else table
+                        out.append(Setting("uv", str(file.path), line, section, "index",
+                                           (entry["url"],)))
+                    continue
+                values = value if isinstance(value, list) else [value]
+                if not all(isinstance(v, str) for v in values):
+                    raise UvConfigError(f"{file.path}:{line or 1}: {key} is not a string "
+                                        "or a list of strings")
+                if key == "find-links":  # a relative path is the file's directory's
+                    values = [v if "://" in v or os.path.isabs(v)
+                              else str(file.path.parent / v) for v in values]
+                out.append(Setting("uv", str(file.path), line, table, key,
+                                   tuple(str(v) for v in values)))
+    return out
+
+
+def uv_without_indexes(files: Sequence[UvFile]) -> dict[str, object]:
+    """``files`` merged as uv merges them, without the index URLs (index-url,
+    extra-index-url, [[index]], at the top and in [pip]); local find-links are kept,
+    made absolute against their file's directory. What the child reads instead of the files
+    (UV_CONFIG_FILE), so every other setting of theirs still holds."""
+    merged: dict[str, object] = {}
+    for file in files:
+        options = dict(file.options)
+        if isinstance(options.get("pip"), dict):
+            options["pip"] = dict(options["pip"])  # type: ignore[call-overload]
+        for holder in (options, options.get("pip")):
+            if not isinstance(holder, dict):
+                continue
+            for key in ("index-url", "extra-index-url", "index"):
+                holder.pop(key, None)
+            if "find-links" in holder:
+                links = holder["find-links"]
+                holder["find-links"] = [
+                    v if not isinstance(v, str) or "://" in v or os.path.isabs(v)
+                    else str(file.path.parent / v)
+                    for v in (links if isinstance(links, list) else [links])]
+        _combine(merged, options)
+    return merged
+
+
+def _combine(into: dict[str, object], lower: Mapping[str, object]) -> None:
+    """uv's rule: ``into`` (higher precedence) keeps its values; arrays are joined (``into``'s
+    first) and tables merged key by key."""
+    for key, value in lower.items():
+        if key not in into:
+            into[key] = value
+            continue
+        mine = into[key]
+        if isinstance(mine, dict) and isinstance(value, dict):
+            merged = dict(mine)
+            _combine(merged, value)
+            into[key] = merged
+        elif isinstance(mine, list) and isinstance(value, list):
+            into[key] = [*mine, *value]
+
+
+def _uv_file(path: Path, pyproject: bool) -> UvFile | None:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - the tomli backport, as config.schema uses
+        import tomli as tomllib
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None  # missing: uv skips it too
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        if pyproject:
+            return None  # uv warns and goes on
+        raise UvConfigError(f"{path}: {exc}") from None
+    if pyproject:
+        tool = data.get("tool")
+        uv = tool.get("uv") if isinstance(tool, dict) else None
+        if not isinstance(uv, dict):
+            return None  # no [tool.uv]: uv looks further up
+        data = uv
+    return UvFile(path, data, _toml_lines(text, "tool.uv" if pyproject else ""))
+
+
+def _toml_lines(text: str, prefix: str) -> dict[tuple[str, str], int]:
+    """(table, key) -> the 1-based line of the key (``index``: its first [[index]] header);
+    table "" for the top of the options, "pip" for their [pip] table."""
+    import re
+
+    tables = {prefix: "", f"{prefix}.pip".lstrip("."): "pip"}
+    found: dict[tuple[str, str], int] = {}
+    table: str | None = "" if not prefix else None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        header = re.fullmatch(r"\[\[?\s*([^\]]+?)\s*\]\]?(\s*#.*)?", line)
+        if header:
+            name = re.sub(r"\s*\.\s*", ".", header.group(1)).replace('"', "")
+            if line.startswith("[[") and name in (f"{prefix}.index".lstrip("."),
+                                                    f"{prefix}.pip.index".lstrip(".")):
+                owner = "pip" if ".pip." in f".{name}" else ""
+                found.setdefault((owner, "index"), number)
+                table = None
+            else:
+                table = tables.get(name)
+            continue
+        key = re.match(r'["\']?([A-Za-z0-9_-]+)["\']?\s*=', line)
+        if key and table is not None:
+            found.setdefault((table, key.group(1)), number)
+    return found

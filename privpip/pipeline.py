@@ -175,10 +175,13 @@ def route(ctx: Context, accesses: Sequence[Access], args: Sequence[str], pip_com
     from privpip.delivery import local
     from privpip.secret import redact
 
+    uv_files = local.read_uv_files(ctx.env, ctx.cwd) if uv else []
     taken, rest, copies, find_links = local.taken_over(ctx.env, ctx.cwd, args, pip_command,
-                                                       prefix, pip=pip, uv=uv)
+                                                       prefix, pip=pip, uv=uv,
+                                                       uv_config=uv_files)
     routed = local.plan(ctx.config, accesses, taken, rest, local.users_netrc_path(ctx.env),
                         skip)
+    routed.uv_config = local.uv_config_copy(uv_files)
     routed.copies = copies
     routed.find_links = find_links
     if ctx.verbose:  # the redactor's first use imports json: only when there is a line to show
@@ -276,7 +279,8 @@ def run_local(ctx: Context, accesses: Sequence[Access], routed: Plan, argv: Sequ
         if index.listen_note:
             ctx.note(index.listen_note)
         env = local.child_environment(index, ctx.env, private, ctx.interactive, pip=pip, uv=uv,
-                                      passthrough=routed.passthrough)
+                                      passthrough=routed.passthrough,
+                                      uv_config=routed.uv_config)
         argv = local.with_copies(argv, routed, private)
         env.update(local.git_lending_environment(ctx.config, accesses, private))
         env.update(git_environment(ctx, env, argv))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from privpip import identity, pipargs
+from privpip import identity, pipargs, pipconfig
 from privpip.delivery import Access
 from privpip.errors import UsageError
 from privpip.identity import DEFAULT_USERNAME
@@ -67,6 +67,9 @@ class Plan:
         # A local find-links directory or file in the run (pip's settings, uv's, arguments,
         # requirement files): what the installer takes from it is not seen by privpip.
         self.find_links = False
+        # uv's own files without their index URLs (uv_config_copy), which a uv child reads
+        # instead of them; None: they name no index, uv reads them as always.
+        self.uv_config: dict[str, object] | None = None
 
 
 def _split_userinfo(url: str) -> tuple[str, str | None, Secret | None]:
@@ -96,18 +99,18 @@ def _uv_value(value: str) -> str:
 
 
 def taken_over(env: Mapping[str, str], cwd: Path, args: Sequence[str], pip_command: str,
-               prefix: str | Path | None, pip: bool = True, uv: bool = False
+               prefix: str | Path | None, pip: bool = True, uv: bool = False,
+               uv_config: Sequence[pipconfig.UvFile] | None = None
                ) -> tuple[list[TakenOver], list[str], list[tuple[str, str]], bool]:
     """What pip (and uv) would be told about indexes, ``args`` without those options, the
     private copies of the requirement files pip must read instead (name, text), when they
     name indexes (see pipargs.private_copies; ``args`` then point at the copies), and
-    whether the run has a local find-links location.
+    whether the run has a local find-links location. With ``uv``, uv's own files count too
+    (``uv_config``: read_uv_files, when the caller has them already).
 
     Refuses find-links URLs and requirement files it cannot read; a local find-links
     directory passes through.
     """
-    from privpip import pipconfig
-
     found: list[TakenOver] = []
     find_links = False
     settings = pipconfig.effective(pipconfig.settings(env, prefix), pip_command) if pip else {}
@@ -126,8 +129,18 @@ def taken_over(env: Mapping[str, str], cwd: Path, args: Sequence[str], pip_comma
                                        replaces_default=var in ("UV_DEFAULT_INDEX",
                                                                 "UV_INDEX_URL")))
         _refuse_find_links(env.get("UV_FIND_LINKS", "").split(), "UV_FIND_LINKS")
-        find_links = (find_links or bool(env.get("UV_FIND_LINKS", "").split())
-                      or uv_config_mentions_find_links(env, cwd))
+        find_links = find_links or bool(env.get("UV_FIND_LINKS", "").split())
+        for setting in pipconfig.uv_settings(
+                uv_config if uv_config is not None else read_uv_files(env, cwd)):
+            table = "[pip] " if setting.section == "pip" else ""
+            where = f"{setting.location} ({table}{setting.key})"
+            if setting.key == "find-links":
+                _refuse_find_links(setting.values, where)
+                find_links = find_links or any(setting.values)
+                continue
+            for value in setting.values:
+                found.append(TakenOver(value, where, replaces_default=setting.key == "index-url"
+                                       or setting.section == "default"))
     options = pipargs.index_options(args, cwd)
     for problem in options.unreadable:
         raise RoutingRefused(
@@ -157,34 +170,23 @@ def taken_over(env: Mapping[str, str], cwd: Path, args: Sequence[str], pip_comma
     return found, rest, copies, find_links
 
 
-def uv_config_mentions_find_links(env: Mapping[str, str], cwd: Path) -> bool:
-    """Whether a uv config file uv may read names find-links (uv.toml or pyproject.toml here
-    or in a parent, the user's and the system's uv.toml, UV_CONFIG_FILE). A plain text
-    search over more files than uv reads: a false yes only costs provenance of files the
-    installer took from its cache (see provenance.Recorder), a false no would record a
-    find-links wheel as the index's."""
-    import os
+def read_uv_files(env: Mapping[str, str], cwd: Path) -> list[pipconfig.UvFile]:
+    """The uv configuration files uv would read here (pipconfig.uv_files); one it cannot
+    read refuses the run, since privpip could not tell which indexes it names."""
+    try:
+        return pipconfig.uv_files(env, cwd)
+    except pipconfig.UvConfigError as exc:
+        raise RoutingRefused(f"cannot tell which indexes uv would use: {exc}",
+                             "fix the file (uv would refuse it too)") from None
 
-    if env.get("UV_NO_CONFIG", "").lower() in ("1", "true", "yes", "on"):
-        return False
-    home = Path(env.get("HOME") or Path.home())
-    files = [Path(env["UV_CONFIG_FILE"])] if env.get("UV_CONFIG_FILE") else []
-    for directory in (cwd, *cwd.parents):
-        files += [directory / "uv.toml", directory / "pyproject.toml"]
-    config_dirs = [Path(env.get("XDG_CONFIG_HOME") or home / ".config"), Path("/etc")]
-    config_dirs += [Path(d) for d in (env.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(os.pathsep)
-                    if d]
-    if env.get("APPDATA"):
-        config_dirs.append(Path(env["APPDATA"]))
-    files += [d / "uv" / "uv.toml" for d in config_dirs]
-    for path in files:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        if "find-links" in text or "find_links" in text:
-            return True
-    return False
+
+def uv_config_copy(files: Sequence[pipconfig.UvFile]) -> dict[str, object] | None:
+    """What a uv child reads instead of ``files`` (UV_CONFIG_FILE), when they name index
+    URLs: the same settings without those (the local index took them over); None when
+    they name none, so uv reads its files as it always does."""
+    if not any(s.key != "find-links" for s in pipconfig.uv_settings(files)):
+        return None
+    return pipconfig.uv_without_indexes(files)
 
 
 def _refuse_find_links(values: Sequence[str], where: str) -> None:
@@ -330,9 +332,10 @@ def with_copies(argv: Sequence[str], routed: Plan, private_dir: Path) -> list[st
 
 def child_environment(index: LocalIndex, env: Mapping[str, str], private_dir: Path,
                       interactive: bool, pip: bool = True, uv: bool = False,
-                      passthrough: Sequence[str] = ()) -> dict[str, str]:
+                      passthrough: Sequence[str] = (),
+                      uv_config: Mapping[str, object] | None = None) -> dict[str, str]:
     """``env`` for a child that must reach every index through ``index``, and no token;
-    ``passthrough``: file:// indexes the child reads itself."""
+    ``passthrough``: file:// indexes the child reads itself; ``uv_config``: Plan.uv_config."""
     from privpip.delivery.netrc import users_netrc, write_private
     from privpip.delivery.pip import without_token_variables
 
@@ -355,6 +358,13 @@ def child_environment(index: LocalIndex, env: Mapping[str, str], private_dir: Pa
         child["UV_DEFAULT_INDEX"] = authenticated_url(index)
         if passthrough:
             child["UV_INDEX"] = " ".join(passthrough)
+        if uv_config is not None:
+            # UV_CONFIG_FILE replaces every file uv would discover: uv then keeps their other
+            # settings but cannot read their index URLs behind the local index's back.
+            import tomli_w
+
+            child["UV_CONFIG_FILE"] = str(write_private(private_dir, "uv.toml",
+                                                        tomli_w.dumps(uv_config)))
     path = write_private(private_dir, "netrc", local_netrc_text(index, users_netrc(env)))
     child["NETRC"] = str(path)
     child.pop("PRIVPIP_NETRC", None)
@@ -424,8 +434,6 @@ def new_index(env: Mapping[str, str], routed: Plan, log: Callable[[str], None] |
 
     context = None
     if any(u.url.startswith("https:") for u in routed.upstreams):
-        from privpip import pipconfig
-
         context = ssl_context(env, pipconfig.settings(env, prefix, keys=pipconfig.TLS_KEYS))
     timeout = upstream_timeout(env)
     # The indexes of privpip's config are connected to ahead; an index privpip only took

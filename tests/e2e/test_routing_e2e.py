@@ -272,6 +272,71 @@ def test_run_child_routes_pip_and_uv(indexes, make_venv, tmp_path):
     assert installed(uv_venv, "corp_dep") == "corp-dep 1.0"
 
 
+def _uv_config_cases(ext_url: str) -> dict[str, tuple[str, str]]:
+    """Where a cloned repository (or the user) names an index for uv: file -> text. An
+    index-url or a default [[index]] stands where uv's default would: privpip's own default
+    index replaces it, as it replaces pip.conf's index-url (c-pkg is then not found)."""
+    return {
+        "uv.toml": ("uv.toml", f'extra-index-url = ["{ext_url}"]\n'),
+        "uv.toml [pip]": ("uv.toml", f'[pip]\nextra-index-url = ["{ext_url}"]\n'),
+        "pyproject [tool.uv]": ("pyproject.toml",
+                                f'[project]\nname = "x"\n\n[tool.uv]\nindex-url = "{ext_url}"\n'),
+        "pyproject [[tool.uv.index]]": ("pyproject.toml",
+                                        f'[[tool.uv.index]]\nname = "ext"\nurl = "{ext_url}"\n'),
+        "pyproject [tool.uv.pip]": ("pyproject.toml",
+                                    f'[tool.uv.pip]\nextra-index-url = ["{ext_url}"]\n'),
+        "user uv.toml": (".config/uv/uv.toml", f'[[index]]\nurl = "{ext_url}"\ndefault = true\n'),
+    }
+
+
+@pytest.mark.parametrize("case", list(_uv_config_cases("")))
+def test_uv_config_index_is_routed(indexes, make_venv, tmp_path, case):
+    """Issue 19, finding 8: an index that uv's own files name (the project's uv.toml or
+    pyproject [tool.uv], the user's uv.toml) becomes an upstream after privpip's indexes: its
+    own package installs, its squatted corp-dep 50.0 loses to the owner's 1.0, with
+    --installer uv and for `privpip run -- uv pip install`."""
+    write_config(tmp_path, indexes.config())
+    name, text = _uv_config_cases(indexes.url("ext", EXT_USER, EXT_TOKEN))[case]
+    path = (Path(os.environ["HOME"]) / name if name.startswith(".config")
+            else tmp_path / name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    extra = "index-url" not in text and "default = true" not in text
+    wanted = ["c-pkg", "corp-dep"] if extra else ["corp-dep"]
+    venv = make_venv()
+    result = privpip("-v", "--no-input", "install", "--python", venv_python(venv),
+                     "--installer", "uv", *wanted, cwd=tmp_path, env=TOKENS)
+    assert result.returncode == 0, result.stderr
+    no_token_in(result.stdout + result.stderr)
+    assert installed(venv, "corp_dep") == "corp-dep 1.0"
+    if extra:
+        assert installed(venv, "c_pkg") == "c-pkg 1.0"
+    assert f"taken over: {indexes.url('ext')} from {path}:" in result.stderr
+    run_venv = make_venv()
+    result = privpip("run", "--", sys.executable, "-m", "uv", "pip", "install", "--python",
+                     venv_python(run_venv), *wanted, cwd=tmp_path, env=TOKENS)
+    assert result.returncode == 0, result.stderr
+    no_token_in(result.stdout + result.stderr)
+    assert installed(run_venv, "corp_dep") == "corp-dep 1.0"
+
+
+def test_uv_config_keeps_other_settings_refuses_find_links_url(indexes, make_venv, tmp_path):
+    """The child reads uv's settings without their index URLs (UV_CONFIG_FILE): [pip]
+    no-deps still holds; a find-links URL there is refused with file and line."""
+    write_config(tmp_path, indexes.config())
+    ext = indexes.url("ext", EXT_USER, EXT_TOKEN)
+    (tmp_path / "uv.toml").write_text(f'[pip]\nno-deps = true\nextra-index-url = ["{ext}"]\n')
+    venv = make_venv()
+    result = install(tmp_path, venv, "--installer", "uv", "corp-top")
+    assert result.returncode == 0, result.stderr
+    assert installed(venv, "corp_top") == "corp-top 1.0"
+    assert installed(venv, "corp_dep").startswith("<not importable")  # no-deps was kept
+    (tmp_path / "uv.toml").write_text(f'# wheels\nfind-links = ["{ext}"]\n')
+    result = install(tmp_path, make_venv(), "--installer", "uv", "corp-dep")
+    assert result.returncode == 2
+    assert f"{tmp_path / 'uv.toml'}:2 (find-links): find-links" in result.stderr
+
+
 def test_netrc_delivery_keeps_the_old_behaviour(indexes, make_venv, tmp_path):
     """--delivery netrc (and the config key): pip talks to the indexes itself, so two
     credentials on one host are refused (pip issue 10902), as before."""

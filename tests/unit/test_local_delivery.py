@@ -275,3 +275,45 @@ def test_a_bad_upstream_timeout_is_a_usage_error(raw):
 
     with pytest.raises(UsageError, match="PRIVPIP_UPSTREAM_TIMEOUT"):
         upstream_timeout({"PRIVPIP_UPSTREAM_TIMEOUT": raw})
+
+
+def test_uv_files_are_read_and_merged_as_uv_does(tmp_path):
+    """uv's discovery (a directory's uv.toml before its pyproject.toml, the nearest only,
+    then the user's), its merge (project first in arrays, project's scalars win) and the
+    copy the child reads without index URLs; file:line for each index setting."""
+    from privpip import pipconfig
+    from privpip.delivery.local import read_uv_files, uv_config_copy
+
+    project = tmp_path / "project" / "sub"
+    project.mkdir(parents=True)
+    (tmp_path / "project" / "pyproject.toml").write_text(
+        '[project]\nname = "p"\n\n[tool.uv]\nnative-tls = true\nfind-links = ["w"]\n'
+        f'extra-index-url = ["{URL}"]\n\n[[tool.uv.index]]\nurl = "https://b.example/s/"\n'
+        'default = true\n\n[tool.uv.pip]\nno-deps = true\nindex-url = "https://c.example/s/"\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.uv]\nextra-index-url = ["https://no/"]\n')
+    user = tmp_path / ".config" / "uv"
+    user.mkdir(parents=True)
+    (user / "uv.toml").write_text('native-tls = false\ncache-dir = "/c"\nfind-links = ["/u"]\n')
+    files = read_uv_files(env(tmp_path), project)
+    assert [f.path for f in files] == [tmp_path / "project" / "pyproject.toml", user / "uv.toml"]
+    found = [(s.location, s.section, s.key, s.values) for s in pipconfig.uv_settings(files)]
+    pyproject = tmp_path / "project" / "pyproject.toml"
+    assert found == [
+        (f"{pyproject}:7", "", "extra-index-url", (URL,)),
+        (f"{pyproject}:9", "default", "index", ("https://b.example/s/",)),
+        (f"{pyproject}:6", "", "find-links", (str(tmp_path / "project" / "w"),)),
+        (f"{pyproject}:15", "pip", "index-url", ("https://c.example/s/",)),
+        (f"{user / 'uv.toml'}:3", "", "find-links", ("/u",)),
+    ]
+    assert uv_config_copy(files) == {
+        "native-tls": True, "cache-dir": "/c", "pip": {"no-deps": True},
+        "find-links": [str(tmp_path / "project" / "w"), "/u"]}
+    # A directory's uv.toml wins over its pyproject; UV_CONFIG_FILE replaces them all.
+    (tmp_path / "project" / "uv.toml").write_text("no-cache = true\n")
+    assert [f.path for f in read_uv_files(env(tmp_path), project)][0].name == "uv.toml"
+    assert uv_config_copy(read_uv_files(env(tmp_path), project)) is None  # no index URL
+    assert read_uv_files(env(tmp_path, UV_CONFIG_FILE=str(user / "uv.toml")), project) == [
+        files[1]]
+    (tmp_path / "project" / "uv.toml").write_text("index-url = [\n")
+    with pytest.raises(RoutingRefused, match="cannot tell which indexes uv would use: .*uv.toml"):
+        read_uv_files(env(tmp_path), project)
