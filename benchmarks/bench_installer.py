@@ -92,10 +92,15 @@ def main() -> None:
             (project / "privpip.toml").write_text(
                 f'[[index]]\nname = "bench"\nurl = "{root}/simple/"\ndefault = true\n')
             env = {k: v for k, v in os.environ.items()
-                   if not k.startswith(("PIP_", "UV_", "PRIVPIP_", "VIRTUAL_ENV"))}
-            env.update(PYTHONPATH=str(ROOT), PIP_CONFIG_FILE=os.devnull, PIP_NO_CACHE_DIR="1",
+                   if not k.startswith(("PIP_", "UV_", "PRIVPIP_", "VIRTUAL_ENV", "XDG_"))}
+            env.update(HOME=str(base / "home"), PYTHONPATH=str(ROOT),
+                       PIP_CONFIG_FILE=os.devnull, PIP_NO_CACHE_DIR="1",
                        PIP_DISABLE_PIP_VERSION_CHECK="1", UV_NO_CACHE="1",
                        PRIVPIP_INDEX_BENCH_TOKEN=TOKEN)
+            # The exported token reaches the project's URL once the file is trusted (in the
+            # benchmark's own HOME, not the user's).
+            subprocess.run([sys.executable, "-m", "privpip", "trust"], cwd=project, env=env,
+                           check=True, stdout=subprocess.DEVNULL)
             template = base / "template"
             subprocess.run([args.python, "-m", "venv", str(template)], check=True)
             pip_version = subprocess.run(  # the pip inside the fresh environments

@@ -73,6 +73,12 @@ def interleaved(cases: dict[str, Case], cwd: Path, rounds: int) -> dict[str, lis
     return samples
 
 
+def trust(work: Path, env: dict[str, str]) -> None:
+    """`privpip trust` for work/privpip.toml in ``env``'s HOME, as a teammate does once."""
+    subprocess.run([*PRIVPIP, "trust", str(work / "privpip.toml")], env=env, cwd=work,
+                   check=True, stdout=subprocess.DEVNULL)
+
+
 def clean_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PIP_", "UV_", "PRIVPIP_", "PYTHON_KEYRING", "KEYRING_", "XDG_"))}
@@ -122,6 +128,7 @@ def main() -> int:
         (work / "privpip.toml").write_text("".join(
             f'[[index]]\nname = "i{n}"\nurl = "{url}"\n' for n, url in enumerate(indexes)))
         in_vars = {**env, **{f"PRIVPIP_INDEX_I{n}_TOKEN": f"tok-{n}" for n in range(3)}}
+        trust(work, env)  # a teammate's exported tokens reach a project's URLs once trusted
         # (c): the same tokens in keyrings.alt's file backend of a separate HOME, where nothing
         # names the backend and nothing was remembered.
         detect = clean_env(work / "home-detect")
@@ -129,6 +136,7 @@ def main() -> int:
                         "for n, url in enumerate(sys.argv[1:]): "
                         "k.set_password(url, '__token__', f'tok-{n}')", *indexes],
                        env=detect, check=True)
+        trust(work, detect)
         named = {**detect, "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
         # The state `privpip login` leaves: tokens stored through privpip's store, which
         # remembers the backend that stored them.
@@ -138,6 +146,7 @@ def main() -> int:
                         "for n, url in enumerate(sys.argv[1:]): "
                         "s.set(url, '__token__', f'tok-{n}')", *indexes],
                        env=remembered, check=True, cwd=work)
+        trust(work, remembered)
         env_cmd = [*PRIVPIP, "env", "--shell", "bash"]
         samples = {} if args.only == "install" else interleaved({
             "python -c 'import click'": ([py, "-c", "import click"], in_vars),
@@ -165,6 +174,7 @@ def main() -> int:
                                         work / "server.log")
         (work / "privpip.toml").write_text(
             f'[[index]]\nname = "corp"\nurl = "{root}/simple/"\ndefault = true\n')
+        trust(work, env)
         venv = work / "venv"
         subprocess.run([py, "-m", "venv", str(venv)], check=True)
         target = str(venv / "bin" / "python")
