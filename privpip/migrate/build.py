@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from privpip import credentials, identity, providers
+from privpip import credentials, identity, pipargs, providers
 from privpip.config import PROJECT_FILE, GitHost, Index, edit, label
 from privpip.config.schema import parse_text
 from privpip.identity import DEFAULT_USERNAME, same_index
@@ -16,11 +16,9 @@ from privpip.migrate.plan import WHY_PIP_CONF, WHY_REMOVED, FileChange, KeyringE
 from privpip.scan import LEAK, Finding, file_role, guess_provider, split_lines
 from privpip.secret import Secret
 
-# What precedes the URL of the index that replaces PyPI (it becomes the default index).
+# Outside requirement files (a pip line in a Dockerfile or CI file, PIP_INDEX_URL, a config
+# key): what precedes the URL of the index that replaces PyPI (it becomes the default index).
 _INDEX_OPTION = re.compile(r"(?:^|[\s\"'])(?:-i|--index-url|PIP_INDEX_URL|index-url|index_url)$")
-# An index option in a requirements file and its value (pip accepts `--opt=URL` and `--opt URL`).
-_REQUIREMENT_INDEX = re.compile(
-    r"(?P<opt>(?<!\S)(?:-i|--index-url|--extra-index-url))(?:\s*=\s*|\s+)(?P<url>\S+)")
 # `NAME=value` in a .env file (optionally `export NAME=`), `ENV NAME=value` / `ARG NAME=value`
 # / `ENV NAME value` in a Dockerfile: the variable a literal token is assigned to.
 _ASSIGNED = re.compile(r"^\s*(?:export\s+|ENV\s+|ARG\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*[= ]",
@@ -235,15 +233,16 @@ def _url(b: _Builder, finding: Finding) -> None:
     start, end = finding.span
     name = finding.path.rsplit("/", 1)[-1]
     requirements = name.endswith((".txt", ".in")) and not is_git
-    requirement_option = next(
-        (m for m in _REQUIREMENT_INDEX.finditer(line) if m.start("url") <= start < m.end("url")),
-        None) if requirements else None
+    requirement_option = _requirement_index_option(
+        line, line[start:end], (b.root / finding.path).parent) if requirements else None
     if requirements and requirement_option is None:
         b.plan.skipped.append((finding, "a direct URL, not an index"))
         return
     pip_conf = name in ("pip.conf", "pip.ini") and not is_git
     before = re.sub(r"(?:git\+)?https?://$", "", line[:start], flags=re.IGNORECASE)
     replaces_pypi = bool(_INDEX_OPTION.search(before.rstrip(" \t\"'=:")))
+    if requirement_option is not None:
+        replaces_pypi = requirement_option[0] == pipargs.INDEX_URL
     if pip_conf:
         key = _pip_conf_key(lines, finding.line - 1)
         replaces_pypi = _PIP_INDEX_KEYS.get(key or "", False)
@@ -273,8 +272,7 @@ def _url(b: _Builder, finding: Finding) -> None:
         if docker and not ci:
             _docker_arg(b, finding, lines, var)
     elif requirement_option is not None:
-        lines[finding.line - 1] = _without(line, requirement_option.start("opt"),
-                                           requirement_option.end("url"))
+        lines[finding.line - 1] = requirement_option[1]
         b.removed_requirement_options = True
         b.store(what, service, username, finding.secret, index)
     elif pip_conf and _remove_pip_conf_value(lines, finding.line - 1, start, end):
@@ -289,13 +287,26 @@ def _url(b: _Builder, finding: Finding) -> None:
     b.plan.moved.append(finding)
 
 
-def _without(line: str, start: int, end: int) -> str:
-    """``line`` without [start, end); "" (the line goes) when only blanks or a comment remain."""
-    rest = line[:start].rstrip(" \t") + line[end:]
-    body = rest.rstrip("\r\n")
-    if not body.strip() or body.strip().startswith("#"):
-        return ""
-    return rest
+def _requirement_index_option(line: str, secret: str, base: Path) -> tuple[str, str] | None:
+    """pip's reading of one requirement-file line (privpip.pipargs, the one walker of pip's
+    arguments): the index option whose value holds ``secret`` (its long name) and the line
+    without that option ("" when nothing else is left); None for a line that has none."""
+    import shlex
+
+    logical = pipargs.numbered_lines(line)  # comments dropped as pip drops them
+    if not logical or not logical[0][1].startswith("-"):
+        return None  # a requirement line: pip allows no index option there
+    try:
+        words = shlex.split(logical[0][1])
+    except ValueError:
+        return None
+    option = next((o for o in pipargs.index_options(words, base).found
+                   if o.option in (pipargs.INDEX_URL, pipargs.EXTRA_INDEX_URL)
+                   and o.value and secret in o.value), None)
+    if option is None:
+        return None
+    rest = pipargs.without(words, [option])
+    return option.option, (shlex.join(rest) + line[len(line.rstrip("\r\n")):] if rest else "")
 
 
 def _pip_conf_key(lines: list[str], n: int) -> str | None:

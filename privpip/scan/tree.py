@@ -4,13 +4,12 @@ files and variables), and scanning them."""
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from privpip.scan.finding import Finding
 from privpip.scan.kinds import file_kind
-from privpip.scan.text import dedupe, scan_line, scan_text, split_lines
+from privpip.scan.text import dedupe, scan_line, scan_text
 
 # ---------------------------------------------------------------------------
 # files and trees
@@ -23,10 +22,6 @@ def read_text(path: Path) -> str | None:
             return handle.read()
     except (OSError, ValueError):
         return None
-
-
-_REQUIREMENT_INCLUDE = re.compile(
-    r"^\s*(?:-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+)(?P<file>\S+)")
 
 
 def scan_files(paths: Iterable[Path], root: Path | None = None,
@@ -54,13 +49,28 @@ def scan_files(paths: Iterable[Path], root: Path | None = None,
         kind = file_kind(path) or "text"
         found += scan_text(text, _shown(path, root), kind)
         if follow_includes and kind == "requirements":
-            for line in split_lines(text):
-                match = _REQUIREMENT_INCLUDE.match(line)
-                if match and "://" not in match.group("file"):
-                    included = path.parent / match.group("file")
-                    if included.is_file():
-                        queue.append(included)
+            queue += [f for f in _included(text, path.parent) if f.is_file()]
     return sorted(found, key=Finding.sort_key)
+
+
+def _included(text: str, base: Path) -> list[Path]:
+    """The local files a requirements text names with -r / -c, read as pip reads its lines
+    (privpip.pipargs: continuations, comments, ``-rFILE`` and ``--requirement=FILE``)."""
+    import shlex
+
+    from privpip import pipargs
+
+    found = []
+    for _number, line in pipargs.numbered_lines(text):
+        if not line.startswith("-"):
+            continue
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            continue
+        found += [base / o.value for o in pipargs.index_options(words, base).files
+                  if o.value and "://" not in o.value]
+    return found
 
 
 def _shown(path: Path, root: Path) -> str:

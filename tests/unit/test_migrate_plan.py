@@ -49,6 +49,22 @@ def test_requirement_index_options_are_removed_and_the_index_configured(tmp_path
     assert PLAIN_TOKEN not in text and "****" in text
 
 
+def test_requirement_options_are_read_as_pip_reads_them(tmp_path: Path) -> None:
+    """pipargs' walker, not a pattern: an abbreviated option (pip's parser takes any
+    unambiguous prefix) is an index option; the rest of the line is kept."""
+    plan = plan_for(tmp_path, {"requirements.txt": (
+        f"--extra https://deploy:{PLAIN_TOKEN}@pypi.example.com/simple/\n"
+        f"-i https://__token__:{PLAIN_TOKEN}@{GL}/ --trusted-host gitlab.example.com\n"
+        "requests==2.31\n")})
+    assert new_text(plan, "requirements.txt") == (
+        "--trusted-host gitlab.example.com\nrequests==2.31\n")
+    config = new_text(plan, "privpip.toml")
+    assert f'name = "gitlab-42"\nurl = "https://{GL}/"\ndefault = true' in config
+    assert 'name = "pypi.example.com"\nurl = "https://pypi.example.com/simple/"\n' \
+           'username = "deploy"' in config
+    assert PLAIN_TOKEN not in new_text(plan, "requirements.txt")
+
+
 def test_a_direct_url_in_requirements_is_left_for_the_user(tmp_path: Path) -> None:
     plan = plan_for(tmp_path, {"requirements.txt":
                                f"pkg @ https://u:{PLAIN_TOKEN}@files.example.com/pkg-1.0.whl\n"})

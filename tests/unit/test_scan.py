@@ -306,3 +306,18 @@ def test_ci_docker_and_env_files_are_recognised_once(path: str, role: str | None
     assert scan.file_role(path) == role
     if role is not None:
         assert scan.file_kind(path) == "text"
+
+
+def test_included_requirement_files_are_found_as_pip_reads_the_lines(tmp_path: Path) -> None:
+    """-rFILE, --requirement=FILE, a continued line and -c are followed (pipargs' reading);
+    a -r inside a comment is not."""
+    files = {"top.txt": "-rone.txt\n--requirement=two.txt\n-c \\\n  three.txt\n# -r four.txt\n",
+             "one.txt": f"--extra-index-url https://u:{PLAIN}@one.example.com/simple/\n",
+             "two.txt": f"-i https://u:{PLAIN}@two.example.com/simple/\n",
+             "three.txt": f"--extra-index-url https://u:{PLAIN}@three.example.com/simple/\n",
+             "four.txt": f"-i https://u:{PLAIN}@four.example.com/simple/\n"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    found = scan.scan_files([tmp_path / "top.txt"], tmp_path)
+    assert sorted(f.path for f in found if f.level == scan.LEAK) == [
+        "one.txt", "three.txt", "two.txt"]
