@@ -24,6 +24,7 @@ VALUE_OPTIONS = frozenset({
     "--proxy", "--retries", "--timeout", "--exists-action", "--trusted-host", "--cert",
     "--client-cert", "--cache-dir", "--python", "--keyring-provider", "--use-feature",
     "--use-deprecated", "--group", "--hash", "--build-option", "--install-option",
+    "--default-index", "--index",
 })
 _SHORT_WITH_VALUE = ("-r", "-c", "-e", "-t", "-i", "-f", "-C")
 _ARCHIVE = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar")
@@ -223,8 +224,18 @@ class IndexOptions(NamedTuple):
     files: list[IndexOption]  # the command line's -r / -c options (option, file, span)
 
 
+# uv's own spelling of --index-url (`uv pip install --default-index URL`): pip has no such
+# option, so reading it in a pip command line costs nothing, and `privpip run -- uv pip ...`
+# / `--installer uv` cannot name an index around the routing with it. uv's `--index
+# [NAME=]URL` is already read: it is pip's shortest form of --index-url.
+_UV_OPTIONS = {"--default-index": INDEX_URL}
+
+
 def long_option(option: str) -> str:
-    """``option`` with pip's abbreviations of the index options expanded (``--extra`` ...)."""
+    """``option`` with pip's abbreviations of the index options expanded (``--extra`` ...)
+    and uv's ``--default-index`` read as --index-url."""
+    if option in _UV_OPTIONS:
+        return _UV_OPTIONS[option]
     for full, shortest in _INDEX_PREFIXES.items():
         if option.startswith(shortest) and full.startswith(option):
             return full
@@ -430,3 +441,39 @@ def without(args: Sequence[str], options: Sequence[IndexOption]) -> list[str]:
     """``args`` with the command-line ``options`` (their spans) removed."""
     drop = {n for o in options if o.span for n in range(*o.span)}
     return [arg for n, arg in enumerate(args) if n not in drop]
+
+
+# uv's global options that take a value (``uv --directory D pip ...``).
+_UV_VALUE_OPTIONS = ("--config-file", "--directory", "--project", "--cache-dir", "--color",
+                     "--python-preference", "--allow-insecure-host", "--trusted-host")
+# Python's own options that take a value (``python -X dev -m pip``).
+_PYTHON_VALUE_OPTIONS = ("-X", "-W", "--check-hash-based-pycs")
+
+
+def installer_args_at(argv: Sequence[str]) -> tuple[int, str] | None:
+    """Where pip's or ``uv pip``'s own arguments start in a command line, and which ("pip"
+    or "uv"): ``pip ...``, ``pip3.11 ...``, ``python -m pip ...``, ``python3.12 -I -m pip``,
+    ``uv [OPTIONS] pip ...``, ``python -m uv pip ...``. None for any other command."""
+    import os.path
+
+    if not argv:
+        return None
+    name = os.path.basename(argv[0]).lower().removesuffix(".exe")
+    at = 1
+    if re.fullmatch(r"python(\d+(\.\d+)?)?w?", name):
+        while at < len(argv) and argv[at].startswith("-") and not argv[at].startswith("-m") \
+                and argv[at] not in ("-c", "-"):
+            at += 2 if argv[at] in _PYTHON_VALUE_OPTIONS else 1
+        if at >= len(argv) or not argv[at].startswith("-m"):
+            return None
+        module = argv[at][2:] or (argv[at + 1] if at + 1 < len(argv) else "")
+        at += 1 if argv[at][2:] else 2
+        name = module
+    if re.fullmatch(r"pip(\d+(\.\d+)?)?", name):
+        return at, "pip"
+    if name == "uv":
+        while at < len(argv) and argv[at].startswith("-"):  # uv's global options
+            at += 2 if argv[at] in _UV_VALUE_OPTIONS else 1
+        if at < len(argv) and argv[at] == "pip":
+            return at + 1, "uv"
+    return None

@@ -38,8 +38,11 @@ def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None,
       pip, build, tox         PIP_INDEX_URL = the local index (no credential in it) and
                               NETRC pointing at a private netrc with its per-run credential
       uv                      UV_DEFAULT_INDEX = the local index, per-run credential inside
-    No upstream token reaches COMMAND. Tools that write index URLs into a lock file (uv
-    lock/sync/add/run, pip-compile, pip lock, Poetry, PDM, pipenv, hatch) default to
+    No upstream token reaches COMMAND. When COMMAND is pip (pip, pip3.X, python -m pip) or
+    uv pip, its index options (-i, --extra-index-url, --default-index, --index, in
+    requirement files too) are routed or refused as `privpip pip` does. Tools that write
+    index URLs into a lock file (uv lock/sync/add/run, pip-compile, pip lock, Poetry, PDM,
+    pipenv, hatch) default to
     --delivery netrc, so the lock file holds the real URLs. With netrc, COMMAND gets the indexes
     themselves: PIP_INDEX_URL / PIP_EXTRA_INDEX_URL, UV_DEFAULT_INDEX / UV_INDEX and
     UV_INDEX_<NAME>_USERNAME / _PASSWORD, and NETRC with the tokens (curl --netrc, ...).
@@ -63,12 +66,26 @@ def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None,
     how = pipeline.choose_delivery(ctx, delivery, argv)
     accesses = pipeline.resolve_accesses(ctx, indexes)
     if how == "local":
-        routed = pipeline.route(ctx, accesses, (), "install", None, pip=True, uv=True,
-                                skip=skip)
+        from privpip import pipargs
+
+        # pip and `uv pip` are read as `privpip pip` reads pip: their index options are taken
+        # over (or refused), their requirement files read through private copies.
+        found = pipargs.installer_args_at(argv)
+        start = found[0] if found is not None else len(argv)
+        args = argv[start:]
+        if found is not None and found[1] == "uv" and any(
+                a == "--config-file" or a.startswith("--config-file=") for a in argv):
+            raise UsageError("uv --config-file: privpip cannot route the indexes of a file "
+                             "given on uv's command line",
+                             "set UV_CONFIG_FILE instead (privpip reads it as uv does)")
+        at = pipargs.command_at(args) if found is not None else None
+        routed = pipeline.route(ctx, accesses, args, args[at] if at is not None else "install",
+                                None, pip=True, uv=True, skip=skip)
         return pipeline.run_local(
-            ctx, accesses, routed, argv, pip=True, uv=True,
+            ctx, accesses, routed, [*argv[:start], *routed.args], pip=True, uv=True,
             installs_into=pipeline.command_installs_into(ctx, python, argv),
-            from_pages=False)  # COMMAND's own options (find-links) are not read
+            # Another COMMAND's own options (find-links) are not read.
+            from_pages=found is not None)
     target = netrc_reader(python, argv, ctx.env)
     if target is not None:
         ctx.note(f"netrc reader: {target.python} (from {target.why})")

@@ -337,6 +337,58 @@ def test_uv_config_keeps_other_settings_refuses_find_links_url(indexes, make_ven
     assert f"{tmp_path / 'uv.toml'}:2 (find-links): find-links" in result.stderr
 
 
+@pytest.mark.parametrize("form, option", [
+    (form, option) for form in ("pip", "python -m pip", "uv pip", "python -m uv pip")
+    for option in ("--extra-index-url", "-i", "--index", "--default-index")
+    if option != "--default-index" or "uv" in form])  # pip has no --default-index
+def test_run_child_pip_index_options_are_routed(indexes, make_venv, tmp_path, form, option):
+    """Issue 19, finding 8: `privpip run -- pip install --extra-index-url URL ...` (and -i,
+    uv's --index / --default-index, through python -m too) is read as `privpip pip` reads
+    it: the URL becomes an upstream after privpip's indexes, the squatted corp-dep 50.0
+    loses to the owner's 1.0, and the child never sees the URL or its token."""
+    write_config(tmp_path, indexes.config())
+    venv = make_venv()
+    python = venv_python(venv)
+    # A `pip` script of this venv (the venv's own may name the interpreter it was copied from).
+    script = tmp_path / "bin" / "pip"
+    script.parent.mkdir()
+    script.write_text(f"#!{python}\nimport sys\nfrom pip._internal.cli.main import main\n"
+                      "sys.exit(main())\n")
+    script.chmod(0o755)
+    prefix = {"pip": [str(script)], "python -m pip": [python, "-m", "pip"],
+              "uv pip": [str(Path(sys.executable).parent / "uv"), "pip"],
+              "python -m uv pip": [sys.executable, "-m", "uv", "pip"]}[form]
+    target = ["--python", python] if "uv" in form else []
+    url = indexes.url("ext", EXT_USER, EXT_TOKEN)
+    # An index-url in place of the default gives way to privpip's default: ask corp-dep only.
+    wanted = ["corp-dep"] if option in ("-i", "--default-index") else ["c-pkg", "corp-dep"]
+    result = privpip("-v", "run", "--", *prefix, "install", *target, option, url, *wanted,
+                     cwd=tmp_path, env=TOKENS)
+    assert result.returncode == 0, result.stderr
+    no_token_in(result.stdout + result.stderr)
+    assert installed(venv, "corp_dep") == "corp-dep 1.0", result.stdout + result.stderr
+    if "c-pkg" in wanted:
+        assert installed(venv, "c_pkg") == "c-pkg 1.0"
+    assert f"taken over: {indexes.url('ext')} from command line" in result.stderr
+    running = next(line for line in result.stderr.splitlines() if "running: " in line)
+    assert "/ext/" not in running and option not in running.split()
+
+
+def test_run_child_pip_find_links_url_and_uv_config_file_are_refused(indexes, make_venv,
+                                                                      tmp_path):
+    write_config(tmp_path, indexes.config())
+    python = venv_python(make_venv())
+    result = privpip("run", "--", python, "-m", "pip", "install", "-f", indexes.url("ext"),
+                     "c-pkg", cwd=tmp_path, env=TOKENS)
+    assert result.returncode == 2
+    assert "is a URL, which pip would read directly" in result.stderr
+    (tmp_path / "evil.toml").write_text(f'extra-index-url = ["{indexes.url("ext")}"]\n')
+    result = privpip("run", "--", sys.executable, "-m", "uv", "--config-file", "evil.toml",
+                     "pip", "install", "--python", python, "corp-dep", cwd=tmp_path, env=TOKENS)
+    assert result.returncode == 2
+    assert "uv --config-file: privpip cannot route" in result.stderr
+
+
 def test_netrc_delivery_keeps_the_old_behaviour(indexes, make_venv, tmp_path):
     """--delivery netrc (and the config key): pip talks to the indexes itself, so two
     credentials on one host are refused (pip issue 10902), as before."""

@@ -317,3 +317,27 @@ def test_uv_files_are_read_and_merged_as_uv_does(tmp_path):
     (tmp_path / "project" / "uv.toml").write_text("index-url = [\n")
     with pytest.raises(RoutingRefused, match="cannot tell which indexes uv would use: .*uv.toml"):
         read_uv_files(env(tmp_path), project)
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["pip", "install", "x"], (1, "pip")),
+    (["/venv/bin/pip3.11", "install"], (1, "pip")),
+    (["python", "-m", "pip", "install"], (3, "pip")),
+    (["python3.12", "-I", "-X", "dev", "-m", "pip", "x"], (6, "pip")),
+    (["python", "-mpip", "x"], (2, "pip")),
+    (["uv", "-q", "--directory", "d", "pip", "install", "x"], (5, "uv")),
+    (["python", "-m", "uv", "pip", "install"], (4, "uv")),
+    (["uv", "sync"], None),
+    (["python", "-c", "import pip"], None),
+    (["python", "-m", "build"], None),
+    (["sh", "-c", "pip install x"], None),
+    ([], None),
+])
+def test_installer_args_at(argv, expected):
+    """Where `privpip run` finds pip's or uv pip's own arguments (to read as `privpip pip`)."""
+    assert pipargs.installer_args_at(argv) == expected
+
+
+def test_uv_default_index_is_an_index_option():
+    found = pipargs.index_options(["install", "--default-index", URL, "x"], Path("."))
+    assert [(o.option, o.value, o.span) for o in found.found] == [("--index-url", URL, (1, 3))]
