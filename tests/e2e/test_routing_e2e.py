@@ -21,6 +21,7 @@ from tests.helpers import (
     installed,
     privpip,
     start_multi_pypiserver,
+    start_pypiserver,
     stop_server,
     token_forms,
     venv_python,
@@ -396,9 +397,19 @@ def test_netrc_delivery_keeps_the_old_behaviour(indexes, make_venv, tmp_path):
     result = install(tmp_path, make_venv(), "--delivery", "netrc", "a-pkg")
     assert result.returncode == 1
     assert "are both on" in result.stderr
-    write_config(tmp_path, 'delivery = "netrc"\n' + indexes.config())
-    venv = make_venv()
-    result = install(tmp_path, venv, "--index", "corp", "corp-dep")
+    # With only corp selected, pip would also search the public index, which the netrc
+    # delivery's confusion check asks first: an empty open index on 127.0.0.1 stands in for
+    # it (tests reach nothing but loopback).
+    (tmp_path / "public").mkdir()
+    public, public_root = start_pypiserver(tmp_path / "public", None, ".",
+                                           tmp_path / "public.log")
+    try:
+        write_config(tmp_path, f'delivery = "netrc"\npublic-index = "{public_root}/simple/"\n'
+                     + indexes.config())
+        venv = make_venv()
+        result = install(tmp_path, venv, "--index", "corp", "corp-dep")
+    finally:
+        stop_server(public)
     assert result.returncode == 0, result.stderr
     assert installed(venv, "corp_dep") == "corp-dep 1.0"
 
