@@ -89,7 +89,7 @@ def measure(work: Path, args: argparse.Namespace) -> int:
     stored = side("home-privpip", with_privpip=True)
     # The state `privpip login` leaves: the token in the backend privpip's store chose
     # (detection, without privpip's own backend), which it remembers.
-    subprocess.run([py, "-c", "import os, sys\nfrom privpip.store import KeyringStore\n"
+    subprocess.run([py, "-c", "import os, sys\nfrom privpip.credentials.store import KeyringStore\n"
                     "KeyringStore.from_env(os.environ).set(sys.argv[1], '__token__', sys.argv[2])",
                     URL, TOKEN], env=stored, check=True, cwd=project)
     # An exported token goes only to a URL of a trusted file (the user ran `privpip trust`);

@@ -141,7 +141,8 @@ def main() -> int:
         # The state `privpip login` leaves: tokens stored through privpip's store, which
         # remembers the backend that stored them.
         remembered = clean_env(work / "home-remembered")
-        subprocess.run([py, "-c", "import os, sys\nfrom privpip.store import KeyringStore\n"
+        subprocess.run([py, "-c", "import os, sys\n"
+                        "from privpip.credentials.store import KeyringStore\n"
                         "s = KeyringStore.from_env(os.environ)\n"
                         "for n, url in enumerate(sys.argv[1:]): "
                         "s.set(url, '__token__', f'tok-{n}')", *indexes],

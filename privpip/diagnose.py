@@ -62,9 +62,9 @@ def stored_elsewhere(access: Access, env: Mapping[str, str]) -> str | None:
     """Where a token for ``access``'s index is stored that differs from the one refused
     ("the keyring", "privpip's token file"), else None. Asked only after a refusal; the
     keyring is bounded by PRIVPIP_KEYRING_TIMEOUT as everywhere."""
-    from privpip import filestore
+    from privpip.credentials import filestore
+    from privpip.credentials.store import KeyringStore
     from privpip.errors import KeyringUnavailable
-    from privpip.store import KeyringStore
 
     cred = access.credential
     if cred is None:
@@ -147,8 +147,8 @@ def check_typed_tokens(ctx: Context, accesses: Sequence[Access]) -> None:
 
 
 def _offer_to_store(ctx: Context, access: Access) -> None:
+    from privpip.credentials.store import KeyringStore
     from privpip.errors import KeyringUnavailable
-    from privpip.store import KeyringStore
 
     index, cred = access.index, access.credential
     assert cred is not None

@@ -41,7 +41,7 @@ SWITCH = "PRIVPIP_KEYRING_PLUGIN"
 
 
 def _off(env: Mapping[str, str]) -> bool:
-    from privpip import store
+    from privpip.credentials import store
 
     return env.get(SWITCH) == "0" or store.in_lookup()
 
@@ -169,9 +169,9 @@ def lookup(service: str, username: str | None, env: Mapping[str, str],
     """(username, token) for ``service`` from privpip's config and sources; None when privpip
     does not know the service or has no credential for it (never a prompt)."""
     from privpip import config, credentials
+    from privpip.credentials.store import KeyringStore
     from privpip.errors import ConfigError, PrivpipError
     from privpip.secret import redact
-    from privpip.store import KeyringStore
 
     # Loading quietly: a warning about a project file belongs to lookups of its indexes
     # (logged below), not to every service another tool asks keyring for. The variable is

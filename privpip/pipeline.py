@@ -31,7 +31,7 @@ def resolve_accesses(ctx: Context, names: Sequence[str] = (),
     """The selected indexes and one credential for each (with its source); ``prompt=False``:
     never a prompt (`privpip token` prints the token; asking for it would be pointless)."""
     from privpip import credentials
-    from privpip.store import KeyringStore
+    from privpip.credentials.store import KeyringStore
 
     indexes = ctx.config.select(tuple(names))
     resolver = credentials.Resolver(

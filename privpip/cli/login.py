@@ -12,9 +12,9 @@ from privpip.cli.options import CONTEXT
 from privpip.config import Index
 from privpip.context import Context
 from privpip.credentials import Credential
+from privpip.credentials.stored import Stored
 from privpip.errors import KeyringUnavailable, PrivpipError, UsageError
 from privpip.secret import Secret, redact
-from privpip.stored import Stored
 
 _USERNAME_HELP = ("Username to store the token under. Default: the index's `username` "
                   "(__token__ unless set), or PRIVPIP_INDEX_<NAME>_USERNAME.")
@@ -119,7 +119,7 @@ def logout(ctx: Context, name: str, username: str | None, for_host: bool) -> Non
 
     Running it again is not an error: it says that nothing was stored.
     """
-    from privpip.stored import FileStoreError
+    from privpip.credentials.stored import FileStoreError
 
     index = _auth_index(ctx, name)
     username = username or credentials.username(index, ctx.env)
@@ -279,7 +279,7 @@ def _login_to_file(ctx: Context, stored: Stored, index: Index, username: str, se
                    because: KeyringUnavailable | None = None) -> None:
     """The token file: chosen with --insecure-storage, or ``because`` no keyring backend
     exists here (then the keyring is not asked again, and one line says so)."""
-    from privpip.stored import FileStoreError
+    from privpip.credentials.stored import FileStoreError
 
     token = _read_token(ctx, index, username)
     _check_unless(no_verify, index, Credential(username, token, "login"), timeout)

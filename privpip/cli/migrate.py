@@ -124,7 +124,7 @@ def _user_level(path: Path, root: Path, env: Mapping[str, str]) -> bool:
 def _may_replace_stored(ctx: Context, plan: Plan) -> bool:
     """False (nothing changed) when the keyring holds another token for an entry the plan
     stores and the user did not say to replace it: a stored token is never lost silently."""
-    from privpip.stored import Stored
+    from privpip.credentials.stored import Stored
 
     differing = Stored(ctx.env).differing(
         (entry.service, entry.username, entry.token) for entry in plan.entries)
@@ -147,9 +147,9 @@ def _may_replace_stored(ctx: Context, plan: Plan) -> bool:
 def _store_tokens(ctx: Context, plan: Plan, no_verify: bool, timeout: float) -> None:
     """Check every token against its index, then store them all; a failure changes no file."""
     from privpip.credentials import Credential
+    from privpip.credentials.stored import Stored
     from privpip.errors import KeyringUnavailable, PrivpipError
     from privpip.secret import redact
-    from privpip.stored import Stored
 
     if not no_verify:
         for entry in plan.entries:

@@ -15,6 +15,7 @@ from privpip.cli.options import CONTEXT
 from privpip.config import Config, Index, label, user_config_file
 from privpip.context import Context
 from privpip.credentials import Credential
+from privpip.credentials.stored import FirstFailureKeyring
 from privpip.errors import (
     FAILED,
     NO_CREDENTIAL,
@@ -22,7 +23,6 @@ from privpip.errors import (
     CredentialNotFound,
 )
 from privpip.secret import redact
-from privpip.stored import FirstFailureKeyring
 from privpip.terminal import Cell, Line
 
 

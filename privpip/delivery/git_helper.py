@@ -112,7 +112,7 @@ def answer(operation: str, request: bytes, env: Mapping[str, str], out: IO[str],
         return 0
     if git is None:
         return 0
-    from privpip.store import KeyringStore
+    from privpip.credentials.store import KeyringStore
 
     try:
         cred = Resolver(env, KeyringStore.from_env(env)).git_host(git, cfg)

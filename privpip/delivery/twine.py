@@ -33,9 +33,9 @@ def upload_access(index: Index, url: str, env: Mapping[str, str]) -> Access:
     URL itself, with the index's username, goes to the upload URL; else it is refused.
     """
     from privpip import credentials
+    from privpip.credentials.store import KeyringStore
     from privpip.errors import CredentialNotFound, KeyringUnavailable
     from privpip.secret import redact
-    from privpip.store import KeyringStore
 
     if not index.auth:
         return Access(index, None)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from privpip.config import Index
+from privpip.credentials.store import KeyringStore
 from privpip.errors import CredentialNotFound, KeyringUnavailable
-from privpip.store import KeyringStore
 from tests.helpers import TESTS, privpip, resolve, write_config
 
 INDEX = Index(name="corp", url="https://h.example/simple/", token_env=("GITLAB_TOKEN",))

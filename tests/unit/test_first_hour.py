@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from privpip import credentials, filestore, identity, installed
+from privpip import credentials, identity, installed
 from privpip.config.model import Index
+from privpip.credentials import filestore
 from privpip.errors import CredentialNotFound
 from tests.helpers import privpip, write_config
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from privpip import keyring_backend, store
+from privpip import keyring_backend
 from privpip.config.model import Index
+from privpip.credentials import store
 from privpip.keyring_backend import PrivpipKeyring, lookup, owner
 
 CORP = Index("corp", "https://pypi.corp.example/simple/")

@@ -25,8 +25,7 @@ CORE = {  # pure rules and small helpers: no config, no credentials, no child
 CREDENTIALS_AND_CONFIG = {
     "privpip.config", "privpip.config.model", "privpip.config.discovery", "privpip.config.schema",
     "privpip.config.fields",
-    "privpip.config.edit", "privpip.trust", "privpip.providers", "privpip.credentials",
-    "privpip.store", "privpip.filestore", "privpip.stored", "privpip.http",
+    "privpip.config.edit", "privpip.trust", "privpip.providers", "privpip.http",
 }
 COMMANDS_PREFIX = ("privpip.cli", "privpip.launch", "privpip.__main__")
 # Everything else is "run and checks": pipeline, delivery, runner, pip_ahead, context, the
@@ -82,7 +81,8 @@ def privpip_imports(name: str) -> set[str]:
 def layer(name: str) -> int:
     if name in CORE:
         return 0
-    if name in CREDENTIALS_AND_CONFIG:
+    if name in CREDENTIALS_AND_CONFIG or name == "privpip.credentials" \
+            or name.startswith("privpip.credentials."):
         return 1
     if name.startswith(COMMANDS_PREFIX):
         return 3
@@ -121,14 +121,15 @@ def test_click_is_the_commands_own():
 
 def test_commands_leave_keyring_and_urls_to_the_layers_below():
     """No command imports keyring or an HTTP client itself, nor a credential store: they ask
-    privpip.stored (both stores together)."""
+    privpip.credentials.stored (both stores together)."""
     for name in MODULES:
         if name.startswith("privpip.cli"):
             network = {m for m in imports(name) if m.split(".")[0] in ("keyring", "http")
                        or m.startswith("urllib.request")}
             assert network == set(), name
     touching = {name for name in MODULES if name.startswith("privpip.cli")
-                and privpip_imports(name) & {"privpip.store", "privpip.filestore"}}
+                and privpip_imports(name) & {"privpip.credentials.store",
+                                             "privpip.credentials.filestore"}}
     assert touching == set(), touching
 
 

@@ -46,7 +46,7 @@ def test_every_thread_of_the_local_index_blocks_the_terminating_signals():
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_the_keyring_thread_blocks_the_terminating_signals_too():
     """A hanging keyring thread outlives its lookup: it must not take Ctrl-C from pip's run."""
-    from privpip.store import KeyringStore
+    from privpip.credentials.store import KeyringStore
 
     store = KeyringStore(timeout=5, env={})
     mask = store._bounded(lambda: _blocked(threading.get_native_id()), "read")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from privpip.credentials.store import KeyringStore
 from privpip.errors import KeyringUnavailable
-from privpip.store import KeyringStore
 from tests.helpers import TESTS, launch_probe, write_config
 
 PLAINTEXT = "keyrings.alt.file.PlaintextKeyring"
@@ -177,7 +177,7 @@ def test_a_backend_that_cannot_load_is_a_keyring_failure(env):
 
 PROBE = launch_probe(after="""
 import json
-# modules imported for real (a stand-in from privpip.store is not)
+# modules imported for real (a stand-in from privpip.credentials.store is not)
 ran = [m for m in ("urllib.request", "http.client", "ssl", "subprocess", "secretstorage",
                    "more_itertools", "pickle")
        if m in sys.modules and type(sys.modules[m]).__name__ != "_Deferred"]
@@ -245,7 +245,7 @@ def test_deferred_modules_load_when_used_after_a_keyring_read(tmp_path, env):
     stand-ins give the real modules; the keyring's own view of them forwards to the same."""
     code = """
 import sys, threading
-from privpip.store import KeyringStore
+from privpip.credentials.store import KeyringStore
 store = KeyringStore.from_env({"PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"})
 assert store.get("https://h.example/simple/", "__token__") is None
 assert type(sys.modules["urllib.request"]).__name__ == "_Deferred"
@@ -324,9 +324,9 @@ def test_each_keyring_failure_names_its_cause(env, monkeypatch):
     with the cause that picks the fix (login falls back to its token file only for the first)."""
     from keyring.backends import fail
 
-    import privpip.store
+    import privpip.credentials.store
 
-    monkeypatch.setattr(privpip.store, "_detect", lambda: fail.Keyring())
+    monkeypatch.setattr(privpip.credentials.store, "_detect", lambda: fail.Keyring())
     problem = KeyringStore.from_env(env).problem()
     assert problem is not None
     assert (problem.cause, problem.message) == ("no-backend", "this machine has no keyring backend")

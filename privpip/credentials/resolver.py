@@ -1,187 +1,44 @@
-"""Where a credential comes from: one resolver and one ordered list of sources.
-
-The same list drives the lookup for indexes and git hosts, the order `privpip --help` and the
-starter file (`privpip init`) print, and the README's list (a test compares them).
-"""
+"""The resolver: the sources of sources.INDEX_SOURCES / GIT_SOURCES asked in order, each answer
+with its source; a keyring failure means "try the next source"."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from privpip import identity, providers
 from privpip.config.model import Config, GitHost, Index
+from privpip.credentials.command import run_token_command
+from privpip.credentials.naming import (
+    git_token_var,
+    git_username_var,
+    index_keyring_services,
+    refuses_token_file,
+    token_var,
+    username,
+)
+from privpip.credentials.sources import (
+    CommandNotFound,
+    CommandRunner,
+    Credential,
+    GitCredentialNotFound,
+    Prompt,
+    checked,
+)
 from privpip.errors import (
     CredentialNotFound,
     KeyringUnavailable,
     PrivpipError,
     TokenCommandFailed,
-    UnsafeCredential,
 )
 from privpip.identity import DEFAULT_USERNAME
-from privpip.secret import MIN_LENGTH, Secret, redact
-from privpip.tokens import token_problem
-
-SourceKind = Literal["env", "token-env", "keyring", "file", "token-command", "ci-job-token",
-                     "prompt", "index"]
-
-
-class Source(NamedTuple):
-    """One place a token can come from, with the words each document uses for it."""
-
-    kind: SourceKind
-    help: str  # a phrase of `privpip --help`
-    starter: str  # the starter file's lines (privpip init)
-    readme: str  # what the README's numbered item for it contains
-
-
-ENV = Source("env", "PRIVPIP_INDEX_<NAME>_TOKEN",
-             "the environment variable PRIVPIP_INDEX_<NAME>_TOKEN (NAME upper-cased, every\n"
-             "other character replaced by \"_\"; e.g. PRIVPIP_INDEX_CORP_TOKEN),",
-             "`PRIVPIP_INDEX_<NAME>_TOKEN`")
-TOKEN_ENV = Source("token-env", "the index's token-env variables",
-                   "the variables listed in the index's token-env,", "`token-env` variables")
-KEYRING = Source("keyring", "the OS keyring (service = index URL)",
-                 "the OS keyring, where `privpip login NAME` stores it,", "the OS keyring")
-FILE = Source("file", "privpip's token file (where `login` found no keyring)",
-              "privpip's token file, where `privpip login NAME` keeps a token on a machine\n"
-              "without a keyring (unencrypted),",
-              "privpip's token file")
-TOKEN_COMMAND = Source("token-command",
-                       "the index's token-command (or its provider's CLI: aws, gcloud, az)",
-                       "the index's token-command, or its provider's CLI (aws, gcloud, az),",
-                       "`token-command`")
-CI_JOB_TOKEN = Source("ci-job-token", "the GitLab CI job token (inside GitLab CI, same host)",
-                      "the GitLab CI job token, inside GitLab CI, for an index on its host,",
-                      "the GitLab CI job token")
-PROMPT = Source("prompt", "a hidden prompt on a terminal",
-                "a hidden prompt, when privpip runs on a terminal.", "a hidden prompt")
-SAME_HOST_INDEX = Source("index", "an index on the same host", "", "")
-
-# The order of the lookup. Git hosts share the first three steps with indexes.
-INDEX_SOURCES: tuple[Source, ...] = (ENV, TOKEN_ENV, KEYRING, FILE, TOKEN_COMMAND, CI_JOB_TOKEN,
-                                     PROMPT)
-GIT_SOURCES: tuple[Source, ...] = (*INDEX_SOURCES[:3], SAME_HOST_INDEX)
-
-
-class Credential(NamedTuple):
-    username: str
-    token: Secret
-    source: str  # e.g. "env:PRIVPIP_INDEX_CORP_TOKEN", "keyring", "command:aws", "prompt"
-
+from privpip.secret import Secret, redact
 
 if TYPE_CHECKING:  # only for the type checker: defining a Protocol costs start-up time
     from typing import Protocol
 
     class Store(Protocol):
         def get(self, service: str, username: str) -> str | None: ...
-
-
-Prompt = Callable[[Index, str], str]
-# (argv, timeout in seconds, environment) -> the token; raises TokenCommandFailed.
-# argv, timeout, environment, directory (None: the current one) -> the token
-CommandRunner = Callable[[Sequence[str], float, Mapping[str, str], str | None], str]
-
-
-class CommandNotFound(TokenCommandFailed):
-    """The token command's program is not on PATH."""
-
-
-class GitCredentialNotFound(CredentialNotFound):
-    """No source had a credential for a git host; lists every source tried."""
-
-    def __init__(self, host: str, tried: list[tuple[str, str]], hint: str) -> None:
-        super().__init__(host, tried, hint)
-        lines = [f"no credential for git host {host}; tried:"]
-        lines += [f"  - {source}: {reason}" for source, reason in tried]
-        self.message = "\n".join(lines)
-        self.args = (self.message,)
-
-
-# ---------------------------------------------------------------------------
-# names: variables and keyring services
-
-
-def token_var(index: Index) -> str:
-    return f"PRIVPIP_INDEX_{index.env_name}_TOKEN"
-
-
-def username_var(index: Index) -> str:
-    return f"PRIVPIP_INDEX_{index.env_name}_USERNAME"
-
-
-def index_keyring_services(index: Index) -> list[str]:
-    """Every keyring service a lookup for ``index`` asks, in order: its own spellings, then
-    the host entry (prefetch and the lookup share this, so one batch reads them all)."""
-    return [*identity.keyring_services(index.url), identity.host_service(index.url)]
-
-
-def git_token_var(git: GitHost) -> str:
-    return f"PRIVPIP_GIT_{git.env_name}_TOKEN"
-
-
-def git_username_var(git: GitHost) -> str:
-    return f"PRIVPIP_GIT_{git.env_name}_USERNAME"
-
-
-def username(index: Index, env: Mapping[str, str]) -> str:
-    """The username for ``index``: PRIVPIP_INDEX_<NAME>_USERNAME, else the config's (whose
-    default is the provider's). login, logout, status and the lookup all ask this."""
-    return env.get(username_var(index)) or index.username
-
-
-def env_token_var(index: Index, env: Mapping[str, str]) -> str | None:
-    """The variable that supplies ``index``'s token right now, if any (it beats the keyring)."""
-    for var in (token_var(index), *index.token_env):
-        if env.get(var):
-            return var
-    return None
-
-
-def refuses_token_file(env: Mapping[str, str]) -> bool:
-    """PRIVPIP_NO_INSECURE_FALLBACK (`login --no-insecure-fallback`) is set to a true value,
-    as click reads a flag's variable."""
-    return env.get("PRIVPIP_NO_INSECURE_FALLBACK", "").strip().lower() in (
-        "1", "true", "t", "yes", "y", "on")
-
-
-def describe_source(source: str, env: Mapping[str, str]) -> str:
-    """A credential's source for `-v`: the token file's path with it (status shows "file")."""
-    if source == "file":
-        from privpip import filestore
-
-        return f"file {filestore.path(env)}"
-    return source
-
-
-def checked(whose: str, user: str, value: str, source: str) -> Credential:
-    """A Credential, unless a value is not text: undecodable bytes in an environment variable
-    arrive as lone surrogates, which no URL, netrc or shell output can carry."""
-    for what, text in (("username", user), (f"token (from {source})", value)):
-        if token_problem(text) == "not-text":
-            raise UnsafeCredential(
-                f"the {what} for {whose} is not valid UTF-8 text",
-                "tokens are printable ASCII; check how the value was set",
-            )
-    if len(value) < MIN_LENGTH:  # too short to scrub from messages, and no registry's token
-        raise UnsafeCredential(
-            f"the token for {whose} (from {source}) is only {len(value)} character(s) long, "
-            "which is suspicious: no registry issues tokens that short, and privpip cannot "
-            "hide one from its messages",
-            "check the value (a placeholder, or a cut-off copy?); it is not shown here",
-        )
-    return Credential(user, Secret(value), source)
-
-
-def ask_token(index: Index, user: str) -> str:
-    """The hidden prompt for ``index``'s token (login and the lookup both use it)."""
-    import getpass
-
-    return getpass.getpass(f"Token for {index.name} ({redact(index.url)}, user {user}): ")
-
-
-# ---------------------------------------------------------------------------
-# the resolver
 
 
 class Resolver:
@@ -358,7 +215,7 @@ class Resolver:
     def _file(self, index: Index, user: str, tried: list[tuple[str, str]]) -> Credential | None:
         """privpip's token file: it exists only once `login` wrote it (no keyring backend, or
         --insecure-storage)."""
-        from privpip import filestore
+        from privpip.credentials import filestore
 
         file = filestore.path(self.env)
         if not file.exists():
@@ -510,83 +367,3 @@ def _command_error(index: Index, exc: TokenCommandFailed) -> TokenCommandFailed:
     return TokenCommandFailed(
         f"index {index.name!r}: {where} failed: {exc.message}", "; ".join(fixes)
     )
-
-
-def run_token_command(argv: Sequence[str], timeout: float, env: Mapping[str, str],
-                      cwd: str | None = None) -> str:
-    """Run ``argv`` without a shell, in ``cwd`` (the directory of the config file that names
-    it, so that `scripts/get-token.sh` is the script beside that file, the one its trust
-    record pins), and return its stdout minus the line ending.
-
-    stdin is closed, stdout is captured and never shown; stderr (the CLI's own error messages
-    are useful) is shown once the command ends, with the token scrubbed: `set -x` or a
-    debug flag prints it there, and it is not known until stdout is read. The command gets
-    its own process group so that a timeout or Ctrl-C ends it with anything it started.
-    """
-    import os
-    import signal
-    import subprocess
-    from contextlib import suppress
-
-    program = argv[0]
-    # A command that asks keyring (`keyring get ...`) must not reach privpip's own keyring
-    # backend, which would run this command again.
-    child_env = {**env, "PRIVPIP_KEYRING_PLUGIN": "0"}
-    try:
-        child = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, env=child_env, start_new_session=True,
-                                 cwd=cwd)
-    except FileNotFoundError:
-        raise CommandNotFound(f"`{program}` was not found on PATH") from None
-    except OSError as exc:
-        raise TokenCommandFailed(f"cannot run `{program}`: {exc.strerror}") from None
-
-    def kill() -> None:
-        with suppress(OSError):
-            os.killpg(child.pid, signal.SIGKILL)
-
-    try:
-        out, err = child.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill()
-        with suppress(subprocess.TimeoutExpired):
-            late_out, late_err = child.communicate(timeout=5)
-            show_stderr(late_err, late_out)
-        raise TokenCommandFailed(
-            f"`{program}` did not finish within {timeout:g} s (token-timeout)"
-        ) from None
-    except BaseException:
-        kill()
-        raise
-    show_stderr(err, out)
-    if child.returncode < 0:
-        raise TokenCommandFailed(f"`{program}` was killed by signal {-child.returncode}")
-    if child.returncode != 0:
-        raise TokenCommandFailed(f"`{program}` exited with status {child.returncode}")
-    try:
-        text = out.decode("utf-8")
-    except UnicodeDecodeError:
-        raise TokenCommandFailed(f"`{program}` printed something that is not UTF-8 text") from None
-    token = text.rstrip("\r\n")
-    if not token.strip():
-        raise TokenCommandFailed(f"`{program}` succeeded but printed no token on stdout")
-    if "\n" in token or "\r" in token:
-        raise TokenCommandFailed(
-            f"`{program}` printed more than one line; a token command must print only the token"
-        )
-    return token
-
-
-def show_stderr(err: bytes | None, out: bytes | None) -> None:
-    """A token command's stderr on ours, without what it printed on stdout (its token)."""
-    import sys
-
-    if not err:
-        return
-    text = err.decode("utf-8", "replace")
-    printed = (out or b"").decode("utf-8", "replace")
-    for candidate in {printed.strip(), *(line.strip() for line in printed.splitlines())}:
-        if len(candidate) >= MIN_LENGTH:
-            Secret(candidate)  # the redactor scrubs every Secret made, also of a failed command
-    sys.stderr.write(redact(text))
-    sys.stderr.flush()

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from privpip import filestore
+from privpip.credentials import filestore
+from privpip.credentials.store import KeyringStore
 from privpip.errors import KeyringUnavailable
 from privpip.secret import Secret
-from privpip.store import KeyringStore
 
 
 class Stored:
