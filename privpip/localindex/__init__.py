@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     import ssl
     import threading
 
-    from privpip.localindex.server import LocalServer, State
+    from privpip.localindex.fetch import State
+    from privpip.localindex.server import LocalServer
     from privpip.pipconfig import Setting
     from privpip.provenance import Recorder
 
@@ -204,7 +205,8 @@ class LocalIndex:
 
         leave_signals_to_main_thread()  # the handler threads started here inherit the mask
         try:
-            from privpip.localindex.server import LocalServer, State
+            from privpip.localindex.fetch import State
+            from privpip.localindex.server import LocalServer
 
             context = self._ssl_context
             if context is None and any(u.url.startswith("https:") for u in self.upstreams):

@@ -306,7 +306,7 @@ def test_unsafe_best_match_waits_for_every_index_and_merges() -> None:
 
 
 def test_state_fails_closed_and_says_which_index_withheld_the_page():
-    from privpip.localindex.server import State, UpstreamFailed
+    from privpip.localindex.fetch import State, UpstreamFailed
 
     corp = Upstream("corp", "https://corp.example/simple/", owns=("corp-*",))
     other = Upstream("other", "https://other.example/simple/")
