@@ -73,8 +73,8 @@ def main() -> None:
     parser.add_argument("--wheels", type=int, default=30)
     parser.add_argument("--python", default=sys.executable, help="the target environment's Python")
     args = parser.parse_args()
-    from privpip.delivery.uv import find_uv  # privpip's own rule: PATH, else the uv package
     from privpip.errors import UsageError
+    from privpip.run.delivery.uv import find_uv  # privpip's own rule: PATH, else the uv package
 
     try:
         uv = find_uv(os.environ)

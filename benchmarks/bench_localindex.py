@@ -46,9 +46,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_installer import start_server  # noqa: E402
 
+from privpip.checks.provenance import Recorder  # noqa: E402
+from privpip.core.secret import Secret  # noqa: E402
 from privpip.localindex import LocalIndex, Upstream  # noqa: E402
-from privpip.provenance import Recorder  # noqa: E402
-from privpip.secret import Secret  # noqa: E402
 from tests import packaging_fixtures  # noqa: E402
 from tests.helpers import write_htpasswd  # noqa: E402
 

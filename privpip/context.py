@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from privpip.config import Config
-    from privpip.pip_ahead import PipAhead
+    from privpip.run.pip_ahead import PipAhead
 
 
 def _stderr(message: str) -> None:
@@ -38,7 +38,7 @@ class Context:
         # A yes/no question to the user (default no); the commands' layer supplies the prompt,
         # so that the layers below ask without knowing click.
         self.confirm = confirm
-        self.pip_ahead = pip_ahead  # pip's interpreter, started by privpip.pip_ahead.guess
+        self.pip_ahead = pip_ahead  # pip's interpreter, started by privpip.run.pip_ahead.guess
         self._config: Config | None = None
 
     def note(self, message: str) -> None:

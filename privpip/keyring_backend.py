@@ -129,7 +129,7 @@ def owner(service: str, username: str | None, indexes: Sequence[Index],
 
 
 def _canonical(url: str) -> str | None:
-    from privpip import identity
+    from privpip.core import identity
 
     try:
         return identity.canonical_url(url)
@@ -140,9 +140,9 @@ def _canonical(url: str) -> str | None:
 def _prefixes(index: Index) -> list[str]:
     """The index URL, and its upload URL when that is on the same origin (privpip upload's
     rule: the index's token never goes to another origin)."""
-    from privpip import identity
-    from privpip.delivery import twine
+    from privpip.core import identity
     from privpip.errors import ConfigError
+    from privpip.run.delivery import twine
 
     try:
         upload = twine.upload_url(index)
@@ -154,7 +154,7 @@ def _prefixes(index: Index) -> list[str]:
 def _on_host(url: str, service: str) -> bool:
     """Whether index ``url`` is on ``service``, a bare ``host[:port]`` (no port: the index
     URL's scheme's default)."""
-    from privpip import identity
+    from privpip.core import identity
 
     try:
         scheme, host, port = identity.origin(url)
@@ -169,9 +169,9 @@ def lookup(service: str, username: str | None, env: Mapping[str, str],
     """(username, token) for ``service`` from privpip's config and sources; None when privpip
     does not know the service or has no credential for it (never a prompt)."""
     from privpip import config, credentials
+    from privpip.core.secret import redact
     from privpip.credentials.store import KeyringStore
     from privpip.errors import ConfigError, PrivpipError
-    from privpip.secret import redact
 
     # Loading quietly: a warning about a project file belongs to lookups of its indexes
     # (logged below), not to every service another tool asks keyring for. The variable is

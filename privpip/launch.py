@@ -30,8 +30,8 @@ def _run() -> None:
         use_privpip_fish()
     ahead = None
     if sys.argv[1:2] == ["install"]:
-        # Before click is imported: pip's interpreter imports pip meanwhile (privpip.pip_ahead).
-        from privpip.pip_ahead import guess
+        # Before click is imported: pip's interpreter imports pip meanwhile (privpip.run.pip_ahead).
+        from privpip.run.pip_ahead import guess
 
         ahead = guess(sys.argv[1:], os.environ)
     keep_memory_private()  # after pip's interpreter: it holds no token (pip_ahead.py)
@@ -44,7 +44,7 @@ def _run() -> None:
         if ahead is not None:
             ahead.discard()
     if isinstance(status, int) and status < 0:  # its child's signal: privpip dies of it too
-        from privpip.runner import exit_with
+        from privpip.run.runner import exit_with
 
         exit_with(status)
     raise SystemExit(status or OK)
@@ -79,7 +79,7 @@ def guarded(call: Callable[[], None]) -> None:
     try:
         call()
     except PrivpipError as exc:
-        from privpip.secret import redact
+        from privpip.core.secret import redact
 
         _say(f"privpip: error: {redact(exc.message)}")
         if exc.hint:
@@ -99,7 +99,7 @@ def guarded(call: Callable[[], None]) -> None:
             raise SystemExit(exc.exit_code) from None
         if os.environ.get("PRIVPIP_DEBUG"):
             raise
-        from privpip.secret import redact
+        from privpip.core.secret import redact
 
         _say(f"privpip: internal error: {type(exc).__name__}: {redact(str(exc))}")
         _say("  hint: this is a bug in privpip; rerun with PRIVPIP_DEBUG=1 for a traceback "

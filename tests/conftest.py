@@ -71,7 +71,7 @@ def isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
 @pytest.fixture(autouse=True)
 def _fresh_redactor() -> None:
     """redact() scrubs every secret this process has seen; in-process tests start with none."""
-    from privpip import secret
+    from privpip.core import secret
 
     secret._SEEN.clear()
 

@@ -214,7 +214,7 @@ def write_config(directory: Path, text: str, trusted: bool = True) -> Path:
     path = directory / "privpip.toml"
     path.write_text(text, encoding="utf-8")
     if trusted:
-        from privpip import trust
+        from privpip.config import trust
         from privpip.config.schema import token_commands
 
         trust.trust(path, os.environ, token_commands(path, os.environ))

@@ -49,7 +49,7 @@ def audit(ctx: Context, indexes: tuple[str, ...], public_index: str | None, inst
         if python is not None or as_json or fmt is not None:
             raise UsageError("--python, --json and --format go with --installed",
                              "privpip audit --installed --json")
-        from privpip import audit as audit_mod
+        from privpip.checks import audit as audit_mod
 
         return audit_mod.run(ctx, indexes, public_index, click.echo)
     if indexes or public_index is not None:
@@ -58,7 +58,7 @@ def audit(ctx: Context, indexes: tuple[str, ...], public_index: str | None, inst
     if as_json and fmt not in (None, "json"):
         raise UsageError(f"--json and --format {fmt} contradict each other",
                          "give one of them")
-    from privpip import origins
+    from privpip.checks import origins
 
     where, sites = origins.environment_dirs(python, ctx.env)
     cfg = ctx.config
@@ -67,7 +67,7 @@ def audit(ctx: Context, indexes: tuple[str, ...], public_index: str | None, inst
     if fmt == "json":
         click.echo(origins.dumps(found))
     elif fmt == "cyclonedx":
-        from privpip import sbom
+        from privpip.checks import sbom
 
         click.echo(sbom.cyclonedx(found))
     else:

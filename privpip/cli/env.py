@@ -7,9 +7,9 @@ from collections.abc import Mapping
 
 import click
 
-from privpip import shells
 from privpip.cli.options import CONTEXT, index_option
 from privpip.context import Context
+from privpip.run import shells
 
 
 @click.command(context_settings=CONTEXT,
@@ -42,9 +42,9 @@ def env(ctx: Context, shell: str | None, indexes: tuple[str, ...], unset: bool) 
     `docker build --network host`), prefer `privpip serve`: the tool then gets a local
     index with a credential that ends with the session, and no upstream token.
     """
-    from privpip import pipeline
-    from privpip.delivery import pip as pip_delivery
-    from privpip.delivery import uv
+    from privpip.run import pipeline
+    from privpip.run.delivery import pip as pip_delivery
+    from privpip.run.delivery import uv
 
     shell = shell or shells.detect(ctx.env)
     if unset:

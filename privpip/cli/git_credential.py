@@ -14,6 +14,6 @@ def git_credential(operation: str) -> int:
     Answers `get` for the [[git]] hosts of the config in $PRIVPIP_CONFIG and the user
     config file (it never searches the current directory); `store` and `erase` do nothing.
     """
-    from privpip.delivery.git_helper import helper_main
+    from privpip.run.delivery.git_helper import helper_main
 
     return helper_main(operation)

@@ -14,8 +14,8 @@ from privpip.cli.options import CONTEXT
 from privpip.config import edit as config_edit
 from privpip.config.schema import check_index_arguments
 from privpip.context import Context
+from privpip.core.secret import redact
 from privpip.errors import ConfigError
-from privpip.secret import redact
 
 USER_HELP = ("Edit your user config file instead of the project's (created when missing): "
              "for an index you use outside any project.  [file: $PRIVPIP_USER_CONFIG, else "
@@ -128,8 +128,8 @@ def index_list(ctx: Context, as_json: bool) -> None:
     """
     import sys
 
-    from privpip import terminal
     from privpip.cli.status import SCHEMA_VERSION, config_files
+    from privpip.ui import terminal
 
     cfg = ctx.config
     files = config_files(cfg, ctx.env)
@@ -199,7 +199,7 @@ def _user_file(ctx: Context, create: bool) -> Path:
 
 def _write_keeping_trust(ctx: Context, path: Path, text: str) -> None:
     """Write ``text``; a file the user trusted stays trusted: the change is the user's own."""
-    from privpip import trust
+    from privpip.config import trust
     from privpip.config.schema import token_commands
 
     before = path.read_bytes()

@@ -62,7 +62,7 @@ def init(ctx: Context, pyproject: bool, user: bool) -> None:
                              "overwritten") from None
         # You wrote it: trusted, so that a token you export reaches the indexes you add
         # (`privpip index add` keeps a trusted file trusted). A clone's file needs `trust`.
-        from privpip import trust
+        from privpip.config import trust
 
         trust.trust(own, ctx.env, ())  # the starter file runs nothing
         written = PROJECT_FILE

@@ -42,7 +42,7 @@ def install(ctx: Context, indexes: tuple[str, ...], python: str | None,
     git+https requirements on a host with a [[git]] table get their token from privpip
     through git's credential helper protocol, never in the URL (git 2.31+).
     """
-    from privpip import pipeline
+    from privpip.run import pipeline
 
     return pipeline.run_pip(ctx, indexes, python, ["install", *pip_args], allow_public,
                             installer, delivery, skip)

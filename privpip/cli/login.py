@@ -6,15 +6,17 @@ import sys
 
 import click
 
-from privpip import check, credentials, identity, tokens
+from privpip import credentials
+from privpip.checks import check
 from privpip.cli.completion import complete_index_names
 from privpip.cli.options import CONTEXT
 from privpip.config import Index
 from privpip.context import Context
+from privpip.core import identity, tokens
+from privpip.core.secret import Secret, redact
 from privpip.credentials import Credential
 from privpip.credentials.stored import Stored
 from privpip.errors import KeyringUnavailable, PrivpipError, UsageError
-from privpip.secret import Secret, redact
 
 _USERNAME_HELP = ("Username to store the token under. Default: the index's `username` "
                   "(__token__ unless set), or PRIVPIP_INDEX_<NAME>_USERNAME.")
@@ -243,7 +245,7 @@ def _cannot_store(ctx: Context, index: Index, exc: KeyringUnavailable,
     var = credentials.token_var(index)
     file = f"`privpip login {index.name} --insecure-storage`"
     if exc.cause == "no-backend":
-        from privpip.installed import keyring_backend_hint
+        from privpip.ui.installed import keyring_backend_hint
 
         refused = ("--no-insecure-fallback" if no_fallback and "PRIVPIP_NO_INSECURE_FALLBACK"
                    not in ctx.env else "PRIVPIP_NO_INSECURE_FALLBACK")

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from privpip import check
+from privpip.checks import check
 from privpip.cli.options import CONTEXT
 from privpip.context import Context
 from privpip.errors import FAILED, OK
 
 if TYPE_CHECKING:
-    from privpip.migrate import Plan
+    from privpip.hygiene.migrate import Plan
 
 
 @click.command(context_settings=CONTEXT)
@@ -53,10 +53,10 @@ def migrate(ctx: Context, paths: tuple[Path, ...], yes: bool, no_verify: bool,
     before applying; --yes applies without asking; otherwise nothing is changed.
     Afterwards git history is checked: a token that was ever committed must be rotated.
     """
-    from privpip import migrate as migrate_mod
-    from privpip import scan as scan_mod
     from privpip.cli.scan import check_paths
     from privpip.config import PROJECT_FILE
+    from privpip.hygiene import migrate as migrate_mod
+    from privpip.hygiene import scan as scan_mod
 
     check_paths(ctx, paths)
     root = scan_mod.git_root(ctx.cwd, ctx.env) or ctx.cwd
@@ -146,10 +146,10 @@ def _may_replace_stored(ctx: Context, plan: Plan) -> bool:
 
 def _store_tokens(ctx: Context, plan: Plan, no_verify: bool, timeout: float) -> None:
     """Check every token against its index, then store them all; a failure changes no file."""
+    from privpip.core.secret import redact
     from privpip.credentials import Credential
     from privpip.credentials.stored import Stored
     from privpip.errors import KeyringUnavailable, PrivpipError
-    from privpip.secret import redact
 
     if not no_verify:
         for entry in plan.entries:

@@ -23,7 +23,7 @@ def pip(ctx: Context, indexes: tuple[str, ...], python: str | None,
       privpip pip download corp-lib -d dist/
       privpip pip index versions corp-lib
     """
-    from privpip import pipeline
+    from privpip.run import pipeline
 
     return pipeline.run_pip(ctx, indexes, python, list(pip_args), allow_public,
                             installer="pip", delivery=delivery, skip=skip)

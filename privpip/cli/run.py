@@ -59,14 +59,14 @@ def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None,
         argv = argv[1:]
     if not argv:
         raise UsageError("no COMMAND given", "usage: privpip run [OPTIONS] -- COMMAND [ARGS]...")
-    from privpip import pipeline
-    from privpip.delivery.netrc import needs_target_version, netrc_reader
-    from privpip.delivery.uv import uv_variables
+    from privpip.run import pipeline
+    from privpip.run.delivery.netrc import needs_target_version, netrc_reader
+    from privpip.run.delivery.uv import uv_variables
 
     how = pipeline.choose_delivery(ctx, delivery, argv)
     accesses = pipeline.resolve_accesses(ctx, indexes)
     if how == "local":
-        from privpip import pipargs
+        from privpip.core import pipargs
 
         # pip and `uv pip` are read as `privpip pip` reads pip: their index options are taken
         # over (or refused), their requirement files read through private copies.
@@ -94,7 +94,7 @@ def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None,
                      "Python); tokens with spaces, quotes or backslashes are written in the "
                      "quoted form that Python 3.11+ reads; pass --python for an older Python")
     uv_env = uv_variables(accesses, with_credentials=True)
-    from privpip.diagnose import after_failure, check_typed_tokens
+    from privpip.checks.diagnose import after_failure, check_typed_tokens
 
     check_typed_tokens(ctx, accesses)
     status = pipeline.run_with_netrc(ctx, accesses, argv, target, extra_env=uv_env)

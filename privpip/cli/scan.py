@@ -35,7 +35,7 @@ def scan(ctx: Context, paths: tuple[Path, ...], user: bool, as_json: bool,
     Exit status: 0 nothing found, 1 credentials found, 2 usage error.
     Move what it finds out of the files with `privpip migrate`.
     """
-    from privpip import scan as scan_mod
+    from privpip.hygiene import scan as scan_mod
 
     if user and paths:
         raise UsageError("--user scans the user's files; it takes no PATH",

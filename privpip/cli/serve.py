@@ -30,8 +30,8 @@ def serve(ctx: Context, indexes: tuple[str, ...], port: int) -> None:
     import signal
     import threading
 
-    from privpip import pipeline
-    from privpip.delivery import local
+    from privpip.run import pipeline
+    from privpip.run.delivery import local
 
     accesses = pipeline.resolve_accesses(ctx, indexes)
     routed = pipeline.route(ctx, accesses, (), "install", None, pip=False, uv=False)

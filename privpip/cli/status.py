@@ -10,10 +10,12 @@ from pathlib import Path
 
 import click
 
-from privpip import check, credentials, terminal
+from privpip import credentials
+from privpip.checks import check
 from privpip.cli.options import CONTEXT
 from privpip.config import Config, Index, label, user_config_file
 from privpip.context import Context
+from privpip.core.secret import redact
 from privpip.credentials import Credential
 from privpip.credentials.stored import FirstFailureKeyring
 from privpip.errors import (
@@ -22,8 +24,8 @@ from privpip.errors import (
     OK,
     CredentialNotFound,
 )
-from privpip.secret import redact
-from privpip.terminal import Cell, Line
+from privpip.ui import terminal
+from privpip.ui.terminal import Cell, Line
 
 
 @dataclass(frozen=True)

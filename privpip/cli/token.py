@@ -30,8 +30,8 @@ def token(ctx: Context, name: str, show: bool) -> None:
     rules as for `privpip install`, but never from a prompt. To keep it off your screen,
     privpip refuses to print it to a terminal unless --show is given.
     """
-    from privpip import pipeline
     from privpip.errors import UsageError
+    from privpip.run import pipeline
 
     if sys.stdout.isatty() and not show:
         raise UsageError("not printing the token to a terminal",

@@ -33,7 +33,7 @@ def trust(ctx: Context, path: str | None, show: bool, revoke: bool) -> None:
       privpip trust --list
       privpip trust --revoke
     """
-    from privpip import trust as records
+    from privpip.config import trust as records
     from privpip.config.schema import read_file
     from privpip.errors import UsageError
 

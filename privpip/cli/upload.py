@@ -33,11 +33,12 @@ def upload(ctx: Context, index_name: str | None, python: str | None,
       privpip upload --index corp dist/*
       privpip upload --index corp dist/corp_lib-1.2.0-py3-none-any.whl dist/corp_lib-1.2.0.tar.gz
     """
-    from privpip import identity, pipeline, runner
-    from privpip import target as target_mod
-    from privpip.delivery import twine
+    from privpip.core import identity
+    from privpip.core.secret import redact, redact_argv
     from privpip.errors import UsageError
-    from privpip.secret import redact, redact_argv
+    from privpip.run import pipeline, runner
+    from privpip.run import target as target_mod
+    from privpip.run.delivery import twine
 
     files = twine.collect(dists or twine.default_dists(ctx.cwd))
     cfg = ctx.config

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from privpip import trust
+from privpip.config import trust
 from privpip.config.model import (
     DEFAULT_PUBLIC_INDEX,
     PROJECT_FILE,
@@ -17,8 +17,8 @@ from privpip.config.model import (
     GitHost,
     Index,
 )
+from privpip.core.identity import name_key, same_index
 from privpip.errors import ConfigError
-from privpip.identity import name_key, same_index
 
 USER_FILE = "config.toml"
 

@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from privpip import atomic
 from privpip.config.discovery import has_privpip_table
 from privpip.config.model import PYPROJECT_FILE, Index, did_you_mean, label
 from privpip.config.schema import parse_text
+from privpip.core import atomic
+from privpip.core.identity import same_name
 from privpip.errors import ConfigError
-from privpip.identity import same_name
 
 _DOC = """\
 # Each index's token comes from, in order:
@@ -296,7 +296,7 @@ def url_hints(url: str, env_name: str) -> list[str]:
     """Advice for well-known URL shapes (GitLab's package registry) and unusual URLs."""
     from urllib.parse import urlsplit
 
-    from privpip import providers
+    from privpip.config import providers
 
     path = urlsplit(url).path
     hints = []

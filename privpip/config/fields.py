@@ -9,8 +9,9 @@ from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from privpip import identity, providers
+from privpip.config import providers
 from privpip.config.model import INSTALLERS, Installer, did_you_mean
+from privpip.core import identity
 
 T = TypeVar("T")
 # (raw TOML value, where) -> the parsed value; raises ValueError with the message to show.

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
 
-from privpip import identity
+from privpip.core import identity
+from privpip.core.identity import DEFAULT_USERNAME, name_key
 from privpip.errors import ConfigError
-from privpip.identity import DEFAULT_USERNAME, name_key
 
 PROJECT_FILE = "privpip.toml"
 PYPROJECT_FILE = "pyproject.toml"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from privpip import identity, providers, tokens
+from privpip.config import providers
 from privpip.config.fields import (
     GIT_KEYS,
     INDEX_KEYS,
@@ -40,6 +40,7 @@ from privpip.config.model import (
 from privpip.config.model import (
     label as label_of,
 )
+from privpip.core import identity, tokens
 from privpip.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -79,7 +80,7 @@ def read_file(path: Path, env: Mapping[str, str] | None = None) -> Parsed:
         raise ConfigError(label, f"cannot read: {exc.strerror}") from None
     parsed = parse_text(text, label, path.name == PYPROJECT_FILE, env)
     # The link's own directory for a symlinked file: what a command names is looked up, and
-    # trusted (privpip.trust.pinned_files), beside the file the user chose.
+    # trusted (privpip.config.trust.pinned_files), beside the file the user chose.
     directory = str(Path(os.path.abspath(path)).parent)
     return parsed._replace(indexes=[i._replace(directory=directory) for i in parsed.indexes])
 

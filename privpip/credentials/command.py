@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from privpip.core.secret import MIN_LENGTH, Secret, redact
 from privpip.credentials.sources import CommandNotFound
 from privpip.errors import (
     TokenCommandFailed,
 )
-from privpip.secret import MIN_LENGTH, Secret, redact
 
 
 def run_token_command(argv: Sequence[str], timeout: float, env: Mapping[str, str],

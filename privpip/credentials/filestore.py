@@ -25,7 +25,7 @@ class FileStoreError(Exception):
 
 def path(env: Mapping[str, str]) -> Path:
     """tokens.json in privpip's user data directory ($XDG_DATA_HOME/privpip on Linux)."""
-    from privpip.userdata import data_dir
+    from privpip.core.userdata import data_dir
 
     return data_dir(env) / FILE_NAME
 
@@ -53,7 +53,7 @@ def _load(file: Path) -> list[dict[str, str]]:
 
 def get(env: Mapping[str, str], service: str, username: str) -> str | None:
     """The token stored for (service, username), None when there is none or no file."""
-    from privpip.identity import same_service
+    from privpip.core.identity import same_service
 
     for entry in _load(path(env)):
         if same_service(entry["service"], service) and entry["username"] == username:
@@ -63,7 +63,7 @@ def get(env: Mapping[str, str], service: str, username: str) -> str | None:
 
 def set(env: Mapping[str, str], service: str, username: str, token: str) -> Path:  # noqa: A001
     """Store the token (replacing an entry for the same service and user); the file's path."""
-    from privpip.identity import same_service
+    from privpip.core.identity import same_service
 
     file = path(env)
     entries = [e for e in _load(file)
@@ -75,7 +75,7 @@ def set(env: Mapping[str, str], service: str, username: str, token: str) -> Path
 
 def delete(env: Mapping[str, str], service: str, username: str) -> bool:
     """Remove the entry; False when there was none. The file goes when it is empty."""
-    from privpip.identity import same_service
+    from privpip.core.identity import same_service
 
     file = path(env)
     entries = _load(file)
@@ -91,6 +91,6 @@ def delete(env: Mapping[str, str], service: str, username: str) -> bool:
 
 
 def _write(file: Path, entries: list[dict[str, str]]) -> None:
-    from privpip.userdata import write_private_json
+    from privpip.core.userdata import write_private_json
 
     write_private_json(file, {"version": _VERSION, "tokens": entries}, indent=1)

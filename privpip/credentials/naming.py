@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from privpip import identity
 from privpip.config.model import GitHost, Index
+from privpip.core import identity
 
 
 def token_var(index: Index) -> str:

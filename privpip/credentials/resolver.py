@@ -6,8 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from privpip import identity, providers
+from privpip.config import providers
 from privpip.config.model import Config, GitHost, Index
+from privpip.core import identity
+from privpip.core.identity import DEFAULT_USERNAME
+from privpip.core.secret import Secret, redact
 from privpip.credentials.command import run_token_command
 from privpip.credentials.naming import (
     git_token_var,
@@ -31,8 +34,6 @@ from privpip.errors import (
     PrivpipError,
     TokenCommandFailed,
 )
-from privpip.identity import DEFAULT_USERNAME
-from privpip.secret import Secret, redact
 
 if TYPE_CHECKING:  # only for the type checker: defining a Protocol costs start-up time
     from typing import Protocol
@@ -117,7 +118,7 @@ class Resolver:
             found = self._prompt(index, user, tried)
         if found is not None:
             return found
-        from privpip import trust
+        from privpip.config import trust
 
         tried += trust.untrusted_sources(index)  # what an untrusted project file would add
         raise CredentialNotFound(index.name, tried, self.missing_hint(index))
@@ -146,7 +147,7 @@ class Resolver:
                     f"cannot be used here) and run {login}")
         if problem.cause in ("locked", "timeout"):
             return f"unlock the keyring and run {login}, or set {var}"
-        from privpip.installed import keyring_backend_hint
+        from privpip.ui.installed import keyring_backend_hint
 
         return (f"set {var} (a CI secret, or your shell profile); the keyring cannot keep a "
                 f"token here, so to store one: {keyring_backend_hint(self.env)}, or keep it "
@@ -236,7 +237,7 @@ class Resolver:
         if not index.token_command:
             return None
         program = index.token_command[0]
-        from privpip.terminal import spinner  # rich only on a terminal, only now
+        from privpip.ui.terminal import spinner  # rich only on a terminal, only now
 
         try:
             # cloud CLIs take seconds: say what privpip waits for (nothing when piped)
@@ -310,7 +311,7 @@ def index_on_host(git: GitHost, cfg: Config) -> Index | None:
 def _trusted(path: str, env: Mapping[str, str]) -> bool:
     from pathlib import Path
 
-    from privpip import trust
+    from privpip.config import trust
 
     return trust.file_is_trusted(Path(path), env)
 

@@ -8,13 +8,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Literal, NamedTuple
 
 from privpip.config.model import Index
+from privpip.core.secret import MIN_LENGTH, Secret, redact
+from privpip.core.tokens import token_problem
 from privpip.errors import (
     CredentialNotFound,
     TokenCommandFailed,
     UnsafeCredential,
 )
-from privpip.secret import MIN_LENGTH, Secret, redact
-from privpip.tokens import token_problem
 
 SourceKind = Literal["env", "token-env", "keyring", "file", "token-command", "ci-job-token",
                      "prompt", "index"]

@@ -45,7 +45,7 @@ def keyring_hint(env: Mapping[str, str], cause: KeyringCause = "error") -> str:
         wait = "; PRIVPIP_KEYRING_TIMEOUT sets the wait" if cause == "timeout" else ""
         return ("unlock the keyring (it may be waiting for an unlock prompt) and retry"
                 f"{wait}; or give the token in an environment variable instead")
-    from privpip.installed import keyring_backend_hint
+    from privpip.ui.installed import keyring_backend_hint
 
     return ("give the token in an environment variable instead, or "
             + keyring_backend_hint(env)
@@ -303,7 +303,7 @@ class KeyringStore:
         box: dict[str, object] = {}
 
         def target() -> None:
-            from privpip.signals import leave_signals_to_main_thread
+            from privpip.core.signals import leave_signals_to_main_thread
 
             leave_signals_to_main_thread()
             _IN_LOOKUP.active = True
@@ -344,7 +344,7 @@ def _defer_imports() -> None:
 
     urllib.request alone brings http.client, email and ssl: about a third of keyring's
     import. A stand-in is imported for real on first attribute use, by whichever thread
-    gets there (privpip.http sends requests from several threads at once), so a command
+    gets there (privpip.credentials.http sends requests from several threads at once), so a command
     that never uses the module never pays for it. Nothing changes for a module that is
     already imported, or once keyring is.
     """

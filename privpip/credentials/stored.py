@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from privpip.core.secret import Secret
 from privpip.credentials import filestore
 from privpip.credentials.store import KeyringStore
 from privpip.errors import KeyringUnavailable
-from privpip.secret import Secret
 
 
 class Stored:

@@ -18,20 +18,20 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from privpip.core.identity import DEFAULT_USERNAME
+from privpip.core.secret import Secret
 from privpip.errors import PrivpipError, UnsafeCredential
-from privpip.identity import DEFAULT_USERNAME
 from privpip.localindex.model import STRATEGIES, Problem, Upstream
-from privpip.secret import Secret
 
 if TYPE_CHECKING:
     import socket
     import ssl
     import threading
 
+    from privpip.checks.provenance import Recorder
+    from privpip.core.pipconfig import Setting
     from privpip.localindex.fetch import State
     from privpip.localindex.server import LocalServer
-    from privpip.pipconfig import Setting
-    from privpip.provenance import Recorder
 
 __all__ = ["LocalIndex", "Problem", "Upstream", "ssl_context"]
 MAX_PAGE_BYTES = 64 << 20
@@ -201,7 +201,7 @@ class LocalIndex:
         return self
 
     def _run(self) -> None:
-        from privpip.signals import leave_signals_to_main_thread
+        from privpip.core.signals import leave_signals_to_main_thread
 
         leave_signals_to_main_thread()  # the handler threads started here inherit the mask
         try:

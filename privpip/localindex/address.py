@@ -52,7 +52,7 @@ def own(env: Mapping[str, str]) -> tuple[str, int]:
     """This user's address and port: the kept ones, else new ones (kept from now on).
 
     A data directory that cannot be written gives a random address for this run only."""
-    from privpip.userdata import create_private, data_dir, write_private
+    from privpip.core.userdata import create_private, data_dir, write_private
 
     path = data_dir(env) / FILE
     try:

@@ -14,15 +14,15 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from privpip import identity
-from privpip.identity import DEFAULT_USERNAME, basic_auth
+from privpip.checks.provenance import Recorder
+from privpip.core import identity
+from privpip.core.identity import DEFAULT_USERNAME, basic_auth
+from privpip.core.secret import Secret, redact
+from privpip.core.signals import leave_signals_to_main_thread
 from privpip.localindex import pages, routing
 from privpip.localindex.pool import PER_ORIGIN, Alarm, ConnectionPool, Origin, Watchdog
 from privpip.localindex.routing import Problem, Upstream
 from privpip.localindex.tls import CA_HINT
-from privpip.provenance import Recorder
-from privpip.secret import Secret, redact
-from privpip.signals import leave_signals_to_main_thread
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor

@@ -11,7 +11,7 @@ import re
 from typing import NamedTuple
 from urllib.parse import quote, urljoin, urlsplit
 
-from privpip.secret import Secret
+from privpip.core.secret import Secret
 
 _SEPARATORS = re.compile(r"[-_.]+")
 # How a name no index owns is looked up (config key `index-strategy`, named as uv names it):

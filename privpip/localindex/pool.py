@@ -12,7 +12,7 @@ import ssl
 import threading
 import time
 
-from privpip.signals import leave_signals_to_main_thread
+from privpip.core.signals import leave_signals_to_main_thread
 
 Origin = tuple[str, str, int]
 

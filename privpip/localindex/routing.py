@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from urllib.parse import quote
 
-from privpip.identity import canonical_url
+from privpip.core.identity import canonical_url
 from privpip.localindex.model import SKIP_HINT, STRATEGIES, Problem, Upstream, normalize
 from privpip.localindex.pages import File, Page
 

@@ -33,6 +33,8 @@ import threading
 from typing import Any
 from urllib.parse import unquote
 
+from privpip.checks.provenance import Sink
+from privpip.core.secret import redact
 from privpip.localindex import address, pages, routing
 from privpip.localindex.fetch import (
     FORWARD,
@@ -47,8 +49,6 @@ from privpip.localindex.fetch import (
 )
 from privpip.localindex.pool import Alarm
 from privpip.localindex.routing import Problem
-from privpip.provenance import Sink
-from privpip.secret import redact
 
 _RETURN = ("Content-Type", "Content-Length", "Content-Range", "Content-Encoding", "Accept-Ranges",
            "ETag", "Last-Modified", "Cache-Control")

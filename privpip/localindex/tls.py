@@ -18,7 +18,7 @@ from privpip.errors import PrivpipError
 if TYPE_CHECKING:
     import ssl
 
-    from privpip.pipconfig import Key, Setting
+    from privpip.core.pipconfig import Key, Setting
 
 CA_HINT = ("point PIP_CERT (or pip.conf's cert), REQUESTS_CA_BUNDLE or SSL_CERT_FILE at the "
            "CA bundle that signs the index's certificate")
@@ -45,7 +45,7 @@ def client_cert_source(env: Mapping[str, str], pip_settings: Sequence[Setting] |
 def _pip_setting(env: Mapping[str, str], pip_settings: Sequence[Setting] | None, command: str,
                  key: Key) -> tuple[str, str] | None:
     """pip's effective ``key`` (cert, client-cert) as (where, value), or None when unset."""
-    from privpip import pipconfig
+    from privpip.core import pipconfig
 
     found = (pipconfig.settings(env, keys=pipconfig.TLS_KEYS) if pip_settings is None
              else list(pip_settings))
@@ -69,7 +69,7 @@ def ssl_context(env: Mapping[str, str] | None = None,
     """
     env = os.environ if env is None else env
     if pip_settings is None:
-        from privpip import pipconfig
+        from privpip.core import pipconfig
 
         pip_settings = pipconfig.settings(env, keys=pipconfig.TLS_KEYS)
     ca = ca_source(env, pip_settings, command)

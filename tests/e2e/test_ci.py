@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from privpip import shells
+from privpip.run import shells
 from tests.helpers import (
     HOSTILE_TOKEN,
     HOSTILE_USER,

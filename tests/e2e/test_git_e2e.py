@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from privpip.context import Context
-from privpip.delivery.git import git_environment
+from privpip.run.delivery.git import git_environment
 from tests.gitserver import GitServer, gitdep_files, make_bare_repo
 from tests.helpers import PLAIN_TOKEN, TESTS, installed, privpip, venv_python, write_config
 

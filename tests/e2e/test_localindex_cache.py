@@ -168,8 +168,8 @@ def _get(index, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
 
 
 def test_conditional_requests_for_pages_and_files(counting):
+    from privpip.core.secret import Secret
     from privpip.localindex import LocalIndex, Upstream
-    from privpip.secret import Secret
 
     upstream = Upstream("corp", f"{counting.root}/idx/simple/", username="__token__",
                         token=Secret(TOKEN))

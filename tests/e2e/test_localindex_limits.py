@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from privpip.core.secret import Secret
 from privpip.errors import PrivpipError
 from privpip.localindex import LocalIndex, Upstream, ssl_context
 from privpip.localindex import tls as tls_module
-from privpip.secret import Secret
 
 PAGE = b'<html><body><a href="/dl/demo-1.0.tar.gz#sha256=00">demo-1.0.tar.gz</a></body></html>'
 

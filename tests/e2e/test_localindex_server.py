@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
+from privpip.core.secret import Secret
 from privpip.localindex import LocalIndex, Problem, Upstream
-from privpip.secret import Secret
 from tests import packaging_fixtures
 from tests.helpers import free_port, start_multi_pypiserver, stop_server, write_htpasswd
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from privpip.core.secret import Secret
 from privpip.localindex import LocalIndex, Upstream
-from privpip.secret import Secret
 from tests import packaging_fixtures
 from tests.helpers import free_port, write_htpasswd
 

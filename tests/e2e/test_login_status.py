@@ -216,7 +216,7 @@ def test_login_refusing_the_file_without_a_keyring(project):
     assert "nothing was stored for index corp" in logout.stdout
     # Nothing was written anywhere in HOME (but the trust record of the project file, which
     # the test wrote as a user's own file).
-    from privpip import trust
+    from privpip.config import trust
 
     home = Path(os.environ["HOME"])
     assert [p for p in home.rglob("*") if p.is_file()] == [trust.trust_file(os.environ)]

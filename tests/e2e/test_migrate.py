@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from privpip import migrate
+from privpip.hygiene import migrate
 from tests.gitserver import git as _git
 from tests.helpers import (
     HOSTILE_TOKEN,

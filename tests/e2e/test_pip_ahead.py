@@ -1,4 +1,4 @@
-"""pip started ahead (privpip/pip_ahead.py, pip_ahead_child.py): the hand-over, its checks,
+"""pip started ahead (privpip/run/pip_ahead.py, pip_ahead_child.py): the hand-over, its checks,
 its fallbacks, and a real install that went through it.
 
 Most tests give the child a stand-in `pip` package (first on PYTHONPATH) whose command line
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from privpip.pip_ahead import PipAhead, _runs_the_child
+from privpip.run.pip_ahead import PipAhead, _runs_the_child
 from tests.helpers import PLAIN_TOKEN, installed, privpip, python_for, venv_python, write_config
 
 STAND_IN_MAIN = '''
@@ -173,7 +173,7 @@ def test_end_of_file_without_a_command_exits_quietly(scene, tmp_path):
     """privpip gone before the hand-over (here: it exits without one): no pip, no output."""
     record, env = scene
     script = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})\n"
-              "from privpip.pip_ahead import PipAhead\n"
+              "from privpip.run.pip_ahead import PipAhead\n"
               f"ahead = PipAhead.start(sys.executable, {env!r})\n"
               "print(ahead.child.pid, flush=True)\n")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from privpip import check
+from privpip.checks import check
 from tests.helpers import pp, table, write_config
 
 TODAY = datetime.now(timezone.utc).date()

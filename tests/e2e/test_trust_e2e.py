@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from privpip import trust
+from privpip.config import trust
 from tests.helpers import PLAIN_TOKEN, privpip, write_config
 from tests.security.stubs import StubIndex
 

@@ -168,7 +168,7 @@ class Ctx:
         path.write_text(text, encoding="utf-8")
         # The user's own file, trusted as `privpip init` trusts it: exported tokens reach its
         # URLs (issue 19). The record (path and SHA-256) lands in the scanned HOME.
-        from privpip import trust
+        from privpip.config import trust
         from privpip.config.schema import token_commands
 
         env = {**self.base_env, **self.env}

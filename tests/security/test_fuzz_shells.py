@@ -93,8 +93,8 @@ def test_every_shell_reproduces_every_byte(batch):
 
 def test_nul_is_refused(tmp_path):
     """A NUL cannot reach privpip through the environment; from a keyring it is refused."""
-    from privpip import shells
     from privpip.errors import UsageError
+    from privpip.run import shells
 
     for shell in ("bash", "zsh", "sh", "fish", "powershell", "dotenv"):
         with pytest.raises(UsageError, match="NUL"):

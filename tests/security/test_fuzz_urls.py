@@ -13,11 +13,11 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pip._internal.utils.misc import redact_auth_from_url, split_auth_from_netloc
 
-from privpip import secret
 from privpip.config import Index
+from privpip.core import secret
+from privpip.core.secret import Secret, redact
 from privpip.credentials import Credential
-from privpip.delivery import Access, url_with_credentials
-from privpip.secret import Secret, redact
+from privpip.run.delivery import Access, url_with_credentials
 from tests.security.conftest import budget
 
 # Every Unicode scalar value: lone surrogates are not text (privpip refuses them earlier, see

@@ -11,10 +11,10 @@ import sys
 
 import pytest
 
-from privpip import identity
 from privpip.config.schema import parse_text
+from privpip.core import identity
+from privpip.core.secret import Secret, redact, redact_argv
 from privpip.errors import ConfigError
-from privpip.secret import Secret, redact, redact_argv
 from tests.e2e.test_token_command import fake_cli, path_with
 from tests.helpers import PLAIN_TOKEN, privpip, write_config
 from tests.security.stubs import StubIndex
@@ -167,7 +167,7 @@ def test_whitespace_in_host_is_a_config_error_not_a_netrc_default(tmp_path):
 def _access(url: str, token: str):
     from privpip.config import Index
     from privpip.credentials import Credential
-    from privpip.delivery import Access
+    from privpip.run.delivery import Access
 
     return Access(Index("i" + str(abs(hash(url)) % 1000), url),
                   Credential("__token__", Secret(token), "env:X"))
@@ -178,8 +178,8 @@ def _access(url: str, token: str):
     ("https://h.example./simple/", "https://H.example/other/"),
 ])
 def test_one_host_however_written_gets_one_credential(one, two):
-    from privpip.delivery.netrc import check_no_host_clash
     from privpip.errors import UnsafeCredential
+    from privpip.run.delivery.netrc import check_no_host_clash
 
     with pytest.raises(UnsafeCredential, match="different credentials"):
         check_no_host_clash([_access(one, "token-one-1234"), _access(two, "token-two-5678")])
@@ -191,7 +191,7 @@ def test_privpips_entry_comes_before_the_users_default_for_curl(capture, tmp_pat
     import shutil
     import subprocess
 
-    from privpip.delivery.netrc import netrc_text
+    from privpip.run.delivery.netrc import netrc_text
 
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")

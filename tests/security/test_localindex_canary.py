@@ -30,8 +30,8 @@ from pathlib import Path
 
 import pytest
 
+from privpip.core.secret import Secret
 from privpip.localindex import LocalIndex, Upstream, ssl_context
-from privpip.secret import Secret
 from tests.helpers import token_forms
 from tests.security import leakscan
 

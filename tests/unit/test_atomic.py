@@ -1,4 +1,4 @@
-"""privpip.atomic, the one core of privpip's atomic writes (config.edit and userdata use it)."""
+"""privpip.core.atomic, the one core of privpip's atomic writes (config.edit and userdata use it)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import stat
 
 import pytest
 
-from privpip import atomic
 from privpip.config import edit
-from privpip.userdata import write_private
+from privpip.core import atomic
+from privpip.core.userdata import write_private
 
 
 def mode(path) -> int:

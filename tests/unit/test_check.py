@@ -1,4 +1,4 @@
-"""privpip.check: the credential goes in a header, and only to the index's own origin."""
+"""privpip.checks.check: the credential goes in a header, and only to the index's own origin."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from privpip import check
+from privpip.checks import check
 from privpip.config import Index
+from privpip.core.secret import Secret
 from privpip.credentials import Credential
-from privpip.secret import Secret
 from tests.helpers import PLAIN_TOKEN
 
 
@@ -105,7 +105,7 @@ def test_command_modules_import_nothing_heavy():
     from tests.helpers import TESTS
 
     code = ("import sys, privpip.cli, privpip.cli.login, privpip.cli.status, privpip.cli.init, "
-            "privpip.check, privpip.config.edit; print(sorted(m for m in ('rich', 'keyring', "
+            "privpip.checks.check, privpip.config.edit; print(sorted(m for m in ('rich', 'keyring', "
             "'tomli_w', 'urllib.request', 'concurrent.futures') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=TESTS.parent, check=True)
@@ -114,7 +114,7 @@ def test_command_modules_import_nothing_heavy():
 
 def test_audit_listing_drops_the_credential_on_a_cross_origin_redirect(servers):
     """`privpip audit` lists an index through the same request helper as `check`."""
-    from privpip import confusion
+    from privpip.checks import confusion
 
     seen, redirects, (root, other) = servers
     redirects["/simple/"] = other + "/elsewhere/"

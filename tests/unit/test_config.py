@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from privpip import config, identity
+from privpip import config
 from privpip.config.schema import parse_text
+from privpip.core import identity
 from privpip.errors import ConfigError
 from tests.helpers import privpip
 

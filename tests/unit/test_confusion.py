@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from privpip import confusion, pipargs
+from privpip.checks import confusion
 from privpip.config import Index
+from privpip.core import pipargs
 from tests import packaging_fixtures
 from tests.helpers import (
     PLAIN_TOKEN,

@@ -10,13 +10,13 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from privpip.config import Index
+from privpip.core.secret import Secret
 from privpip.credentials import Credential
-from privpip.delivery import Access, url_with_credentials
-from privpip.delivery.netrc import netrc_text
-from privpip.delivery.pip import pip_variables
-from privpip.delivery.uv import uv_variables
 from privpip.errors import UnsafeCredential
-from privpip.secret import Secret
+from privpip.run.delivery import Access, url_with_credentials
+from privpip.run.delivery.netrc import netrc_text
+from privpip.run.delivery.pip import pip_variables
+from privpip.run.delivery.uv import uv_variables
 from tests.helpers import HOSTILE_TOKEN, python_for
 
 TRICKY = [
@@ -57,8 +57,8 @@ def test_pip_and_uv_variables_order():
 
 def test_env_unset_names_every_variable_env_can_print():
     """`privpip env --unset` removes exactly what pip_variables and uv_variables can set."""
-    from privpip.delivery import pip as pip_delivery
-    from privpip.delivery import uv
+    from privpip.run.delivery import pip as pip_delivery
+    from privpip.run.delivery import uv
 
     accesses = [access("corp", "https://a.example/s/", "u", "t", default=True),
                 access("other.x", "https://b.example/s/", "u", "t"),
@@ -136,7 +136,7 @@ def test_portable_tokens_need_no_version():
 
 
 def test_users_own_extra_index_urls_are_kept(tmp_path):
-    from privpip.delivery.pip import pip_environment
+    from privpip.run.delivery.pip import pip_environment
 
     accesses = [access("a", "https://a.example/s/", "u", "t1")]
     env = pip_environment(accesses, {"PIP_EXTRA_INDEX_URL": "https://mine.example/s/"}, tmp_path,
@@ -147,7 +147,7 @@ def test_users_own_extra_index_urls_are_kept(tmp_path):
 
 
 def test_pip_child_environment_drops_privpip_token_variables(tmp_path):
-    from privpip.delivery.pip import pip_environment
+    from privpip.run.delivery.pip import pip_environment
 
     env = {"PRIVPIP_INDEX_CORP_TOKEN": "t0ken-a", "PRIVPIP_INDEX_OTHER_TOKEN": "t0ken-b",
            "PRIVPIP_INDEX_CORP_USERNAME": "bot", "CI_JOB_TOKEN": "ci-token", "PATH": "/bin",

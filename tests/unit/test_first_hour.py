@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from privpip import credentials, identity, installed
+from privpip import credentials
 from privpip.config.model import Index
+from privpip.core import identity
 from privpip.credentials import filestore
 from privpip.errors import CredentialNotFound
+from privpip.ui import installed
 from tests.helpers import privpip, write_config
 
 URL = "https://pypi.example.com/simple/"

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from privpip import pipargs
 from privpip.context import Context
-from privpip.delivery import git as git_delivery
-from privpip.delivery import git_helper
+from privpip.core import pipargs
 from privpip.errors import UsageError
+from privpip.run.delivery import git as git_delivery
+from privpip.run.delivery import git_helper
 from tests.helpers import TESTS, privpip, write_config
 
 HOST = "gitlab.example.com"

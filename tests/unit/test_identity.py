@@ -1,11 +1,11 @@
-"""privpip.identity: the one answer to "same name / host / origin / index?", "loopback?", the
+"""privpip.core.identity: the one answer to "same name / host / origin / index?", "loopback?", the
 keyring services, the default username and basic auth."""
 
 from __future__ import annotations
 
 import pytest
 
-from privpip import identity
+from privpip.core import identity
 
 
 @pytest.mark.parametrize("a, b, expected", [
@@ -114,11 +114,11 @@ def test_default_username_is_written_once():
     import pathlib
     import tokenize
 
-    package = pathlib.Path(identity.__file__).parent
+    package = pathlib.Path(identity.__file__).parents[1]  # all of privpip
     holders = []
     for path in sorted(package.rglob("*.py")):
         tokens = tokenize.generate_tokens(io.StringIO(path.read_text(encoding="utf-8")).readline)
         if any(t.type == tokenize.STRING and t.string.strip("\"'") == "__token__"
                for t in tokens):
             holders.append(str(path.relative_to(package)))
-    assert holders == ["identity.py"]
+    assert holders == ["core/identity.py"]

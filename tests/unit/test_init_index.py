@@ -99,7 +99,7 @@ def test_init_trusts_the_file_it_writes_and_index_add_keeps_it(tmp_path):
     # the file you wrote with `privpip init` is yours, so the first hour needs no `trust`.
     import os
 
-    from privpip import trust
+    from privpip.config import trust
 
     assert pp("init", cwd=tmp_path).returncode == 0
     path = tmp_path / "privpip.toml"

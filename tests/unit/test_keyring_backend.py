@@ -194,7 +194,7 @@ def test_a_lookup_imports_neither_pip_nor_click_nor_http(tmp_path: Path) -> None
              "print(PrivpipKeyring().get_password('https://pypi.org/simple/', '__token__'))\n"
              "new = set(sys.modules) - before\n"
              "print(sorted(m for m in new if m.split('.')[0] in ('pip', 'click', 'rich')"
-             " or m in ('privpip.http', 'privpip.localindex', 'privpip.cli')))\n")
+             " or m in ('privpip.credentials.http', 'privpip.localindex', 'privpip.cli')))\n")
     env = {**os.environ, "PRIVPIP_INDEX_CORP_TOKEN": "tok-from-env", "PRIVPIP_TRUST": "1"}
     out = subprocess.run([sys.executable, "-c", probe, CORP.url], cwd=project, env=env,
                          capture_output=True, text=True, check=True).stdout
@@ -213,7 +213,7 @@ def test_exported_token_only_for_a_url_the_user_chose(tmp_path: Path) -> None:
     mine = {**env, "PRIVPIP_USER_CONFIG": str(user)}
     assert lookup(CORP.url, None, mine, project) == ("__token__", "tok-from-env")
     assert lookup(CORP.url, None, {**env, "CI": "true"}, project) == ("__token__", "tok-from-env")
-    from privpip import trust
+    from privpip.config import trust
 
     trust.trust(project / "privpip.toml", env, [])
     assert lookup(CORP.url, None, env, project) == ("__token__", "tok-from-env")

@@ -8,8 +8,8 @@ from unittest import mock
 
 import pytest
 
-from privpip import pip_ahead
-from privpip.pip_ahead import guess
+from privpip.run import pip_ahead
+from privpip.run.pip_ahead import guess
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import stat
 
-from privpip import atomic
+from privpip.core import atomic
 from privpip.localindex import address
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from privpip import pipargs
 from privpip.config import Config, Index
+from privpip.core import pipargs
+from privpip.core.secret import Secret
 from privpip.credentials import Credential
-from privpip.delivery import Access
-from privpip.delivery.local import RoutingRefused, describe, plan, taken_over
-from privpip.secret import Secret
+from privpip.run.delivery import Access
+from privpip.run.delivery.local import RoutingRefused, describe, plan, taken_over
 
 URL = "https://ext.example.com/simple/"
 
@@ -102,7 +102,7 @@ def test_requirement_file_find_links_url_is_refused_with_file_and_line(tmp_path)
 def test_file_indexes_pass_to_pip_as_they_are(tmp_path):
     """An air-gapped mirror or a wheelhouse as a file:// index: no refusal, no upstream; pip
     (and uv) read it themselves, and a file:// index-url replaces the public index."""
-    from privpip.delivery.local import TakenOver
+    from privpip.run.delivery.local import TakenOver
 
     corp = Index("corp", "https://corp.example/simple/")
     mirror = TakenOver("file:///srv/mirror/simple", "pip.conf:2 (index-url)",
@@ -191,8 +191,8 @@ def test_plan_puts_extra_indexes_first_and_the_default_last_and_skips_on_request
     """uv's first-index order: privpip's extra indexes in config order, its default index,
     then what pip would ask besides; a default index with packages is not explicit (it is
     the one that serves every other name)."""
-    from privpip.delivery.local import TakenOver
     from privpip.errors import UsageError
+    from privpip.run.delivery.local import TakenOver
 
     default = Index("main", "https://main.example/simple/", default=True, packages=("corp-*",))
     team = Index("team", "https://team.example/simple/")
@@ -228,7 +228,7 @@ def test_withheld_page_hint_for_a_taken_over_index_names_where_it_came_from():
 def test_only_configured_indexes_are_connected_to_ahead(tmp_path):
     """The public index and the indexes taken over from pip are contacted only when a request
     needs them: no connection to them just because privpip started."""
-    from privpip.delivery.local import TakenOver, new_index
+    from privpip.run.delivery.local import TakenOver, new_index
 
     corp = Index("corp", "https://corp.example/simple/")
     routed = plan(Config((corp,)), [Access(corp, None)],
@@ -255,14 +255,14 @@ def test_only_configured_indexes_are_connected_to_ahead(tmp_path):
 ])
 def test_lock_tools_default_to_netrc(argv, tool):
     """Tools that write index URLs into a lock file must see the real URLs (run's default)."""
-    from privpip.pipeline import lock_tool
+    from privpip.run.pipeline import lock_tool
 
     assert lock_tool(argv) == tool
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("", 30.0), (" 90 ", 90.0), ("0.5", 0.5)])
 def test_upstream_timeout_from_the_environment(raw, expected):
-    from privpip.delivery.local import upstream_timeout
+    from privpip.run.delivery.local import upstream_timeout
 
     assert upstream_timeout({"PRIVPIP_UPSTREAM_TIMEOUT": raw}) == expected
     assert upstream_timeout({}) == 30.0
@@ -270,8 +270,8 @@ def test_upstream_timeout_from_the_environment(raw, expected):
 
 @pytest.mark.parametrize("raw", ["0", "-3", "soon", "nan", "1e9"])
 def test_a_bad_upstream_timeout_is_a_usage_error(raw):
-    from privpip.delivery.local import upstream_timeout
     from privpip.errors import UsageError
+    from privpip.run.delivery.local import upstream_timeout
 
     with pytest.raises(UsageError, match="PRIVPIP_UPSTREAM_TIMEOUT"):
         upstream_timeout({"PRIVPIP_UPSTREAM_TIMEOUT": raw})
@@ -281,8 +281,8 @@ def test_uv_files_are_read_and_merged_as_uv_does(tmp_path):
     """uv's discovery (a directory's uv.toml before its pyproject.toml, the nearest only,
     then the user's), its merge (project first in arrays, project's scalars win) and the
     copy the child reads without index URLs; file:line for each index setting."""
-    from privpip import pipconfig
-    from privpip.delivery.local import read_uv_files, uv_config_copy
+    from privpip.core import pipconfig
+    from privpip.run.delivery.local import read_uv_files, uv_config_copy
 
     project = tmp_path / "project" / "sub"
     project.mkdir(parents=True)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from privpip.core.secret import Secret
 from privpip.localindex import pages, routing
 from privpip.localindex.pages import File, Page
 from privpip.localindex.routing import Problem, Refusal, Upstream
-from privpip.secret import Secret
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "pages"
 H = "29a7cba98cf347075f2361d8cae0843f62cef50507b972ac87211c9d2ef42528"

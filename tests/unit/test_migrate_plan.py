@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from privpip import migrate, scan
+from privpip.hygiene import migrate, scan
 from tests.helpers import HOSTILE_TOKEN, PLAIN_TOKEN
 
 GITLAB_PAT = "glpat-Q7x9Kd2mLp4Rt8Vw3Zy6"

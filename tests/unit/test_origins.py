@@ -1,4 +1,4 @@
-"""privpip.origins: reading where each distribution came from, and the findings."""
+"""privpip.checks.origins: reading where each distribution came from, and the findings."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 import time
 from pathlib import Path
 
-from privpip import origins, provenance
+from privpip.checks import origins, provenance
+from privpip.checks.provenance import Dist, Fetched
 from privpip.config import Index
-from privpip.provenance import Dist, Fetched
 from tests.helpers import pp
 
 CORP = Index("corp", "https://pkgs.example.com/simple/", packages=("corp-*",))

@@ -1,10 +1,10 @@
-"""privpip.pipargs: the one reader of pip command lines and requirement files."""
+"""privpip.core.pipargs: the one reader of pip command lines and requirement files."""
 
 from __future__ import annotations
 
 import pytest
 
-from privpip import pipargs
+from privpip.core import pipargs
 
 
 @pytest.mark.parametrize("args, expected", [

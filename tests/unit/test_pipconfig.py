@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from privpip import pipconfig
+from privpip.core import pipconfig
 
 
 def pip_says(env: dict[str, str], command: str = "install") -> dict[str, list[str]]:

@@ -1,4 +1,4 @@
-"""privpip.provenance: the streamed-file records, matching them to installed distributions,
+"""privpip.checks.provenance: the streamed-file records, matching them to installed distributions,
 and the atomic write of provenance_url.json with its RECORD row."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import os
 import time
 from pathlib import Path
 
-from privpip import provenance
+from privpip.checks import provenance
+from privpip.checks.provenance import Dist, Fetched, Recorder
+from privpip.core.secret import Secret
 from privpip.localindex.model import Upstream
-from privpip.provenance import Dist, Fetched, Recorder
-from privpip.secret import Secret
 
 TOKEN = "glpat-" + "s3cr3tT0kenValue12"
 CORP = Upstream("corp", "https://pkgs.example.com/simple/", token=Secret(TOKEN))

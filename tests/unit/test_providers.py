@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from privpip import config, credentials, providers
+from privpip import config, credentials
+from privpip.config import providers
 from privpip.config.schema import parse_text
 from privpip.errors import ConfigError, CredentialNotFound, TokenCommandFailed
 from tests import helpers

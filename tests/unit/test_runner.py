@@ -236,7 +236,7 @@ def test_sigkill_of_privpip_ends_the_child_and_the_next_run_removes_the_netrc(fa
 
 
 def test_remove_stale_keeps_live_foreign_and_odd_entries(tmp_path):
-    from privpip import runner
+    from privpip.run import runner
 
     dead = subprocess.Popen([sys.executable, "-c", ""])
     dead.wait()

@@ -1,4 +1,4 @@
-"""privpip.sbom: the CycloneDX document, validated against the schema cyclonedx-python-lib
+"""privpip.checks.sbom: the CycloneDX document, validated against the schema cyclonedx-python-lib
 ships; and the one-line error without the library."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from privpip.origins import Origin
+from privpip.checks.origins import Origin
 from tests.helpers import bare_python
 
 cyclonedx = pytest.importorskip("cyclonedx", reason="cyclonedx-python-lib is in the test extra")
@@ -29,7 +29,7 @@ def test_components_with_purl_hashes_and_repository_url():
     from cyclonedx.schema import SchemaVersion
     from cyclonedx.validation.json import JsonStrictValidator
 
-    from privpip import sbom
+    from privpip.checks import sbom
 
     text = sbom.cyclonedx(ORIGINS)
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from privpip import scan
+from privpip.hygiene import scan
 from tests.gitserver import git as _git
 from tests.helpers import HOSTILE_TOKEN, privpip
 

@@ -14,12 +14,12 @@ from tests.helpers import TESTS, launch_probe, write_config
 PROBE = launch_probe(before="""
 at_spawn = []
 if sys.argv[1:2] == ["install"]:
-    import privpip.runner
-    spawn = privpip.runner.run
+    import privpip.run.runner
+    spawn = privpip.run.runner.run
     def spy(*args, **kwargs):  # what was imported when the child was started
         at_spawn.extend(sorted(sys.modules))
         return spawn(*args, **kwargs)
-    privpip.runner.run = spy
+    privpip.run.runner.run = spy
 """, after="""
 import json
 print(json.dumps(at_spawn), file=sys.stderr)
@@ -29,8 +29,8 @@ HEAVY = {"keyring", "rich", "tomli_w", "urllib3", "requests", "platformdirs", "e
          "concurrent", "asyncio", "urllib.request", "http.client", "difflib", "ssl", "tarfile",
          "dataclasses_json"}
 # what `env` may not load beyond that: the child's and the private directory's modules
-ENV_ONLY = {"subprocess", "shutil", "tempfile", "random", "bz2", "lzma", "privpip.confusion",
-            "privpip.http", "privpip.runner"}
+ENV_ONLY = {"subprocess", "shutil", "tempfile", "random", "bz2", "lzma", "privpip.checks.confusion",
+            "privpip.credentials.http", "privpip.run.runner"}
 
 
 def loaded(args, tmp_path, env):
@@ -104,8 +104,8 @@ def test_install_imports_only_what_running_pip_needs(tmp_path):
     heavy = {m for m in everything if m in HEAVY or m.split(".")[0] in HEAVY}
     assert heavy == set()
     # (gettext stays: click's own modules import it)
-    assert everything & {"shutil", "tempfile", "random", "bz2", "lzma", "privpip.confusion",
-                         "privpip.http"} == set()
+    assert everything & {"shutil", "tempfile", "random", "bz2", "lzma", "privpip.checks.confusion",
+                         "privpip.credentials.http"} == set()
     assert "subprocess" in everything  # the child is run: the probe saw the real path
     assert loaded_at_spawn(result) & NOT_BEFORE_PIP == set()
 
@@ -120,7 +120,7 @@ def test_routed_install_imports_the_server_and_nothing_else_heavy(tmp_path):
     heavy = {m for m in everything if (m in HEAVY or m.split(".")[0] in HEAVY)
              and m.split(".")[0] not in allowed}
     assert heavy == set()
-    assert everything & {"privpip.confusion", "tarfile", "difflib"} == set()
+    assert everything & {"privpip.checks.confusion", "tarfile", "difflib"} == set()
     assert loaded_at_spawn(result) & NOT_BEFORE_PIP == set()
     assert "privpip.localindex.server" in everything  # built once pip was running
 
@@ -278,9 +278,10 @@ import json
 print(json.dumps(at_start), file=sys.stderr)
 """)
 # The entry point, the guess and what it reads, and what `from __future__` loads: nothing else
-# may delay the interpreter that imports pip (privpip/pip_ahead.py).
-BEFORE_PIP_AHEAD = {"privpip", "privpip.launch", "privpip.errors", "privpip.target",
-                    "privpip.pip_ahead", "privpip.pip_ahead_child", "__future__"}
+# may delay the interpreter that imports pip (privpip/run/pip_ahead.py).
+BEFORE_PIP_AHEAD = {"privpip", "privpip.launch", "privpip.errors", "privpip.run.target",
+                    "privpip.run.pip_ahead", "privpip.run.pip_ahead_child", "__future__",
+                    "privpip.run"}
 
 
 def test_pips_interpreter_starts_before_anything_but_the_fast_path_is_imported(tmp_path):

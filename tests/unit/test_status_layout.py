@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from privpip import terminal
+from privpip.ui import terminal
 from tests.helpers import BLOCKING, PLAIN_TOKEN, PLAINTEXT, TESTS, pp, write_config
 
 LONG_URL = "https://gitlab.example.com/api/v4/groups/engineering-platform/-/packages/pypi/simple/"

@@ -241,7 +241,7 @@ def test_reading_the_keyring_does_not_run_the_modules_keyring_never_uses(tmp_pat
 
 
 def test_deferred_modules_load_when_used_after_a_keyring_read(tmp_path, env):
-    """Used later, from several threads at once (privpip.http sends requests that way), the
+    """Used later, from several threads at once (privpip.credentials.http sends requests that way), the
     stand-ins give the real modules; the keyring's own view of them forwards to the same."""
     code = """
 import sys, threading

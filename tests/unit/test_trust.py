@@ -1,4 +1,4 @@
-"""The trust records and the rules of privpip.trust (issue 10, finding 1), without the CLI.
+"""The trust records and the rules of privpip.config.trust (issue 10, finding 1), without the CLI.
 
 The command line flow (untrusted, trusted, changed, CI) is tested in tests/e2e/test_trust_e2e.py.
 """
@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from privpip import trust
-from privpip.config import Index
+from privpip.config import Index, trust
 from privpip.errors import ConfigError
 
 

@@ -11,9 +11,9 @@ import pytest
 from privpip import config
 from privpip.config import Index
 from privpip.config.schema import Settings, parse_text
-from privpip.delivery import twine
-from privpip.delivery.netrc import netrc_reader
 from privpip.errors import ConfigError, UsageError
+from privpip.run.delivery import twine
+from privpip.run.delivery.netrc import netrc_reader
 from tests.helpers import privpip, write_config
 
 BASE = '[[index]]\nname = "corp"\nurl = "https://gitlab.example.com/api/v4/projects/42/packages/pypi/simple"\n'

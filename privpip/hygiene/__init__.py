@@ -1,0 +1,1 @@
+"""Tokens written into files: finding them (scan) and moving them out (migrate)."""
