@@ -173,6 +173,70 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _prctl() -> Callable[..., int] | None:
+    """Linux's prctl(2) through ctypes (imported only here, when a child is about to start)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        return cast("Callable[..., int]", ctypes.CDLL(None, use_errno=True).prctl)
+    except (OSError, AttributeError):
+        return None
+
+
+def _become_subreaper() -> bool:
+    """PR_SET_CHILD_SUBREAPER: what the child leaves behind when it dies (`sh -c 'a & b'`
+    killed mid-way) is re-parented to privpip instead of init, so privpip can still find and
+    end it (_end_descendants). The child stays in privpip's process group: Ctrl-C and
+    terminal job control work as before."""
+    prctl = _prctl()
+    return prctl is not None and prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+
+
+def _descendants() -> list[int]:
+    """The live processes below privpip (from /proc; zombies have ended and are left out)."""
+    me = os.getpid()
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as file:
+                fields = file.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 1 and fields[0] != "Z":
+            parents[int(entry)] = int(fields[1])
+    found: list[int] = []
+    frontier = {me}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items()
+                    if parent in frontier and pid != me and pid not in found}
+        found += sorted(frontier)
+    return found
+
+
+def _end_descendants(signum: int, grace: float = 2.0) -> None:
+    """After privpip was told to end (SIGTERM, SIGHUP, SIGQUIT): the same signal to every
+    process still below it, then SIGKILL to what is left after ``grace`` seconds."""
+    import time
+
+    for sig in (signum, signal.SIGKILL):
+        left = _descendants()
+        for pid in left:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+        deadline = time.monotonic() + grace
+        while left and time.monotonic() < deadline:
+            time.sleep(0.02)
+            left = _descendants()
+        if not left:
+            return
+
+
 def _die_with_us() -> Callable[[], None] | None:
     """On Linux, a function for Popen's preexec_fn: the child gets SIGKILL when privpip dies.
 
@@ -182,13 +246,8 @@ def _die_with_us() -> Callable[[], None] | None:
     (which the next privpip run removes). Grandchildren (pip's build subprocesses) are not
     covered. ctypes is imported only here, when a child is about to start.
     """
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
+    prctl = _prctl()
+    if prctl is None:
         return None
     parent = os.getpid()
     pr_set_pdeathsig = 1
@@ -226,8 +285,11 @@ def run(
     """
     child: subprocess.Popen[Any] | Child | None = None
     pending: list[int] = []
+    ending: list[int] = []  # the terminating signals privpip was sent
 
     def forward(signum: int, _frame: object) -> None:
+        if signum != signal.SIGINT:
+            ending.append(signum)
         if signum == signal.SIGINT and _terminal_sent_it():
             return
         if child is None:  # still starting: passed on as soon as it runs
@@ -243,6 +305,7 @@ def run(
     previous = {}
     for signum in _not_ignored(_FORWARDED):
         previous[signum] = signal.signal(signum, forward)
+    subreaper = _become_subreaper()
     try:
         taken = ahead.take(argv, env) if ahead is not None and on_output is None else None
         if ahead is not None and taken is None:
@@ -262,6 +325,9 @@ def run(
             except KeyboardInterrupt:  # pragma: no cover - handler replaced above
                 continue
     finally:
+        if ending and subreaper:
+            # Told to end: nothing COMMAND started may outlive the run (`sh -c 'a & b'`).
+            _end_descendants(ending[0])
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 

@@ -252,3 +252,93 @@ def test_remove_stale_keeps_live_foreign_and_odd_entries(tmp_path):
     assert [p.name for p in removed] == [f"privpip-{dead.pid}-abc"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["keep", f"privpip-{live}-abc", "privpip-oldstyle", f"privpip-{dead.pid}-link"])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_CHILD_SUBREAPER is Linux's")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_privpip_told_to_end_leaves_no_grandchildren(fake, tmp_path, signum):
+    """Issue 19: `privpip run -- sh -c 'a & b'` sent SIGTERM (or SIGHUP): the shell dies of
+    it, and what it started (a background job and the command it waited for) ends too,
+    instead of running on under init. privpip still dies of the signal it got."""
+    _fake_path, temp = fake
+    script = ("sleep 300 & echo $! > bg.pid; sleep 301 & echo $! > fg.pid; "
+              "touch started; wait")
+    env = {**os.environ, "PYTHONPATH": str(TESTS.parent), "TMPDIR": str(temp),
+           "PRIVPIP_INDEX_CORP_TOKEN": "tok-123456"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "privpip", "run", "--delivery", "netrc", "--", "sh", "-c",
+         script], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, preexec_fn=dispositions())
+    assert wait_for((tmp_path / "started").exists), proc.communicate(timeout=30)
+    pids = [int((tmp_path / name).read_text()) for name in ("bg.pid", "fg.pid")]
+    try:
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == -signum, err
+        assert wait_for(lambda: all(_gone(pid) for pid in pids), 10), "a grandchild outlived privpip"
+        assert leftovers(temp) == []
+    finally:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def _in_terminal(tmp_path: Path, temp: Path, script: str) -> tuple[int, int]:
+    """`privpip run -- sh -c SCRIPT` as the foreground job of a new terminal (pty.fork:
+    its own session, the pty its controlling terminal): (pid, the terminal's fd)."""
+    import pty
+
+    env = {**os.environ, "PYTHONPATH": str(TESTS.parent), "TMPDIR": str(temp),
+           "PRIVPIP_INDEX_CORP_TOKEN": "tok-123456"}
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child execs at once
+        os.chdir(tmp_path)
+        dispositions()()  # as a login shell leaves them (the suite may run with SIGINT ignored)
+        os.execve(sys.executable, [sys.executable, "-m", "privpip", "run", "--delivery",
+                                   "netrc", "--", "sh", "-c", script], env)
+    return pid, fd
+
+
+def _read_until(fd: int, text: bytes, timeout: float = 30.0) -> bytes:
+    import select
+
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while text not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                seen += os.read(fd, 1024)
+            except OSError:
+                break
+    return seen
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a Linux pty")
+def test_child_reads_the_terminal_and_ctrl_c_ends_the_run(fake, tmp_path):
+    """With privpip as the children's subreaper, COMMAND is still in the terminal's
+    foreground group: it reads what is typed, and a Ctrl-C ends it and privpip alike."""
+    _fake_path, temp = fake
+    pid, fd = _in_terminal(tmp_path, temp, "read x; echo got:$x; sleep 300")
+    try:
+        time.sleep(0.5)  # privpip starts sh, which waits on the terminal
+        os.write(fd, b"typed\n")
+        seen = _read_until(fd, b"got:typed")
+        assert b"got:typed" in seen, seen
+        time.sleep(0.5)  # sh now waits for sleep
+        os.write(fd, b"\x03")  # Ctrl-C, as the terminal sends it to its foreground group
+        done, status, deadline = 0, 0, time.monotonic() + 30
+        while done != pid and time.monotonic() < deadline:
+            seen += _read_until(fd, b"never", timeout=0.2)
+            done, status = os.waitpid(pid, os.WNOHANG)
+        assert done == pid, seen
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGINT
+        assert leftovers(temp) == []
+    finally:
+        os.close(fd)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
