@@ -33,6 +33,16 @@ def _check_value(name: str, value: str) -> None:
         raise UsageError(f"the value of {name} contains a NUL byte, which no environment can hold")
 
 
+def _posix_quote(value: str) -> str:
+    """shlex.quote, and quoted also where shlex leaves '=' bare at the start of the value or
+    after a ':': zsh expands such an '=' in an assignment to a command's path (its EQUALS
+    option), so `export X==000` fails there."""
+    quoted = shlex.quote(value)
+    if quoted == value and (value.startswith("=") or ":=" in value):
+        return f"'{value}'"
+    return quoted
+
+
 def export(shell: str, variables: Mapping[str, str]) -> str:
     if shell == "netrc":
         return netrc(variables)
@@ -40,7 +50,7 @@ def export(shell: str, variables: Mapping[str, str]) -> str:
     for name, value in variables.items():
         _check_value(name, value)
         if shell in ("bash", "zsh", "sh", "gitlab"):
-            lines.append(f"export {name}={shlex.quote(value)}")
+            lines.append(f"export {name}={_posix_quote(value)}")
         elif shell == "github":
             lines.append(_github_env_block(name, value))
         elif shell == "fish":

@@ -87,6 +87,7 @@ def check_batch(batch: list[str]) -> None:
 @given(st.lists(tokens, min_size=1, max_size=25))
 @example(["caf\u00e9 \u20ac \U0001d11e \u2018ps\u2019", "multi\nline\ttab\r", "\x7f\x1b[31m",
           "\uf600\uf6ff\ufffd\ufeff\u200b", "\U0010ffff" * 4, "a=b;c|d&e>f<g"])
+@example(["=000", "=ls:=sh", "abc:=ls"])  # zsh's =cmd expansion (found by this test in CI)
 def test_every_shell_reproduces_every_byte(batch):
     check_batch(batch)
 
