@@ -14,6 +14,7 @@ from privpip.cli.options import CONTEXT
 from privpip.config import edit as config_edit
 from privpip.config.schema import check_index_arguments
 from privpip.context import Context
+from privpip.core.identity import DEFAULT_USERNAME
 from privpip.core.secret import redact
 from privpip.errors import ConfigError
 
@@ -44,7 +45,7 @@ _ARGUMENTS = {"name": "argument NAME", "url": "argument URL", "username": "--use
 @click.option("--default", "is_default", is_flag=True,
               help="This index replaces PyPI (pip --index-url). Otherwise it is an extra index.")
 @click.option("--username", "-u", metavar="USER",
-              help="HTTP basic-auth username (default: __token__).")
+              help=f"HTTP basic-auth username (default: {DEFAULT_USERNAME}).")
 @click.option("--token-env", "token_env", multiple=True, metavar="VAR",
               help="Also read the token from this environment variable (repeatable), "
               "e.g. CI_JOB_TOKEN.")

@@ -19,7 +19,7 @@ from privpip.credentials.stored import Stored
 from privpip.errors import KeyringUnavailable, PrivpipError, UsageError
 
 _USERNAME_HELP = ("Username to store the token under. Default: the index's `username` "
-                  "(__token__ unless set), or PRIVPIP_INDEX_<NAME>_USERNAME.")
+                  f"({identity.DEFAULT_USERNAME} unless set), or PRIVPIP_INDEX_<NAME>_USERNAME.")
 
 
 @click.command(context_settings=CONTEXT)

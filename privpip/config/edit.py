@@ -18,7 +18,7 @@ from privpip.config.discovery import has_privpip_table
 from privpip.config.model import PYPROJECT_FILE, Index, did_you_mean, label
 from privpip.config.schema import parse_text
 from privpip.core import atomic
-from privpip.core.identity import same_name
+from privpip.core.identity import DEFAULT_USERNAME, same_name
 from privpip.errors import ConfigError
 
 _DOC = """\
@@ -36,8 +36,8 @@ _DOC = """\
 #                        # (http:// only for localhost)
 # default = true         # optional, default false; true replaces PyPI (pip --index-url);
 #                        # at most one index; the others are extra indexes
-# username = "__token__" # optional; the HTTP basic-auth user (a deploy token's own
-#                        # name); default __token__. GitLab CI's job token needs none.
+# username = "{username}" # optional; the HTTP basic-auth user (a deploy token's own
+#                        # name); default {username}. GitLab CI's job token needs none.
 # token-env = ["CORP_PYPI_TOKEN"]
 #                        # optional; more variables to read the token from, in order
 # auth = true            # optional; false for an index that needs no credential
@@ -57,7 +57,7 @@ def _doc(header: str) -> str:
     for n, source in enumerate(INDEX_SOURCES, 1):
         for m, line in enumerate(source.starter.splitlines()):
             lines.append(f"#   {n}. {line}" if m == 0 else f"#      {line}")
-    return _DOC.format(sources="\n".join(lines), header=header)
+    return _DOC.format(sources="\n".join(lines), header=header, username=DEFAULT_USERNAME)
 
 
 def starter(pyproject: bool) -> str:
@@ -304,7 +304,7 @@ def url_hints(url: str, env_name: str) -> list[str]:
     if kind is not None:
         hints.append(
             f"this looks like a GitLab {kind} package registry. GitLab accepts: a personal "
-            "access token (scope read_api) with the default username __token__; a deploy "
+            f"access token (scope read_api) with the default username {DEFAULT_USERNAME}; a deploy "
             "token (scope read_package_registry) with its own username "
             "(--username gitlab+deploy-token-N); in GitLab CI on the same host, the job "
             "token (CI_JOB_TOKEN, user gitlab-ci-token) is used with nothing to configure"
