@@ -60,14 +60,9 @@ def keep_memory_private() -> None:
     after their execve. The cost: gdb, py-spy or strace cannot attach to a running privpip
     as its own user (start privpip under them, or use root), and no core dump is written.
     """
-    if sys.platform != "linux":
-        return
-    try:
-        import ctypes
+    from privpip.core.prctl import PR_SET_DUMPABLE, prctl
 
-        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # 4: PR_SET_DUMPABLE
-    except (OSError, AttributeError):  # no libc to call (a static build): nothing to do
-        pass
+    prctl(PR_SET_DUMPABLE, 0)  # no prctl (not Linux, a static build): nothing to do
 
 
 def _say(line: str) -> None:
