@@ -307,25 +307,6 @@ def document(fetched: Fetched) -> dict[str, Any]:
             "index_url": fetched.index_url}
 
 
-def _replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``path`` atomically: a temporary file beside it, then os.replace. A new inode,
-    so a RECORD hard-linked from the installer's cache (uv) is never changed in place."""
-    import tempfile
-
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def record_line(relative: str, data: bytes) -> list[str]:
     """A RECORD row (PEP 376 / the wheel spec): path, sha256=urlsafe-b64 digest, size."""
     import base64
@@ -341,18 +322,21 @@ def write(dist: Dist, fetched: Fetched) -> None:
     import io
     import json
 
-    data = (json.dumps(document(fetched), indent=2) + "\n").encode("utf-8")
+    from privpip.core import atomic
+
+    data = json.dumps(document(fetched), indent=2) + "\n"
     record = dist.path / "RECORD"
     text = record.read_text(encoding="utf-8")
     relative = f"{dist.path.name}/{FILE}"
     rows = [row for row in csv.reader(io.StringIO(text)) if row and row[0] != relative]
-    rows.append(record_line(relative, data))
+    rows.append(record_line(relative, data.encode("utf-8")))
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(rows)
     mode = record.stat().st_mode & 0o777
     # RECORD first: the file is never there without the row that lets uninstall remove it.
-    _replace_file(record, out.getvalue().encode("utf-8"), mode)
-    _replace_file(dist.path / FILE, data, mode)
+    # A new inode each (os.replace), so a RECORD hard-linked from uv's cache is not changed.
+    atomic.replace(record, out.getvalue(), mode, durable=False)
+    atomic.replace(dist.path / FILE, data, mode, durable=False)
 
 
 def write_installed(recorder: Recorder, site_dirs: Sequence[Path], since: float,

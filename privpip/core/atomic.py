@@ -8,10 +8,14 @@ from __future__ import annotations
 import os
 
 
-def stage(target: str | os.PathLike[str], text: str, mode: int | None = None) -> str:
+def stage(target: str | os.PathLike[str], text: str, mode: int | None = None,
+          durable: bool = True) -> str:
     """A new temporary file next to ``target`` (same file system) holding ``text``, flushed
-    to disk, with ``mode`` (default: ``target``'s, or 0o666 minus the umask for a new file);
-    the caller replaces ``target`` with it (``os.replace``) or removes it.
+    to disk unless not ``durable``, with ``mode`` (default: ``target``'s, or 0o666 minus the
+    umask for a new file); the caller replaces ``target`` with it (``os.replace``) or removes
+    it. Not durable is for files written beside an installer's, which pip and uv do not
+    flush either (provenance records): one fsync per installed distribution cost more than
+    the rest of the record.
 
     Created 0600, exclusively and without following a symlink, under a random name: nobody
     reads it half-written or before it has its mode."""
@@ -28,8 +32,9 @@ def stage(target: str | os.PathLike[str], text: str, mode: int | None = None) ->
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         if mode != 0o600:
             os.chmod(tmp, mode)
     except BaseException:
@@ -38,10 +43,11 @@ def stage(target: str | os.PathLike[str], text: str, mode: int | None = None) ->
     return tmp
 
 
-def replace(target: str | os.PathLike[str], text: str, mode: int | None = None) -> None:
+def replace(target: str | os.PathLike[str], text: str, mode: int | None = None,
+            durable: bool = True) -> None:
     """Replace ``target`` (the path itself, not a symlink's target) with ``text`` in one step;
     nothing is left behind on failure."""
-    tmp = stage(target, text, mode)
+    tmp = stage(target, text, mode, durable)
     try:
         os.replace(tmp, target)
     except BaseException:

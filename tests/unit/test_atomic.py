@@ -62,3 +62,19 @@ def test_userdata_replaces_a_symlink_itself_config_edit_writes_through(tmp_path)
     private.symlink_to(real)
     write_private(private, "{}\n")  # privpip's own file: never written through a link
     assert not private.is_symlink() and real.read_text() == "through\n"
+
+
+def test_config_writes_reach_the_disk_and_installer_side_records_do_not_wait_for_it(
+        tmp_path, monkeypatch):
+    flushed: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (flushed.append(fd), real_fsync(fd)))
+    target = tmp_path / "RECORD"
+    target.write_text("a,,\n")
+    target.chmod(0o644)
+    atomic.replace(target, "a,,\nb,,\n", durable=False)  # what provenance writes
+    assert flushed == [] and target.read_text() == "a,,\nb,,\n"
+    assert target.stat().st_mode & 0o777 == 0o644
+    atomic.replace(target, "c,,\n")  # the default: privpip's config and private files
+    assert len(flushed) == 1 and target.read_text() == "c,,\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["RECORD"]
