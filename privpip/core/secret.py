@@ -92,7 +92,7 @@ def redact(text: str) -> str:
     text = _USERINFO.sub(lambda m: m.group("scheme") + "****@", text)
     if not _SEEN:
         return text
-    every = sorted({f for value in _SEEN for f in forms(value)}, key=len, reverse=True)
+    every = _every_form()
 
     def url(match: re.Match[str]) -> str:
         origin, rest = match.group("origin"), match.group("rest")
@@ -106,6 +106,21 @@ def redact(text: str) -> str:
     for form in every:
         text = text.replace(form, "****")
     return text
+
+
+_FORMS: dict[frozenset[str], list[str]] = {}
+
+
+def _every_form() -> list[str]:
+    """forms() of every secret seen, longest first: computed once per set of secrets, not
+    per message (the local index redacts a URL for each request it logs, `privpip serve`)."""
+    seen = frozenset(_SEEN)
+    every = _FORMS.get(seen)
+    if every is None:
+        every = sorted({f for value in seen for f in forms(value)}, key=len, reverse=True)
+        _FORMS.clear()  # the set only grows: the one before is not asked for again
+        _FORMS[seen] = every
+    return every
 
 
 def redact_argv(argv: Sequence[str]) -> str:

@@ -89,6 +89,16 @@ def test_base64_and_hex_forms_are_scrubbed(user, token):
                 assert token[2:-2].encode() not in left
 
 
+def test_a_secret_seen_after_earlier_messages_is_scrubbed_too():
+    # redact() keeps the forms it computed for the secrets seen so far; a new one must count.
+    Secret("first-token-abcdefghijkl")
+    assert redact("a first-token-abcdefghijkl b") == "a **** b"
+    later = "later-token-mnopqrstuvwx"
+    assert redact(f"c {later}") == f"c {later}"  # not a secret yet
+    Secret(later)
+    assert redact(f"c {later} d first-token-abcdefghijkl") == "c **** d ****"
+
+
 def test_a_token_that_is_a_word_is_not_revealed_by_its_place_in_a_url():
     Secret("simple")
     assert redact("GET https://h.example/simple/corp-lib/ 404") == "GET https://h.example/**** 404"
