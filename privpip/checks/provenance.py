@@ -255,6 +255,13 @@ def _fits(dist: Dist, candidates: list[tuple[Fetched, frozenset[str] | None]]
     return [f for f, tags in candidates if tags is None]
 
 
+def _changed_since(directory: Path, since: float) -> bool:
+    try:
+        return directory.stat().st_mtime >= since
+    except OSError:
+        return False
+
+
 def _installed_now(dist: Dist, since: float) -> bool:
     try:
         return (dist.path.stat().st_mtime >= since
@@ -350,7 +357,10 @@ def write_installed(recorder: Recorder, site_dirs: Sequence[Path], since: float,
     fetched = recorder.files()
     if not fetched and not recorder.served_pages():
         return []
-    dists = [d for site in dict.fromkeys(site_dirs) for d in dist_infos(site)]
+    # A .dist-info this run created or replaced changed its site directory too: where none
+    # changed (a dry run, everything already installed) nothing is read, packaging included.
+    dists = [d for site in dict.fromkeys(site_dirs) if _changed_since(site, since)
+             for d in dist_infos(site)]
     # Only the files of the names and versions installed now are read.
     listed = recorder.listed_files({(d.name, _normal_version(d.version)) for d in dists
                                     if _installed_now(d, since)})

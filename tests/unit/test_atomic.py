@@ -68,7 +68,12 @@ def test_config_writes_reach_the_disk_and_installer_side_records_do_not_wait_for
         tmp_path, monkeypatch):
     flushed: list[int] = []
     real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (flushed.append(fd), real_fsync(fd)))
+
+    def fsync(fd: int) -> None:
+        flushed.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
     target = tmp_path / "RECORD"
     target.write_text("a,,\n")
     target.chmod(0o644)

@@ -129,6 +129,21 @@ def test_a_failed_write_is_a_warning(tmp_path):
     assert not (info / "provenance_url.json").exists()
 
 
+def test_a_site_directory_nothing_was_installed_into_is_not_read(tmp_path):
+    # A dry run, or everything already satisfied: the directory itself did not change, so
+    # its .dist-info directories are not read at all (nor packaging imported for them).
+    info = _dist_info(tmp_path, "corp-top", "1.0")
+    recorder = Recorder()
+    recorder.add(_fetched("corp_top-1.0-py3-none-any.whl"))
+    since = time.time() - 1
+    os.utime(tmp_path, (since - 60, since - 60))
+    assert provenance.write_installed(recorder, [tmp_path], since, print) == []
+    assert not (info / "provenance_url.json").exists()
+    os.utime(tmp_path)  # the control: an install changed it
+    assert len(provenance.write_installed(recorder, [tmp_path], since, print)) == 1
+    assert (info / "provenance_url.json").exists()
+
+
 def test_site_dirs_of_a_venv_without_starting_it(tmp_path):
     (tmp_path / "pyvenv.cfg").write_text("version = 3.11.4\n")
     site = tmp_path / "lib" / "python3.11" / "site-packages"
