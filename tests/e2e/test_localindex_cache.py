@@ -190,8 +190,26 @@ def test_conditional_requests_for_pages_and_files(counting):
         assert (status, data) == (304, b"")
         # A new upload changes the page, so its old ETag no longer matches.
         _wheel(counting.packages, "2.0")
+        _until_the_upstream_lists(counting, "cache_pkg-2.0")
         status, headers, body = _get(index, "/simple/cache-pkg/", **{"If-None-Match": etag})
         assert status == 200 and b"cache_pkg-2.0" in body and headers["ETag"] != etag
+
+
+def _until_the_upstream_lists(counting: Counting, filename: str) -> None:
+    """pypiserver learns of a new file from a file-system watcher, a moment later: wait for
+    its own page to list it, so the test is about the local index, not that race."""
+    import time
+    import urllib.request
+
+    request = urllib.request.Request(f"{counting.root}/idx/simple/cache-pkg/", headers={
+        "Authorization": "Basic " + base64.b64encode(f"__token__:{TOKEN}".encode()).decode()})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            if filename.encode() in response.read():
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"the upstream never listed {filename}")
 
 
 def _provenance(venv: Path) -> dict[str, object]:
