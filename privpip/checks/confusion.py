@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from privpip.config import Index
-from privpip.core import identity, pipargs
-from privpip.core.pipargs import PipArgs, canonical
+from privpip.core import identity
+from privpip.core.pipargs import Walk, canonical
 from privpip.core.secret import redact
 from privpip.credentials import http
 from privpip.errors import PrivpipError
@@ -51,7 +50,7 @@ def is_glob(pattern: str) -> bool:
 
 
 def public_in_play(selected: Sequence[Index], configured: Sequence[Index], public_index: str,
-                   req: PipArgs) -> str | None:
+                   req: Walk) -> str | None:
     """Why a public index takes part in this install, or None when only private ones do."""
     if req.no_index:
         return None
@@ -114,13 +113,13 @@ def list_index(url: str, credential: Credential | None,
 
 
 def check_install(configured: Sequence[Index], selected: Sequence[Index], public_index: str,
-                  pip_args: Sequence[str], cwd: Path, allow: Sequence[str]) -> list[str]:
+                  req: Walk, allow: Sequence[str]) -> list[str]:
     """Raise DependencyConfusion when an owned, requested name exists on a public index in play.
 
+    ``req``: the run's reading of pip's arguments and requirement files (pipargs.walk).
     Returns notes (for --verbose) on what was checked.
     """
-    req = pipargs.scan(pip_args, cwd)
-    owned = {name: (origin, index) for name, origin in req.names.items()
+    owned = {name: (origin, index) for name, origin in req.names().items()
              if (index := owner(configured, name)) is not None}
     if not owned:
         return ["dependency confusion check: no requested name is owned by an index"]

@@ -59,30 +59,32 @@ def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None,
         argv = argv[1:]
     if not argv:
         raise UsageError("no COMMAND given", "usage: privpip run [OPTIONS] -- COMMAND [ARGS]...")
+    from privpip.core import pipargs
     from privpip.run import pipeline
     from privpip.run.delivery.netrc import needs_target_version, netrc_reader
     from privpip.run.delivery.uv import uv_variables
 
     how = pipeline.choose_delivery(ctx, delivery, argv)
     accesses = pipeline.resolve_accesses(ctx, indexes)
+    # pip and `uv pip` are read as `privpip pip` reads pip (their own arguments); another
+    # COMMAND's whole line only for git's delivery. One reading, for every step below.
+    found = pipargs.installer_args_at(argv)
+    start = found[0] if found is not None else len(argv)
+    walk = pipargs.walk(argv[start:] if found is not None else argv, ctx.cwd)
     if how == "local":
-        from privpip.core import pipargs
-
-        # pip and `uv pip` are read as `privpip pip` reads pip: their index options are taken
-        # over (or refused), their requirement files read through private copies.
-        found = pipargs.installer_args_at(argv)
-        start = found[0] if found is not None else len(argv)
-        args = argv[start:]
+        # pip's and uv pip's index options are taken over (or refused), their requirement
+        # files read through private copies.
         if found is not None and found[1] == "uv" and any(
                 a == "--config-file" or a.startswith("--config-file=") for a in argv):
             raise UsageError("uv --config-file: privpip cannot route the indexes of a file "
                              "given on uv's command line",
                              "set UV_CONFIG_FILE instead (privpip reads it as uv does)")
-        at = pipargs.command_at(args) if found is not None else None
-        routed = pipeline.route(ctx, accesses, args, args[at] if at is not None else "install",
+        at = walk.command_at if found is not None else None
+        routed = pipeline.route(ctx, accesses, walk if found is not None else None,
+                                argv[start + at] if at is not None else "install",
                                 None, pip=True, uv=True, skip=skip)
         return pipeline.run_local(
-            ctx, accesses, routed, [*argv[:start], *routed.args], pip=True, uv=True,
+            ctx, accesses, routed, [*argv[:start], *routed.args], walk, pip=True, uv=True,
             installs_into=pipeline.command_installs_into(ctx, python, argv),
             # Another COMMAND's own options (find-links) are not read.
             from_pages=found is not None)
@@ -97,6 +99,6 @@ def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None,
     from privpip.checks.diagnose import after_failure, check_typed_tokens
 
     check_typed_tokens(ctx, accesses)
-    status = pipeline.run_with_netrc(ctx, accesses, argv, target, extra_env=uv_env)
+    status = pipeline.run_with_netrc(ctx, accesses, argv, walk, target, extra_env=uv_env)
     after_failure(ctx, accesses, status)
     return status

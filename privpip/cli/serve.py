@@ -34,7 +34,7 @@ def serve(ctx: Context, indexes: tuple[str, ...], port: int) -> None:
     from privpip.run.delivery import local
 
     accesses = pipeline.resolve_accesses(ctx, indexes)
-    routed = pipeline.route(ctx, accesses, (), "install", None, pip=False, uv=False)
+    routed = pipeline.route(ctx, accesses, None, "install", None, pip=False, uv=False)
     configured = {i.name: i.env_name for i in ctx.config.indexes}
     fix = pipeline.refusal_fix(ctx, accesses)
 

@@ -1,9 +1,12 @@
 """The one reader of pip command lines and requirement files: what a pip run asks for.
 
-Used for the dependency confusion check (requested names, index options), for finding pip's
-subcommand, and for telling whether git will be needed (a git+ URL anywhere). It follows
--r and -c files, nested ones included, as pip does, and reads pip's option forms
-(``-r FILE``, ``-rFILE``, ``-r=FILE``, ``--requirement FILE``, ``--requirement=FILE``).
+``walk`` reads a command line and every -r / -c file it names, nested ones included, once per
+run, and its ``Walk`` is what every consumer reads: routing (the index options, the private
+copies of the files), the dependency confusion check (the requested names, the index
+options), git's delivery (a git+ URL anywhere) and where an install goes (--target). pip's
+option forms are read as pip reads them (``-r FILE``, ``-rFILE``, ``-r=FILE``,
+``--requirement=FILE``, clusters such as ``-qi URL``, unambiguous prefixes of the index
+options). ``scan`` and ``migrate`` read a requirement file's option lines with ``walk`` too.
 """
 
 from __future__ import annotations
@@ -30,21 +33,186 @@ _SHORT_WITH_VALUE = ("-r", "-c", "-e", "-t", "-i", "-f", "-C")
 _ARCHIVE = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar")
 _GIT_URL = re.compile(r"(?<![A-Za-z0-9])git\+(https?|ssh|file|git)://", re.IGNORECASE)
 
+INDEX_URL, EXTRA_INDEX_URL, FIND_LINKS, NO_INDEX = (
+    "--index-url", "--extra-index-url", "--find-links", "--no-index")
+_REQUIREMENT, _CONSTRAINT = ("-r", "--requirement"), ("-c", "--constraint")
+# pip (optparse) takes any unambiguous prefix of a long option; the shortest prefix that pip
+# resolves to each index option (``--no-in`` is also --no-input, ``--ex`` --exists-action).
+_INDEX_PREFIXES = {INDEX_URL: "--ind", EXTRA_INDEX_URL: "--ext", FIND_LINKS: "--fi",
+                   NO_INDEX: "--no-ind"}
+_SHORT_INDEX = {"-i": INDEX_URL, "-f": FIND_LINKS}
+_SHORT_FLAGS = "qvUIhV"  # pip's short options without a value, which may lead a cluster
+_SHORT_VALUES = "rcetifCdwb"  # pip's short options with a value
+# uv's own spelling of --index-url (`uv pip install --default-index URL`): pip has no such
+# option, so reading it in a pip command line costs nothing, and `privpip run -- uv pip ...`
+# / `--installer uv` cannot name an index around the routing with it. uv's `--index
+# [NAME=]URL` is already read: it is pip's shortest form of --index-url.
+_UV_OPTIONS = {"--default-index": INDEX_URL}
 
-class PipArgs:
-    """What a pip command line (and the files it names) asks for, as far as privpip can see.
 
-    Plain classes here, not dataclasses: install's start-up need not import dataclasses
-    (with inspect, ast, dis and tokenize: about 8 ms)."""
+class IndexOption(NamedTuple):
+    """One index option pip would obey (or a -r / -c file): its long name, its value, where."""
 
-    def __init__(self, names: dict[str, str] | None = None, index_url: str | None = None,
-                 extra_index_urls: list[str] | None = None, no_index: bool = False,
-                 mentions_git: bool = False) -> None:
-        self.names = {} if names is None else names  # canonical name -> where it was seen
-        self.index_url = index_url
-        self.extra_index_urls = [] if extra_index_urls is None else extra_index_urls
-        self.no_index = no_index
-        self.mentions_git = mentions_git  # a git+ URL on the command line or in a -r/-c file
+    option: str  # INDEX_URL, EXTRA_INDEX_URL, FIND_LINKS or NO_INDEX (Walk.files: -r, -c...)
+    value: str | None
+    where: str  # "command line", or "FILE:LINE" for a requirement or constraint file
+    span: tuple[int, int] | None = None  # argv positions [start, stop), command line only
+
+
+class Walk(NamedTuple):
+    """One reading of a pip command line and of the files it names (``walk``).
+
+    A NamedTuple, not a frozen dataclass: install's start-up need not import dataclasses
+    (with inspect, ast, dis and tokenize: about 8 ms) before pip is started."""
+
+    args: tuple[str, ...] = ()  # the command line as given
+    cwd: Path = Path()  # what its relative file names resolve against
+    command_at: int | None = None  # pip's subcommand: the command line's first non-option
+    options: tuple[IndexOption, ...] = ()  # command line (with spans) and files ("FILE:LINE")
+    files: tuple[IndexOption, ...] = ()  # the command line's -r / -c options (with spans)
+    unreadable: tuple[str, ...] = ()  # "FILE: why": which indexes it names, privpip cannot tell
+    texts: tuple[tuple[Path, str], ...] = ()  # every file read: resolved path, decoded text
+    # (requirement, the directory it is relative to, where: "command line" or -r FILE as
+    # written): the arguments after the subcommand and the -r files' requirement lines
+    requirements: tuple[tuple[str, Path, str], ...] = ()
+    mentions_git: bool = False  # a git+ URL on the command line or in a -r / -c file
+    target: str | None = None  # --target DIR
+
+    @property
+    def index_url(self) -> str | None:
+        urls = [o.value for o in self.options if o.option == INDEX_URL and o.value]
+        return urls[-1] if urls else None
+
+    @property
+    def extra_index_urls(self) -> list[str]:
+        return [o.value for o in self.options if o.option == EXTRA_INDEX_URL and o.value]
+
+    @property
+    def no_index(self) -> bool:
+        return any(o.option == NO_INDEX for o in self.options)
+
+    def names(self) -> dict[str, str]:
+        """The canonical names asked for from an index, each with where it was asked for
+        first; paths, URLs and archives are none (packaging is imported only here)."""
+        out: dict[str, str] = {}
+        for text, base, where in self.requirements:
+            name = requirement_name(text, base)
+            if name:
+                out.setdefault(name, where)
+        return out
+
+    def text(self, path: Path) -> str | None:
+        """The decoded text of a file this walk read (``path`` resolved), else None."""
+        return next((text for read, text in self.texts if read == path), None)
+
+
+def walk(args: Sequence[str], cwd: Path, follow_files: bool = True) -> Walk:
+    """Read ``args``, a pip command line (``install -q -r req.txt x``, pip's general options
+    before the subcommand included), and, with ``follow_files``, every -r / -c file it
+    names, nested ones too, each opened once."""
+    reader = _Reader(follow_files)
+    reader.read_args(list(args), cwd, None, "command line", constraint=False)
+    return Walk(tuple(args), cwd, reader.command_at, tuple(reader.options),
+                tuple(reader.files), tuple(reader.unreadable), tuple(reader.texts.items()),
+                tuple(reader.requirements), reader.mentions_git, reader.target)
+
+
+class _Reader:
+    """What one walk has found so far."""
+
+    def __init__(self, follow_files: bool) -> None:
+        self.follow_files = follow_files
+        self.command_at: int | None = None
+        self.options: list[IndexOption] = []
+        self.files: list[IndexOption] = []
+        self.unreadable: list[str] = []
+        self.texts: dict[Path, str] = {}
+        self.requirements: list[tuple[str, Path, str]] = []
+        self.mentions_git = False
+        self.target: str | None = None
+        self.seen: set[Path] = set()
+
+    def read_args(self, args: list[str], base: Path, where: str | None, origin: str,
+                  constraint: bool) -> None:
+        """``where``: None for the command line, else "FILE:LINE" of a file's option line
+        (``origin``: that FILE as written)."""
+        i = 0
+        only_positional = False  # after the command line's "--"
+        while i < len(args):
+            start, arg = i, args[i]
+            i += 1
+            if _GIT_URL.search(arg):
+                self.mentions_git = True
+            if arg == "--" and not only_positional:
+                only_positional = where is None
+                continue
+            if only_positional or not arg.startswith("-") or arg == "-":
+                if where is None and self.command_at is None:
+                    self.command_at = start
+                elif not constraint:
+                    self.requirements.append((arg, base, origin))
+                continue
+            if arg.startswith("--"):
+                option, value = split_option(arg)
+                option = long_option(option)
+            else:
+                cluster = _short_cluster(arg)
+                if cluster is None:
+                    continue
+                option, value = cluster
+                option = _SHORT_INDEX.get(option, option)
+            takes_value = option in VALUE_OPTIONS or len(option) == 2
+            if takes_value and value is None and option != NO_INDEX:
+                value = args[i] if i < len(args) else None
+                i += 1
+                if value is not None and _GIT_URL.search(value):
+                    self.mentions_git = True
+            if option in (INDEX_URL, EXTRA_INDEX_URL, FIND_LINKS, NO_INDEX):
+                self.options.append(IndexOption(
+                    option, value if option != NO_INDEX else None, where or "command line",
+                    (start, i) if where is None else None))
+            elif option in (*_REQUIREMENT, *_CONSTRAINT) and value:
+                if where is None:
+                    self.files.append(IndexOption(option, value, "command line", (start, i)))
+                self.read_file(value, base, constraint or option in _CONSTRAINT)
+            elif option in ("-t", "--target") and where is None:
+                self.target = value
+
+    def read_file(self, value: str, base: Path, constraint: bool) -> None:
+        if not self.follow_files:
+            return
+        if "://" in value:
+            self.unreadable.append(f"{value}: a remote requirements file (pip fetches it; "
+                                   "privpip cannot see which indexes it names)")
+            return
+        path = (base / value).resolve()
+        if path in self.seen:
+            return
+        self.seen.add(path)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return  # pip reports a missing or unreadable file itself
+        text = decode_requirements(data)
+        if text is None:
+            self.unreadable.append(f"{value}: cannot decode it as pip would")
+            return
+        self.texts[path] = text
+        for number, line in numbered_lines(text):
+            if line.startswith("-"):
+                try:
+                    parts = shlex.split(line)
+                except ValueError:
+                    self.unreadable.append(f"{value}:{number}: cannot split the line")
+                    continue
+                self.read_args(parts, path.parent, f"{value}:{number}", value, constraint)
+                continue
+            if _GIT_URL.search(line):
+                self.mentions_git = True
+            if not constraint:  # constraints limit versions; they do not ask for a package
+                # A requirement, possibly followed by per-requirement options (--hash=...).
+                requirement = re.split(r"\s+--?(?=[A-Za-z])", line, maxsplit=1)[0]
+                self.requirements.append((requirement, path.parent, value))
 
 
 def split_option(arg: str) -> tuple[str, str | None]:
@@ -58,57 +226,25 @@ def split_option(arg: str) -> tuple[str, str | None]:
     return arg, None
 
 
-def command_at(args: Sequence[str]) -> int | None:
-    """The position of pip's subcommand (``install`` in ``pip -q --log x install ...``)."""
-    n = 0
-    while n < len(args):
-        arg = args[n]
-        if not arg.startswith("-") or arg == "-":
-            return n
-        option, value = split_option(arg)
-        n += 2 if option in VALUE_OPTIONS and value is None else 1
+def long_option(option: str) -> str:
+    """``option`` with pip's abbreviations of the index options expanded (``--extra`` ...)
+    and uv's ``--default-index`` read as --index-url."""
+    if option in _UV_OPTIONS:
+        return _UV_OPTIONS[option]
+    for full, shortest in _INDEX_PREFIXES.items():
+        if option.startswith(shortest) and full.startswith(option):
+            return full
+    return option
+
+
+def _short_cluster(arg: str) -> tuple[str, str | None] | None:
+    """``-qi URL`` / ``-vfdir``: the value-taking short option in a cluster and its value."""
+    for n, char in enumerate(arg[1:], 1):
+        if char in _SHORT_VALUES:
+            return "-" + char, arg[n + 1:].lstrip("=") or None
+        if char not in _SHORT_FLAGS:
+            return None
     return None
-
-
-def scan(args: Sequence[str], cwd: Path) -> PipArgs:
-    """Read ``args`` (pip's arguments after the subcommand, or any command line) and files."""
-    out = PipArgs()
-    _scan_args(list(args), cwd, "command line", out, set(), constraint=False)
-    return out
-
-
-def _scan_args(args: list[str], base: Path, origin: str, out: PipArgs, seen: set[Path],
-               constraint: bool) -> None:
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        i += 1
-        if _GIT_URL.search(arg):
-            out.mentions_git = True
-        if arg == "--":
-            continue
-        if arg.startswith("-") and arg != "-":
-            option, value = split_option(arg)
-            if option in VALUE_OPTIONS and value is None:
-                value = args[i] if i < len(args) else None
-                i += 1
-                if value is not None and _GIT_URL.search(value):
-                    out.mentions_git = True
-            if option == "--no-index":
-                out.no_index = True
-            elif option in ("-i", "--index-url") and value:
-                out.index_url = value
-            elif option == "--extra-index-url" and value:
-                out.extra_index_urls.append(value)
-            elif option in ("-r", "--requirement") and value:
-                _scan_file(value, base, out, seen, constraint)
-            elif option in ("-c", "--constraint") and value:
-                _scan_file(value, base, out, seen, constraint=True)
-            continue
-        if not constraint:
-            name = requirement_name(arg, base)
-            if name:
-                out.names.setdefault(name, origin)
 
 
 def canonical(name: str) -> str:
@@ -135,43 +271,9 @@ def requirement_name(text: str, base: Path) -> str | None:
     return canonical(req.name)
 
 
-def _scan_file(value: str, base: Path, out: PipArgs, seen: set[Path], constraint: bool) -> None:
-    if "://" in value:
-        return  # a remote requirements file: pip fetches it; privpip does not
-    path = (base / value).resolve()
-    if path in seen:
-        return
-    seen.add(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return  # pip reports a missing or unreadable file itself
-    for line in logical_lines(text):
-        if line.startswith("-"):
-            try:
-                parts = shlex.split(line)
-            except ValueError:
-                continue
-            _scan_args(parts, path.parent, value, out, seen, constraint)
-            continue
-        if _GIT_URL.search(line):
-            out.mentions_git = True
-        if constraint:
-            continue
-        # A requirement, possibly followed by per-requirement options (--hash=..., etc.).
-        requirement = re.split(r"\s+--?(?=[A-Za-z])", line, maxsplit=1)[0]
-        name = requirement_name(requirement, path.parent)
-        if name:
-            out.names.setdefault(name, value)
-
-
-def logical_lines(text: str) -> list[str]:
-    """pip's requirement file lines: continuations joined, comments and blanks dropped."""
-    return [line for _number, line in numbered_lines(text)]
-
-
 def numbered_lines(text: str) -> list[tuple[int, str]]:
-    """``logical_lines`` with the 1-based number of each one's first physical line."""
+    """pip's requirement file lines, continuations joined, comments and blanks dropped, each
+    with the 1-based number of its first physical line."""
     out: list[tuple[int, str]] = []
     pending: list[str] = []
     start = 0
@@ -191,135 +293,6 @@ def numbered_lines(text: str) -> list[tuple[int, str]]:
         if line:
             out.append((start, line))
     return out
-
-
-# ---------------------------------------------------------------------------
-# index options: where pip would be told about another index (the local index takes them over)
-
-INDEX_URL, EXTRA_INDEX_URL, FIND_LINKS, NO_INDEX = (
-    "--index-url", "--extra-index-url", "--find-links", "--no-index")
-# pip (optparse) takes any unambiguous prefix of a long option; the shortest prefix that pip
-# resolves to each index option (``--no-in`` is also --no-input, ``--ex`` --exists-action).
-_INDEX_PREFIXES = {INDEX_URL: "--ind", EXTRA_INDEX_URL: "--ext", FIND_LINKS: "--fi",
-                   NO_INDEX: "--no-ind"}
-_SHORT_INDEX = {"-i": INDEX_URL, "-f": FIND_LINKS}
-_SHORT_FLAGS = "qvUIhV"  # pip's short options without a value, which may lead a cluster
-_SHORT_VALUES = "rcetifCdwb"  # pip's short options with a value
-
-
-class IndexOption(NamedTuple):
-    """One index option pip would obey: the option's long name, its value, where it is."""
-
-    option: str  # INDEX_URL, EXTRA_INDEX_URL, FIND_LINKS or NO_INDEX
-    value: str | None
-    where: str  # "command line", or "FILE:LINE" for a requirement or constraint file
-    span: tuple[int, int] | None = None  # argv positions [start, stop), command line only
-
-
-class IndexOptions(NamedTuple):
-    """Every index option of a command line and the files it names; what could not be read."""
-
-    found: list[IndexOption]
-    unreadable: list[str]  # "FILE: why", privpip cannot tell
-    files: list[IndexOption]  # the command line's -r / -c options (option, file, span)
-
-
-# uv's own spelling of --index-url (`uv pip install --default-index URL`): pip has no such
-# option, so reading it in a pip command line costs nothing, and `privpip run -- uv pip ...`
-# / `--installer uv` cannot name an index around the routing with it. uv's `--index
-# [NAME=]URL` is already read: it is pip's shortest form of --index-url.
-_UV_OPTIONS = {"--default-index": INDEX_URL}
-
-
-def long_option(option: str) -> str:
-    """``option`` with pip's abbreviations of the index options expanded (``--extra`` ...)
-    and uv's ``--default-index`` read as --index-url."""
-    if option in _UV_OPTIONS:
-        return _UV_OPTIONS[option]
-    for full, shortest in _INDEX_PREFIXES.items():
-        if option.startswith(shortest) and full.startswith(option):
-            return full
-    return option
-
-
-def _short_cluster(arg: str) -> tuple[str, str | None] | None:
-    """``-qi URL`` / ``-vfdir``: the value-taking short option in a cluster and its value."""
-    for n, char in enumerate(arg[1:], 1):
-        if char in _SHORT_VALUES:
-            return "-" + char, arg[n + 1:].lstrip("=") or None
-        if char not in _SHORT_FLAGS:
-            return None
-    return None
-
-
-def index_options(args: Sequence[str], cwd: Path) -> IndexOptions:
-    """The index options in ``args`` (a pip command line) and in the -r/-c files it names."""
-    out = IndexOptions([], [], [])
-    _index_args(list(args), cwd, None, out, set())
-    return out
-
-
-def _index_args(args: list[str], base: Path, where: str | None, out: IndexOptions,
-                seen: set[Path]) -> None:
-    i = 0
-    while i < len(args):
-        start, arg = i, args[i]
-        i += 1
-        if arg == "--":
-            if where is None:
-                return  # what follows is not pip's (arguments after -- are requirements)
-            continue
-        if not arg.startswith("-") or arg == "-":
-            continue
-        if arg.startswith("--"):
-            option, value = split_option(arg)
-            option = long_option(option)
-        else:
-            cluster = _short_cluster(arg)
-            if cluster is None:
-                continue
-            option, value = cluster
-            option = _SHORT_INDEX.get(option, option)
-        takes_value = option in VALUE_OPTIONS or len(option) == 2
-        if takes_value and value is None and option != NO_INDEX:
-            value = args[i] if i < len(args) else None
-            i += 1
-        if option in (INDEX_URL, EXTRA_INDEX_URL, FIND_LINKS, NO_INDEX):
-            span = (start, i) if where is None else None
-            out.found.append(IndexOption(option, value if option != NO_INDEX else None,
-                                         where or "command line", span))
-        elif option in ("-r", "--requirement", "-c", "--constraint") and value:
-            if where is None:
-                out.files.append(IndexOption(option, value, "command line", (start, i)))
-            _index_file(value, base, out, seen)
-
-
-def _index_file(value: str, base: Path, out: IndexOptions, seen: set[Path]) -> None:
-    if "://" in value:
-        out.unreadable.append(f"{value}: a remote requirements file (pip fetches it; privpip "
-                              "cannot see which indexes it names)")
-        return
-    path = (base / value).resolve()
-    if path in seen:
-        return
-    seen.add(path)
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return  # pip reports a missing or unreadable file itself
-    text = decode_requirements(data)
-    if text is None:
-        out.unreadable.append(f"{value}: cannot decode it as pip would")
-        return
-    for number, line in numbered_lines(text):
-        if not line.startswith("-"):
-            continue  # a requirement line: pip allows no index option there
-        try:
-            parts = shlex.split(line)
-        except ValueError:
-            out.unreadable.append(f"{value}:{number}: cannot split the line")
-            continue
-        _index_args(parts, path.parent, f"{value}:{number}", out, seen)
 
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"),
@@ -354,10 +327,12 @@ def expand_variables(text: str, env: Mapping[str, str]) -> str:
     return _ENV_VARIABLE.sub(lambda m: env.get(m.group(1), m.group(0)), text)
 
 
-def private_copies(args: Sequence[str], cwd: Path) -> tuple[list[str], list[tuple[str, str]]]:
-    """``args`` with each -r / -c FILE of the command line replaced by a copy, and the copies
-    (file name, text): every file of the set, nested ones included, without its
-    --index-url / --extra-index-url lines (the caller took them over), its -r / -c options
+def private_copies(walk: Walk, drop: Sequence[IndexOption] = ()
+                   ) -> tuple[list[str], list[tuple[str, str]]]:
+    """``walk.args`` without the command-line options ``drop`` (the caller took them over)
+    and with each -r / -c FILE replaced by a copy, and the copies (file name, text), made
+    from the texts the walk read (no file is opened again): every file of the set, nested
+    ones included, without its --index-url / --extra-index-url lines, its -r / -c options
     pointing at the other copies (by name: they all sit in one directory), and a relative
     --find-links made absolute where pip would resolve it against the file's directory.
     Other lines are kept as written, at their line numbers (pip's messages still match the
@@ -369,14 +344,10 @@ def private_copies(args: Sequence[str], cwd: Path) -> tuple[list[str], list[tupl
     def copy_of(value: str, base: Path) -> str:
         path = (base / value).resolve()
         if path not in names:
-            names[path] = f"{len(names) + 1}-{path.name}"
-            try:
-                text = decode_requirements(path.read_bytes())
-            except OSError:
-                text = None
-            if text is None:  # pip reports a missing file (index_options, an undecodable one)
-                del names[path]
+            text = walk.text(path)
+            if text is None:  # pip reports a missing file (the walk, an undecodable one)
                 return str(path)
+            names[path] = f"{len(names) + 1}-{path.name}"
             lines: list[str] = []
             for number, line in numbered_lines(text):
                 lines += [""] * (number - 1 - len(lines))
@@ -385,14 +356,17 @@ def private_copies(args: Sequence[str], cwd: Path) -> tuple[list[str], list[tupl
             copies.append((names[path], "\n".join(lines) + "\n"))
         return names[path]
 
+    edits = sorted([(o.span, None) for o in drop if o.span is not None]
+                   + [(o.span, o) for o in walk.files if o.span is not None],
+                   key=lambda edit: edit[0])
     out: list[str] = []
     done = 0
-    for option in index_options(args, cwd).files:
-        assert option.span is not None and option.value is not None
-        start, stop = option.span
-        out += [*args[done:start], option.option, COPY + copy_of(option.value, cwd)]
+    for (start, stop), option in edits:
+        out += walk.args[done:start]
+        if option is not None and option.value is not None:
+            out += [option.option, COPY + copy_of(option.value, walk.cwd)]
         done = stop
-    out += args[done:]
+    out += walk.args[done:]
     return out, copies
 
 

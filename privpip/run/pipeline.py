@@ -1,6 +1,8 @@
 """The one data path: config -> index specs -> credentials -> delivery -> child (or print).
 
     ctx.config                    the config files, loaded once per run (privpip.context)
+    pipargs.walk                  pip's arguments and requirement files, read once per run;
+                                  routing, the confusion check and git read the one Walk
     resolve_accesses              the selected indexes, each with its credential and source
     delivery.local                pip/uv: the per-run local index holds the tokens and routes
                                   each name to its owner (default)
@@ -22,6 +24,7 @@ from privpip.run.delivery import Access
 if TYPE_CHECKING:
     from privpip.checks.provenance import Recorder
     from privpip.config import Delivery, Installer
+    from privpip.core.pipargs import Walk
     from privpip.run.delivery.local import Plan
     from privpip.run.target import Target
 
@@ -53,19 +56,19 @@ def resolve_accesses(ctx: Context, names: Sequence[str] = (),
     return accesses
 
 
-def check_dependency_confusion(ctx: Context, names: Sequence[str], install_args: Sequence[str],
+def check_dependency_confusion(ctx: Context, names: Sequence[str], walk: Walk,
                                allow: Sequence[str]) -> None:
-    """Before `pip install`: refuse when a public index could serve a privately owned name."""
+    """Before `pip install`: refuse when a public index could serve a privately owned name
+    (``walk``: the run's reading of pip's arguments and requirement files)."""
     cfg = ctx.config
     selected = cfg.select(tuple(names))
     if not any(index.packages for index in cfg.indexes):
         ctx.note("dependency confusion check: no index declares `packages`")
         return
     from privpip.checks import (
-        confusion,  # only now: it loads privpip.credentials.http and pip's argument scanner
+        confusion,  # only now: it loads privpip.credentials.http
     )
-    for note in confusion.check_install(cfg.indexes, selected, cfg.public_index, install_args,
-                                        ctx.cwd, allow):
+    for note in confusion.check_install(cfg.indexes, selected, cfg.public_index, walk, allow):
         ctx.note(note)
 
 
@@ -127,9 +130,11 @@ def run_pip(ctx: Context, indexes: Sequence[str], python: str | None, pip_args: 
 
     cfg = ctx.config
     how = choose_delivery(ctx, delivery, ["pip", *pip_args])  # `pip lock`: netrc
-    at = pipargs.command_at(pip_args)
+    # The one reading of pip's arguments and requirement files, for every step below.
+    walk = pipargs.walk(pip_args, ctx.cwd)
+    at = walk.command_at
     if how == "netrc" and at is not None and pip_args[at] == "install":
-        check_dependency_confusion(ctx, indexes, pip_args[at + 1:], allow_public)
+        check_dependency_confusion(ctx, indexes, walk, allow_public)
     elif how == "local":
         ctx.note(f"routing ({ctx.config.index_strategy}): an owned name comes only from its "
                  "owner" + (", any other from the first index in order that has it (private "
@@ -150,36 +155,42 @@ def run_pip(ctx: Context, indexes: Sequence[str], python: str | None, pip_args: 
 
         uv_argv = [find_uv(ctx.env), "pip", "install", "--python", target.python]
         if how == "local":
-            routed = route(ctx, accesses, pip_args[1:], "install", None, pip=False, uv=True,
+            routed = route(ctx, accesses, walk, "install", None, pip=False, uv=True,
                            skip=skip)
-            return run_local(ctx, accesses, routed, [*uv_argv, *routed.args], pip=False,
-                             uv=True, installs_into=installs_into(target.python, pip_args))
-        status = run_uv(ctx, accesses, [*uv_argv, *pip_args[1:]])
+            # pip_args[0] is `install`, which uv_argv holds already
+            return run_local(ctx, accesses, routed, [*uv_argv, *routed.args[1:]], walk,
+                             pip=False, uv=True, installs_into=installs_into(target.python, walk))
+        status = run_uv(ctx, accesses, [*uv_argv, *pip_args[1:]], walk)
     elif how == "local":
         command = pip_args[at] if at is not None else "install"
-        routed = route(ctx, accesses, pip_args, command, prefix, pip=True, uv=False,
+        routed = route(ctx, accesses, walk, command, prefix, pip=True, uv=False,
                        skip=skip)
         return run_local(ctx, accesses, routed, [target.python, "-m", "pip", *routed.args],
-                         pip=True, uv=False,
-                         installs_into=installs_into(target.python, pip_args)
+                         walk, pip=True, uv=False,
+                         installs_into=installs_into(target.python, walk)
                          if command == "install" else None)
     else:
-        status = run_with_netrc(ctx, accesses, [target.python, "-m", "pip", *pip_args], target)
+        status = run_with_netrc(ctx, accesses, [target.python, "-m", "pip", *pip_args], walk,
+                                target)
     # netrc delivery only (the local index names failing upstreams itself): pip reports a
     # rejected credential as "no versions", so one probe per index says which and why.
     after_failure(ctx, accesses, status)
     return status
 
 
-def route(ctx: Context, accesses: Sequence[Access], args: Sequence[str], pip_command: str,
+def route(ctx: Context, accesses: Sequence[Access], walk: Walk | None, pip_command: str,
           prefix: Path | None, pip: bool, uv: bool, skip: Sequence[str] = ()) -> Plan:
-    """The local index's upstreams for this run, and ``args`` without the taken-over options."""
+    """The local index's upstreams for this run, and the walked arguments without the
+    taken-over options (``walk``: pipargs.walk of the installer's arguments; None: there
+    are none, or they are not pip's)."""
+    from privpip.core import pipargs
     from privpip.core.secret import redact
     from privpip.run.delivery import local
 
     uv_files = local.read_uv_files(ctx.env, ctx.cwd) if uv else []
-    taken, rest, copies, find_links = local.taken_over(ctx.env, ctx.cwd, args, pip_command,
-                                                       prefix, pip=pip, uv=uv,
+    taken, rest, copies, find_links = local.taken_over(ctx.env, ctx.cwd,
+                                                       walk or pipargs.Walk(cwd=ctx.cwd),
+                                                       pip_command, prefix, pip=pip, uv=uv,
                                                        uv_config=uv_files)
     routed = local.plan(ctx.config, accesses, taken, rest, local.users_netrc_path(ctx.env),
                         skip)
@@ -196,17 +207,14 @@ def route(ctx: Context, accesses: Sequence[Access], args: Sequence[str], pip_com
     return routed
 
 
-def installs_into(python: str, pip_args: Sequence[str]) -> Callable[[], list[Path]]:
-    """Where an install with ``pip_args`` for ``python`` puts distributions (found only when
-    the run streamed a file): ``--target DIR``, else the interpreter's site directories."""
+def installs_into(python: str, walk: Walk) -> Callable[[], list[Path]]:
+    """Where an install for ``python`` puts distributions (found only when the run streamed
+    a file): the walked arguments' ``--target DIR``, else the interpreter's site directories."""
     from privpip.checks import provenance
 
     def find() -> list[Path]:
-        for i, arg in enumerate(pip_args):
-            if arg in ("-t", "--target") and i + 1 < len(pip_args):
-                return [Path(pip_args[i + 1])]
-            if arg.startswith("--target="):
-                return [Path(arg.partition("=")[2])]
+        if walk.target:
+            return [Path(walk.target)]
         return provenance.site_dirs(python)
 
     return find
@@ -252,9 +260,11 @@ def refusal_fix(ctx: Context, accesses: Sequence[Access]) -> Callable[[str], str
 
 
 def run_local(ctx: Context, accesses: Sequence[Access], routed: Plan, argv: Sequence[str],
-              pip: bool, uv: bool, installs_into: Callable[[], Sequence[Path]] | None = None,
+              walk: Walk, pip: bool, uv: bool,
+              installs_into: Callable[[], Sequence[Path]] | None = None,
               from_pages: bool = True) -> int:
     """Start the local index, run the child through it, then name what upstreams did wrong.
+    ``walk``: the run's reading of the child's arguments (git's delivery reads it).
 
     With ``installs_into`` (where the child installs), a child that succeeded gets PEP 710
     provenance written into the distributions it installed from files the index streamed,
@@ -285,7 +295,7 @@ def run_local(ctx: Context, accesses: Sequence[Access], routed: Plan, argv: Sequ
                                       uv_config=routed.uv_config)
         argv = local.with_copies(argv, routed, private)
         env.update(local.git_lending_environment(ctx.config, accesses, private))
-        env.update(git_environment(ctx, env, argv))
+        env.update(git_environment(ctx, env, walk))
         ctx.note("running: " + " ".join(argv))
         if uv:
             # uv asks within milliseconds when its interpreter query is cached: the server
@@ -322,11 +332,13 @@ def run_with_netrc(
     ctx: Context,
     accesses: Sequence[Access],
     argv: Sequence[str],
+    walk: Walk,
     target: Target | None,
     extra_env: Mapping[str, str] | None = None,
 ) -> int:
     """pip and anything reading NETRC: credential-free URLs, a private netrc, run.
 
+    ``walk`` is the run's reading of the child's arguments (git's delivery reads it).
     ``target`` is the Python whose netrc parser will read the file (None: unknown, so values
     that need it are written in the Python 3.11+ form). ``extra_env`` adds variables for other
     tools (``privpip run`` adds uv's). git gets privpip as its credential helper for [[git]] hosts.
@@ -345,13 +357,13 @@ def run_with_netrc(
     with runner.private_dir(ctx.env) as private:
         env = pip_environment(accesses, ctx.env, private, version, ctx.interactive)
         env.update(extra_env or {})
-        env.update(git_environment(ctx, env, argv))
+        env.update(git_environment(ctx, env, walk))
         if ctx.verbose:  # the redactor's first use imports json
             ctx.note("running: " + redact_argv(argv))  # URL userinfo masked
         return runner.run(argv, env, ahead=ctx.pip_ahead)
 
 
-def run_uv(ctx: Context, accesses: Sequence[Access], argv: Sequence[str]) -> int:
+def run_uv(ctx: Context, accesses: Sequence[Access], argv: Sequence[str], walk: Walk) -> int:
     """uv: UV_DEFAULT_INDEX / UV_INDEX without credentials, plus a private netrc.
 
     uv reads NETRC, quoted values with backslash escapes included (the Python 3.11+ form),
@@ -370,7 +382,7 @@ def run_uv(ctx: Context, accesses: Sequence[Access], argv: Sequence[str]) -> int
         env = without_token_variables(ctx.env)
         env.update(uv_variables(accesses, with_credentials=False))
         env.update(netrc_environment(accesses, ctx.env, private, None))
-        env.update(git_environment(ctx, env, argv))
+        env.update(git_environment(ctx, env, walk))
         if ctx.verbose:  # the redactor's first use imports json
             ctx.note("running: " + redact_argv(argv))  # URL userinfo masked
         return runner.run(argv, env, ahead=ctx.pip_ahead)

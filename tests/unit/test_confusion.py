@@ -178,13 +178,13 @@ def test_audit_safe_exits_zero(index_server, public_server, tmp_path):
 
 def test_requested_names_skip_options_paths_and_urls(tmp_path: Path):
     (tmp_path / "local").mkdir()
-    req = pipargs.scan(
-        ["-U", "--target", "corp-x", "Corp.Lib[extra]>=1; python_version>'3'", "./local",
+    req = pipargs.walk(
+        ["install", "-U", "--target", "corp-x", "Corp.Lib[extra]>=1; python_version>'3'", "./local",
          "local", "pkg @ https://example.com/p.whl", "dist/a-1.0-py3-none-any.whl",
          "-e", "git+https://example.com/x.git#egg=corp-y", "-ccons.txt", "--no-deps",
          "--extra-index-url=https://mirror.example/simple/", "-iHTTPS://idx.example/simple",
          "corp-z"], tmp_path)
-    assert list(req.names) == ["corp-lib", "corp-z"]
+    assert list(req.names()) == ["corp-lib", "corp-z"]
     assert req.extra_index_urls == ["https://mirror.example/simple/"]
     assert req.index_url == "HTTPS://idx.example/simple"
 
@@ -194,8 +194,8 @@ def test_requirement_files_nested_continuations_and_cycles(tmp_path: Path):
     (tmp_path / "a.txt").write_text(
         "corp-a \\\n  ==1.0\n-r sub/b.txt\n--index-url https://x.example/simple\n")
     (tmp_path / "sub" / "b.txt").write_text("-r ../a.txt\ncorp_b #c\n#corp-c\n")
-    req = pipargs.scan(["-r", "a.txt"], tmp_path)
-    assert req.names == {"corp-a": "a.txt", "corp-b": "sub/b.txt"}
+    req = pipargs.walk(["install", "-r", "a.txt"], tmp_path)
+    assert req.names() == {"corp-a": "a.txt", "corp-b": "sub/b.txt"}
     assert req.index_url == "https://x.example/simple"
 
 
@@ -208,14 +208,18 @@ def test_public_in_play_rules():
     corp = _index("corp", "https://corp.example/simple/", default=True, packages=("corp-*",))
     extra = _index("extra", "https://other.example/simple/")
     public = "https://pypi.org/simple/"
-    none = pipargs.PipArgs()
+    none = pipargs.walk(["install", "corp-lib"], Path())
     assert confusion.public_in_play([corp], [corp], public, none) is None
     assert confusion.public_in_play([corp, extra], [corp, extra], public, none) is None
     assert "no default index" in str(confusion.public_in_play([extra], [corp, extra], public,
                                                                none))
-    req = pipargs.PipArgs(extra_index_urls=["https://pypi.org/simple"])
+    req = pipargs.walk(["install", "--extra-index-url", "https://pypi.org/simple"], Path())
     assert "--extra-index-url" in str(confusion.public_in_play([corp], [corp], public, req))
-    req = pipargs.PipArgs(extra_index_urls=["https://pypi.org/simple"], no_index=True)
+    # the routing's reading of pip's options: an abbreviation pip accepts counts too
+    req = pipargs.walk(["install", "--extra", "https://pypi.org/simple"], Path())
+    assert "--extra-index-url" in str(confusion.public_in_play([corp], [corp], public, req))
+    req = pipargs.walk(["install", "--extra-index-url", "https://pypi.org/simple", "--no-index"],
+                       Path())
     assert confusion.public_in_play([corp], [corp], public, req) is None
     pypi = _index("pypi", "https://pypi.org/simple/")
     assert "is the public index" in str(confusion.public_in_play([corp, pypi], [corp, pypi],

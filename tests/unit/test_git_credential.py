@@ -348,7 +348,7 @@ def test_helper_command_survives_hostile_interpreter_path(tmp_path, project):
 def test_mentions_git(tmp_path, argv, expected):
     (tmp_path / "reqs.txt").write_text("corp-lib\ngit+https://gitlab.example.com/g/dep.git\n")
     (tmp_path / "plain.txt").write_text("corp-lib==1.0\n")
-    assert pipargs.scan(argv, tmp_path).mentions_git is expected
+    assert pipargs.walk(argv, tmp_path).mentions_git is expected
 
 
 def test_helper_command_holds_no_secret_and_no_cwd(project):

@@ -29,7 +29,7 @@ URL = "https://ext.example.com/simple/"
     (["install", "--no-ind"], "--no-index", None, (1, 2)),
 ])
 def test_index_option_forms(args, option, value, span, tmp_path):
-    found = pipargs.index_options(args, tmp_path).found
+    found = pipargs.walk(args, tmp_path).options
     assert [(o.option, o.value, o.span) for o in found] == [(option, value, span)]
     assert pipargs.without(args, found) == [a for n, a in enumerate(args)
                                             if n not in range(*span)]
@@ -37,7 +37,7 @@ def test_index_option_forms(args, option, value, span, tmp_path):
 
 def test_ambiguous_prefixes_are_left_to_pip(tmp_path):
     # --ex is also --exists-action, --no-in also --no-input: pip itself refuses them.
-    assert pipargs.index_options(["install", "--ex", URL, "--no-in"], tmp_path).found == []
+    assert pipargs.walk(["install", "--ex", URL, "--no-in"], tmp_path).options == ()
 
 
 @pytest.mark.parametrize("encoding, bom", [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"),
@@ -48,18 +48,23 @@ def test_options_in_nested_files_with_line_numbers(tmp_path, encoding, bom):
     (tmp_path / "top.txt").write_text("first\n-r sub/inner.txt\n")
     text = "# comment\nsecond \\\n  >=1\n\n--extra-index-url " + URL + "\n"
     (tmp_path / "sub" / "inner.txt").write_bytes(bom + text.encode(encoding))
-    found = pipargs.index_options(["install", "-r", "top.txt"], tmp_path).found
+    found = pipargs.walk(["install", "-r", "top.txt"], tmp_path).options
     assert [(o.option, o.where, o.span) for o in found] == [
         ("--extra-index-url", "sub/inner.txt:5", None)]
 
 
 def test_remote_requirements_file_is_unreadable(tmp_path):
-    out = pipargs.index_options(["install", "-r", "https://x.example/req.txt"], tmp_path)
+    out = pipargs.walk(["install", "-r", "https://x.example/req.txt"], tmp_path)
     assert out.unreadable and "remote requirements file" in out.unreadable[0]
 
 
 def env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return {"HOME": str(tmp_path), "PIP_CONFIG_FILE": os.devnull, **extra}
+
+
+def take(env: dict[str, str], cwd: Path, args: list[str], *rest, **options):
+    """taken_over for ``args`` as the pipeline gives them: the run's one walk of them."""
+    return taken_over(env, cwd, pipargs.walk(args, cwd), *rest, **options)
 
 
 def test_requirement_file_indexes_are_taken_over_and_pip_reads_private_copies(tmp_path):
@@ -74,7 +79,7 @@ def test_requirement_file_indexes_are_taken_over_and_pip_reads_private_copies(tm
         "-i https://mirror.example/simple/\n--find-links wheels\n-c ../cons.txt\nsix \\\n"
         "  >=1\nfoo --hash=sha256:abc\n")
     (tmp_path / "cons.txt").write_text("six<2\n")
-    found, args, copies, _ = taken_over(env(tmp_path, TORCH_HOST="download.pytorch.org"), tmp_path,
+    found, args, copies, _ = take(env(tmp_path, TORCH_HOST="download.pytorch.org"), tmp_path,
                                      ["install", "-q", "-rreq.txt", "x"], "install", None)
     assert [(t.url, t.where, t.replaces_default, t.in_args) for t in found] == [
         ("https://download.pytorch.org/whl/cpu", "req.txt:3 (--extra-index-url)", False, True),
@@ -89,14 +94,14 @@ def test_requirement_file_indexes_are_taken_over_and_pip_reads_private_copies(tm
     }
     # Without index lines, pip reads the files themselves; their find-links are noticed.
     (tmp_path / "plain.txt").write_text("six\n--find-links sub/wheels\n")
-    assert taken_over(env(tmp_path), tmp_path, ["install", "-r", "plain.txt"], "install",
+    assert take(env(tmp_path), tmp_path, ["install", "-r", "plain.txt"], "install",
                       None) == ([], ["install", "-r", "plain.txt"], [], True)
 
 
 def test_requirement_file_find_links_url_is_refused_with_file_and_line(tmp_path):
     (tmp_path / "req.txt").write_text(f"a\n-f {URL}\n")
     with pytest.raises(RoutingRefused, match=r"req.txt:2 \(--find-links\): find-links .* is a URL"):
-        taken_over(env(tmp_path), tmp_path, ["install", "-r", "req.txt"], "install", None)
+        take(env(tmp_path), tmp_path, ["install", "-r", "req.txt"], "install", None)
 
 
 def test_file_indexes_pass_to_pip_as_they_are(tmp_path):
@@ -115,38 +120,38 @@ def test_file_indexes_pass_to_pip_as_they_are(tmp_path):
 
 def test_find_links_url_refused_local_path_passes(tmp_path):
     with pytest.raises(RoutingRefused, match="is a URL"):
-        taken_over(env(tmp_path), tmp_path, ["install", "-f", URL], "install", None)
-    found, args, _, find_links = taken_over(env(tmp_path), tmp_path,
+        take(env(tmp_path), tmp_path, ["install", "-f", URL], "install", None)
+    found, args, _, find_links = take(env(tmp_path), tmp_path,
                                             ["install", "-f", "wheels", "x"], "install", None)
     assert found == [] and args == ["install", "-f", "wheels", "x"] and find_links
     # pip's settings and uv's variable count as well (what they hold is not seen by privpip).
-    assert taken_over(env(tmp_path, PIP_FIND_LINKS="wheels"), tmp_path, ["install", "x"],
+    assert take(env(tmp_path, PIP_FIND_LINKS="wheels"), tmp_path, ["install", "x"],
                       "install", None)[3]
-    assert taken_over(env(tmp_path, UV_FIND_LINKS="wheels"), tmp_path, ["install", "x"],
+    assert take(env(tmp_path, UV_FIND_LINKS="wheels"), tmp_path, ["install", "x"],
                       "install", None, pip=False, uv=True)[3]
     # uv's own config files: a project's pyproject.toml or uv.toml (here or in a parent),
     # the user's uv.toml; not with UV_NO_CONFIG, not for pip.
     project = tmp_path / "project" / "sub"
     project.mkdir(parents=True)
-    assert not taken_over(env(tmp_path), project, ["install", "x"], "install", None,
+    assert not take(env(tmp_path), project, ["install", "x"], "install", None,
                           pip=False, uv=True)[3]
     (tmp_path / "project" / "pyproject.toml").write_text('[tool.uv]\nfind-links = ["w"]\n')
-    assert taken_over(env(tmp_path), project, ["install", "x"], "install", None,
+    assert take(env(tmp_path), project, ["install", "x"], "install", None,
                       pip=False, uv=True)[3]
-    assert not taken_over(env(tmp_path, UV_NO_CONFIG="1"), project, ["install", "x"],
+    assert not take(env(tmp_path, UV_NO_CONFIG="1"), project, ["install", "x"],
                           "install", None, pip=False, uv=True)[3]
-    assert not taken_over(env(tmp_path), project, ["install", "x"], "install", None)[3]
+    assert not take(env(tmp_path), project, ["install", "x"], "install", None)[3]
     (tmp_path / "project" / "pyproject.toml").unlink()
     (tmp_path / ".config" / "uv").mkdir(parents=True)
     (tmp_path / ".config" / "uv" / "uv.toml").write_text('find-links = ["/srv/wheels"]\n')
-    assert taken_over(env(tmp_path), project, ["install", "x"], "install", None,
+    assert take(env(tmp_path), project, ["install", "x"], "install", None,
                       pip=False, uv=True)[3]
 
 
 def test_pip_conf_variables_and_command_line_are_taken_over(tmp_path):
     conf = tmp_path / "pip.conf"
     conf.write_text(f"[global]\nextra-index-url =\n    {URL}\n    https://u:tok@two.example/simple/\n")
-    found, args, _, find_links = taken_over(
+    found, args, _, find_links = take(
         env(tmp_path, PIP_CONFIG_FILE=str(conf), PIP_INDEX_URL="https://mirror.example/simple/"),
         tmp_path, ["install", "--extra-index-url", "https://three.example/simple/", "x"],
         "install", None)
@@ -161,7 +166,7 @@ def test_plan_orders_upstreams_and_moves_credentials(tmp_path):
     corp = Index("corp", "https://corp.example/simple/", packages=("corp-*",))
     cfg = Config((corp,))
     access = Access(corp, Credential("__token__", Secret("corp-secret"), "env:X"))
-    found, _, _, _ = taken_over(
+    found, _, _, _ = take(
         env(tmp_path, PIP_INDEX_URL="https://mirror.example/simple/",
             PIP_EXTRA_INDEX_URL="https://u:tok%40x@two.example/simple/ "
                                 "https://corp.example/simple"),
@@ -339,5 +344,5 @@ def test_installer_args_at(argv, expected):
 
 
 def test_uv_default_index_is_an_index_option():
-    found = pipargs.index_options(["install", "--default-index", URL, "x"], Path("."))
-    assert [(o.option, o.value, o.span) for o in found.found] == [("--index-url", URL, (1, 3))]
+    found = pipargs.walk(["install", "--default-index", URL, "x"], Path("."))
+    assert [(o.option, o.value, o.span) for o in found.options] == [("--index-url", URL, (1, 3))]

@@ -301,7 +301,7 @@ def _requirement_index_option(line: str, secret: str, base: Path) -> tuple[str, 
         words = shlex.split(logical[0][1])
     except ValueError:
         return None
-    option = next((o for o in pipargs.index_options(words, base).found
+    option = next((o for o in pipargs.walk(words, base, follow_files=False).options
                    if o.option in (pipargs.INDEX_URL, pipargs.EXTRA_INDEX_URL)
                    and o.value and secret in o.value), None)
     if option is None:

@@ -55,7 +55,8 @@ def scan_files(paths: Iterable[Path], root: Path | None = None,
 
 def _included(text: str, base: Path) -> list[Path]:
     """The local files a requirements text names with -r / -c, read as pip reads its lines
-    (privpip.core.pipargs: continuations, comments, ``-rFILE`` and ``--requirement=FILE``)."""
+    (privpip.core.pipargs.walk, one line at a time and no file opened: continuations,
+    comments, ``-rFILE`` and ``--requirement=FILE``)."""
     import shlex
 
     from privpip.core import pipargs
@@ -68,7 +69,7 @@ def _included(text: str, base: Path) -> list[Path]:
             words = shlex.split(line)
         except ValueError:
             continue
-        found += [base / o.value for o in pipargs.index_options(words, base).files
+        found += [base / o.value for o in pipargs.walk(words, base, follow_files=False).files
                   if o.value and "://" not in o.value]
     return found
 

@@ -73,18 +73,19 @@ def config_environment(pairs: Sequence[tuple[str, str]], env: Mapping[str, str])
 
 
 def git_environment(ctx: Context, env: Mapping[str, str] | None = None,
-                    argv: Sequence[str] = ()) -> dict[str, str]:
+                    walk: pipargs.Walk | None = None) -> dict[str, str]:
     """Environment additions that make git ask privpip for the configured hosts' credentials.
 
     ``env`` is the child's environment so far (for existing GIT_CONFIG_COUNT entries);
-    ``argv`` is the child's command line: when it visibly needs git (a ``git+`` URL in it or
-    in a -r/-c file) git's version is checked. Returns {} when no [[git]] host is configured.
+    ``walk`` is the run's reading of the child's arguments (pipargs.walk): when they visibly
+    need git (a ``git+`` URL in them or in a -r/-c file) git's version is checked. Returns
+    {} when no [[git]] host is configured.
     """
     env = ctx.env if env is None else env
     cfg = ctx.config
     if not cfg.git_hosts:
         return {}
-    if pipargs.scan(argv, ctx.cwd).mentions_git:
+    if walk is not None and walk.mentions_git:
         version = require_git(env)
         ctx.note("git " + ".".join(map(str, version)))
     out = config_environment(config_pairs(cfg.git_hosts, helper_command()), env)

@@ -98,15 +98,16 @@ def _uv_value(value: str) -> str:
     return rest if eq and "://" not in name else value
 
 
-def taken_over(env: Mapping[str, str], cwd: Path, args: Sequence[str], pip_command: str,
+def taken_over(env: Mapping[str, str], cwd: Path, walk: pipargs.Walk, pip_command: str,
                prefix: str | Path | None, pip: bool = True, uv: bool = False,
                uv_config: Sequence[pipconfig.UvFile] | None = None
                ) -> tuple[list[TakenOver], list[str], list[tuple[str, str]], bool]:
-    """What pip (and uv) would be told about indexes, ``args`` without those options, the
-    private copies of the requirement files pip must read instead (name, text), when they
-    name indexes (see pipargs.private_copies; ``args`` then point at the copies), and
-    whether the run has a local find-links location. With ``uv``, uv's own files count too
-    (``uv_config``: read_uv_files, when the caller has them already).
+    """What pip (and uv) would be told about indexes, the walked arguments without those
+    options, the private copies of the requirement files pip must read instead (name,
+    text), when they name indexes (see pipargs.private_copies; the arguments then point at
+    the copies), and whether the run has a local find-links location. ``walk``: the run's
+    one reading of pip's arguments and requirement files. With ``uv``, uv's own files count
+    too (``uv_config``: read_uv_files, when the caller has them already).
 
     Refuses find-links URLs and requirement files it cannot read; a local find-links
     directory passes through.
@@ -141,13 +142,12 @@ def taken_over(env: Mapping[str, str], cwd: Path, args: Sequence[str], pip_comma
             for value in setting.values:
                 found.append(TakenOver(value, where, replaces_default=setting.key == "index-url"
                                        or setting.section == "default"))
-    options = pipargs.index_options(args, cwd)
-    for problem in options.unreadable:
+    for problem in walk.unreadable:
         raise RoutingRefused(
             f"cannot tell which indexes pip would use: {problem}",
             "download or fix the file and pass it with -r; privpip's config supplies the index")
     in_files = False
-    for option in options.found:
+    for option in walk.options:
         in_file = option.where != "command line"
         if option.option == pipargs.FIND_LINKS:
             _refuse_find_links([option.value or ""], f"{option.where} ({option.option})")
@@ -160,13 +160,12 @@ def taken_over(env: Mapping[str, str], cwd: Path, args: Sequence[str], pip_comma
                      else f"command line {option.option}")
             found.append(TakenOver(_uv_value(url), where, in_args=True,
                                    replaces_default=option.option == pipargs.INDEX_URL))
-    taken = [o for o in options.found
+    taken = [o for o in walk.options
              if o.span and o.option in (pipargs.INDEX_URL, pipargs.EXTRA_INDEX_URL)]
-    rest = pipargs.without(args, taken)
     if not in_files:
-        return found, rest, [], find_links
+        return found, pipargs.without(walk.args, taken), [], find_links
     # pip reads a copy of the file set without those lines, never the original's.
-    rest, copies = pipargs.private_copies(rest, cwd)
+    rest, copies = pipargs.private_copies(walk, taken)
     return found, rest, copies, find_links
 
 
