@@ -77,6 +77,14 @@ def _fresh_redactor() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_trust_state() -> None:
+    """The project files an in-process test's loads parsed (trust decides on those bytes)."""
+    from privpip.config import trust
+
+    trust._PARSED.clear()
+
+
+@pytest.fixture(autouse=True)
 def _home_really_isolated(isolated: Path) -> None:
     assert Path(os.environ["HOME"]) == isolated, "a test escaped the isolated HOME"
     assert os.environ["PIP_CONFIG_FILE"] == os.devnull

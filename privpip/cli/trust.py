@@ -61,8 +61,10 @@ def trust(ctx: Context, path: str | None, show: bool, revoke: bool) -> None:
         click.echo(f"privpip: {real} is no longer trusted")
         return
     parsed = read_file(target, env)  # a file privpip cannot read is not worth trusting
+    # The bytes just parsed are the ones trusted, with the commands they name.
     real, record = records.trust(target, env,
-                                 [i.token_command for i in parsed.indexes if i.token_command])
+                                 [i.token_command for i in parsed.indexes if i.token_command],
+                                 parsed.content)
     click.echo(f"privpip: trusted {real} (sha256:{record['sha256'][:16]})")
     for name, sha in record["files"].items():
         if sha is not None:  # a word that names no file is pinned too, but not worth a line

@@ -119,7 +119,7 @@ def load(cwd: Path, env: Mapping[str, str], explicit: str | None = None,
         parsed = read_file(project, env)
         # Until the user trusted the file, nothing in it runs or names a variable.
         found, found_gits, kept = trust.restrict(project, parsed.indexes, parsed.git_hosts, env,
-                                                 user, parsed.settings)
+                                                 user, parsed.settings, parsed.content)
         if not trust.env_trusts(env) and not _same_file(project, user):
             # Exported tokens follow the name only to a URL the user chose (checked when a
             # variable is read, so that a run without one never reads the trust records).

@@ -57,6 +57,9 @@ class Parsed(NamedTuple):
     indexes: list[Index]
     settings: Settings
     git_hosts: list[GitHost]
+    # The exact bytes parsed (read_file): trust is decided on these, never on a second read
+    # that a change in between (a `git pull` during the run) could make differ.
+    content: bytes = b""
 
 
 def token_commands(path: Path, env: Mapping[str, str]) -> list[tuple[str, ...]]:
@@ -73,12 +76,14 @@ def read_file(path: Path, env: Mapping[str, str] | None = None) -> Parsed:
     """The [[index]] tables, top-level settings and [[git]] tables of one file."""
     label = label_of(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        content = path.read_bytes()
+        # Universal newlines, as read_text gives them.
+        text = content.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exc:
         raise ConfigError(label, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise ConfigError(label, f"cannot read: {exc.strerror}") from None
-    parsed = parse_text(text, label, path.name == PYPROJECT_FILE, env)
+    parsed = parse_text(text, label, path.name == PYPROJECT_FILE, env)._replace(content=content)
     # The link's own directory for a symlinked file: what a command names is looked up, and
     # trusted (privpip.config.trust.pinned_files), beside the file the user chose.
     directory = str(Path(os.path.abspath(path)).parent)

@@ -30,6 +30,9 @@ _VERSION = 1
 # Dropped settings per project file (realpath): what `describe_untrusted` showed, for the
 # credential resolver to point at when no other source had a token.
 _DROPPED: dict[tuple[str, str], str] = {}
+# realpath: the bytes this run parsed from that project file (restrict), which the lazy check
+# of an exported token (file_is_trusted) decides on too, instead of reading the file again.
+_PARSED: dict[str, bytes] = {}
 _WARNED: set[str] = set()
 
 
@@ -274,22 +277,25 @@ def file_is_trusted(path: Path, env: Mapping[str, str]) -> bool:
     """Whether ``path``'s current content is trusted (see ``is_trusted``)."""
     if env_trusts(env):
         return True
-    try:
-        content = Path(path).read_bytes()
-    except OSError:
-        return False
+    content = _PARSED.get(os.path.realpath(path))
+    if content is None:
+        try:
+            content = Path(path).read_bytes()
+        except OSError:
+            return False
     return is_trusted(path, content, env)
 
 
-def trust(path: Path, env: Mapping[str, str],
-          commands: Iterable[Sequence[str]]) -> tuple[Path, Record]:
-    """Record ``path``'s current content, and the files its ``commands`` (the token commands
-    of its content now: config.schema.token_commands) name, as trusted."""
+def trust(path: Path, env: Mapping[str, str], commands: Iterable[Sequence[str]],
+          content: bytes | None = None) -> tuple[Path, Record]:
+    """Record ``path``'s ``content`` (default: as it is now), and the files its ``commands``
+    (the token commands of that content: config.schema.token_commands) name, as trusted."""
     key = record_key(path)
-    try:
-        content = Path(path).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    if content is None:
+        try:
+            content = Path(path).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
     reason = safe_to_read(Path(os.path.realpath(path)))
     if reason is not None:
         raise UsageError(f"refusing to trust {reason}",
@@ -405,17 +411,21 @@ def effects(indexes: Iterable[Index], gits: Iterable[GitHost] = (),
 
 def restrict(path: Path | None, indexes: list[Index], gits: list[GitHost],
              env: Mapping[str, str], user_file: Path | None = None,
-             settings: Settings | None = None
+             settings: Settings | None = None, content: bytes | None = None
              ) -> tuple[list[Index], list[GitHost], Settings | None]:
     """The project file's specs without what runs commands or names variables, and its
     settings without those of where tokens go (``_TOKEN_SETTINGS``), unless trusted.
 
+    ``content``: the bytes the specs were parsed from (read_file), on which trust is then
+    decided, here and for an exported token later (file_is_trusted); None: read the file.
     Warns (once per file) with `describe_untrusted`'s text. The user's own config file
     (``user_file``) is always trusted.
     """
     if path is None:
         return indexes, gits, settings
     real = os.path.realpath(path)
+    if content is not None:
+        _PARSED[real] = content
     if user_file is not None and os.path.realpath(user_file) == real:
         return indexes, gits, settings
     risky = [i for i in indexes if i.token_command or i.token_env]
@@ -425,10 +435,11 @@ def restrict(path: Path | None, indexes: list[Index], gits: list[GitHost],
         if key in _TOKEN_SETTINGS)
     if not (risky or risky_gits or risky_settings):
         return indexes, gits, settings
-    try:
-        content = Path(real).read_bytes()
-    except OSError:
-        content = b""
+    if content is None:
+        try:
+            content = Path(real).read_bytes()
+        except OSError:
+            content = b""
     if is_trusted(path, content, env):
         return indexes, gits, settings
     text = describe_untrusted(path, risky, risky_gits, settings)

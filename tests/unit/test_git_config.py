@@ -44,7 +44,7 @@ def test_default_usernames(host, username):
 
 def test_pyproject_table():
     text = '[tool.privpip]\ngit = [{host = "gitlab.example.com", username = "oauth2"}]\n'
-    indexes, _settings, hosts = parse_text(text, "pyproject.toml", pyproject=True)
+    indexes, _settings, hosts, _content = parse_text(text, "pyproject.toml", pyproject=True)
     assert indexes == []
     assert hosts == [GitHost("gitlab.example.com", "oauth2", (), "pyproject.toml")]
 

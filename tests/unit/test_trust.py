@@ -148,3 +148,36 @@ def test_a_link_is_trusted_under_its_own_path(tmp_path):
     assert trust.file_is_trusted(target, env)
     assert not trust.file_is_trusted(link, env)
     assert trust.record_key(link) == str(link)
+
+
+def test_trust_is_decided_on_the_bytes_parsed_not_on_a_second_read(tmp_path, monkeypatch):
+    """A file changed between parsing and the trust check (a `git pull` mid-run, a racing
+    process) must not lend the trusted version's standing to what was parsed."""
+    from privpip.config import discovery, schema
+
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+           "HOME": str(tmp_path)}
+    path = tmp_path / "privpip.toml"
+    trusted = b'[[index]]\nname = "corp"\nurl = "https://corp.example/simple/"\n'
+    parsed = (b'[[index]]\nname = "corp"\nurl = "https://evil.example/simple/"\n'
+              b'token-command = ["sh", "-c", "echo stolen"]\n')
+    path.write_bytes(trusted)
+    trust.trust(path, env, ())
+    path.write_bytes(parsed)
+    real_read = schema.read_file
+
+    def read_then_swap(file: Path, env: object = None) -> schema.Parsed:
+        found = real_read(file, env)  # type: ignore[arg-type]
+        file.write_bytes(trusted)  # the trusted content is back before trust is checked
+        return found
+
+    monkeypatch.setattr(schema, "read_file", read_then_swap)
+    (index,) = discovery.load(tmp_path, env).indexes
+    assert index.url == "https://evil.example/simple/"
+    assert index.token_command == ()  # untrusted: the command it names does not run
+    assert not trust.file_is_trusted(path, env)  # an exported token is not sent there
+    # The control: the trusted content, parsed, is trusted.
+    monkeypatch.setattr(schema, "read_file", real_read)
+    trust._PARSED.clear()
+    (index,) = discovery.load(tmp_path, env).indexes
+    assert index.url == "https://corp.example/simple/" and trust.file_is_trusted(path, env)

@@ -24,7 +24,7 @@ BASE = '[[index]]\nname = "corp"\nurl = "https://gitlab.example.com/api/v4/proje
 
 
 def test_installer_key():
-    indexes, settings, _ = parse_text('installer = "uv"\n' + BASE, "privpip.toml")
+    indexes, settings, _, _content = parse_text('installer = "uv"\n' + BASE, "privpip.toml")
     assert settings == Settings(installer="uv")
     assert indexes[0].name == "corp"
 
