@@ -376,6 +376,49 @@ def write_installed(recorder: Recorder, site_dirs: Sequence[Path], since: float,
     return written
 
 
+class Ahead:
+    """What recording provenance needs once the installer exits, prepared while it runs: the
+    imports (packaging's tags module alone takes about 7 ms) and where it installs (for an
+    interpreter outside a virtual environment, one short child of its own). After the
+    installer these cost the user's time; beside it they cost nothing but idle CPU."""
+
+    def __init__(self, installs_into: Callable[[], Sequence[Path]]) -> None:
+        self._installs_into = installs_into
+        self._thread: Any = None
+        self._dirs: Sequence[Path] | None = None
+
+    def start(self, after: Callable[[], object] | None = None) -> None:
+        """Begin in a daemon thread, once ``after`` returns (the local index's server is
+        built: that one is on the installer's path, this is not)."""
+        import threading
+
+        def prepare() -> None:
+            from privpip.core.signals import leave_signals_to_main_thread
+
+            leave_signals_to_main_thread()
+            try:
+                if after is not None:
+                    after()
+                import csv  # noqa: F401 - for write() and write_installed()
+                import json  # noqa: F401
+
+                import packaging.utils  # noqa: F401 - dist_infos(), _file_key()
+                import packaging.version  # noqa: F401
+
+                self._dirs = list(self._installs_into())
+            except Exception:  # noqa: BLE001, S110 - installs_into() tries again, and reports
+                pass
+
+        self._thread = threading.Thread(target=prepare, name="privpip-provenance", daemon=True)
+        self._thread.start()
+
+    def installs_into(self) -> Sequence[Path]:
+        """The site directories: the prepared ones, or found now if preparing failed."""
+        if self._thread is not None:
+            self._thread.join()
+        return self._dirs if self._dirs is not None else self._installs_into()
+
+
 _SITE_QUERY = ("import site, sys, sysconfig\n"
                "p = sysconfig.get_paths()\n"
                "print(p['purelib']); print(p['platlib'])\n"

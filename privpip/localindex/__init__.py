@@ -232,6 +232,11 @@ class LocalIndex:
             self._ready.set()
         server.answer_until_stopped()  # a stop() that came first ends it at once
 
+    def wait_ready(self) -> None:
+        """Return once serve()'s server is built (or failed); at once before serve()."""
+        if self._ready is not None:
+            self._ready.wait()
+
     def close(self) -> None:
         """Stop answering and close the connections; a server that could not be built is a
         PrivpipError here (the child's requests were refused)."""

@@ -272,6 +272,7 @@ def run_local(ctx: Context, accesses: Sequence[Access], routed: Plan, argv: Sequ
     a page served in this run listed them."""
     import time
 
+    from privpip.checks import provenance
     from privpip.checks.provenance import Recorder
     from privpip.run import runner
     from privpip.run.delivery import local
@@ -284,6 +285,8 @@ def run_local(ctx: Context, accesses: Sequence[Access], routed: Plan, argv: Sequ
                 if installs_into is not None else None)
     # A second earlier: the file system's clock is coarser than time.time().
     since = time.time() - 1
+    ahead = (provenance.Ahead(installs_into)
+             if recorder is not None and installs_into is not None else None)
     with runner.private_dir(ctx.env) as private, \
             local.listening(ctx.config, routed, log, env=ctx.env, recorder=recorder,
                             fix=refusal_fix(ctx, accesses)) as index:
@@ -301,10 +304,17 @@ def run_local(ctx: Context, accesses: Sequence[Access], routed: Plan, argv: Sequ
             # uv asks within milliseconds when its interpreter query is cached: the server
             # is built from before uv is started, not from after.
             index.serve()
-        # pip's index builds its server while pip imports itself (LocalIndex.serve).
-        status = runner.run(argv, env, started=index.serve, ahead=ctx.pip_ahead)
-    if status == 0 and recorder is not None and installs_into is not None:
-        record_provenance(ctx, recorder, installs_into, since)
+
+        def started() -> None:
+            # pip's index builds its server while pip imports itself (LocalIndex.serve);
+            # provenance's own preparing waits for that server, then runs beside the child.
+            index.serve()
+            if ahead is not None:
+                ahead.start(after=index.wait_ready)
+
+        status = runner.run(argv, env, started=started, ahead=ctx.pip_ahead)
+    if status == 0 and recorder is not None and ahead is not None:
+        record_provenance(ctx, recorder, ahead.installs_into, since)
     return status
 
 

@@ -266,3 +266,37 @@ def test_a_listed_url_carrying_the_token_is_left_out():
     recorder.listed("corp-x", rewritten)
     recorder.bind(targets, {"corp": CORP})
     assert recorder.listed_files() == []
+
+
+def test_ahead_finds_the_site_directories_beside_the_child_once_the_server_is_up(tmp_path):
+    import threading
+
+    threads: list[str] = []
+    server_up = threading.Event()
+
+    def find() -> list[Path]:
+        threads.append(threading.current_thread().name)
+        return [tmp_path]
+
+    ahead = provenance.Ahead(find)
+    ahead.start(after=server_up.wait)
+    assert not server_up.wait(0.2) and threads == []  # the local index's server goes first
+    server_up.set()
+    assert ahead.installs_into() == [tmp_path] and threads == ["privpip-provenance"]
+
+
+def test_ahead_that_failed_finds_them_after_the_child(tmp_path):
+    import threading
+
+    threads: list[str] = []
+
+    def find() -> list[Path]:
+        threads.append(threading.current_thread().name)
+        if len(threads) == 1:
+            raise OSError("not yet")
+        return [tmp_path]
+
+    ahead = provenance.Ahead(find)
+    ahead.start()
+    assert ahead.installs_into() == [tmp_path]
+    assert threads == ["privpip-provenance", threading.current_thread().name]
