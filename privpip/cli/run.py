@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from privpip.cli.options import (
@@ -15,6 +17,9 @@ from privpip.cli.options import (
 from privpip.config import Delivery
 from privpip.context import Context
 from privpip.errors import UsageError
+
+if TYPE_CHECKING:
+    from privpip.run.runner import Watcher
 
 
 @click.command(cls=PassThrough, context_settings=PASSTHROUGH)
@@ -59,6 +64,21 @@ def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None,
         argv = argv[1:]
     if not argv:
         raise UsageError("no COMMAND given", "usage: privpip run [OPTIONS] -- COMMAND [ARGS]...")
+    from privpip.run.runner import Watcher
+
+    # The watcher (Linux) ends what COMMAND started even when privpip is killed; started now,
+    # its interpreter's start-up overlaps the work below.
+    watcher = Watcher.start()
+    try:
+        return _run(ctx, indexes, delivery, skip, python, argv, watcher)
+    finally:
+        if watcher is not None:
+            watcher.discard()  # nothing when it was handed over
+
+
+def _run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None,
+         skip: tuple[str, ...], python: str | None, argv: list[str],
+         watcher: Watcher | None) -> int:
     from privpip.core import pipargs
     from privpip.run import pipeline
     from privpip.run.delivery.netrc import needs_target_version, netrc_reader
@@ -87,7 +107,7 @@ def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None,
             ctx, accesses, routed, [*argv[:start], *routed.args], walk, pip=True, uv=True,
             installs_into=pipeline.command_installs_into(ctx, python, argv),
             # Another COMMAND's own options (find-links) are not read.
-            from_pages=found is not None)
+            from_pages=found is not None, watcher=watcher)
     target = netrc_reader(python, argv, ctx.env)
     if target is not None:
         ctx.note(f"netrc reader: {target.python} (from {target.why})")
@@ -99,6 +119,7 @@ def run(ctx: Context, indexes: tuple[str, ...], delivery: Delivery | None,
     from privpip.checks.diagnose import after_failure, check_typed_tokens
 
     check_typed_tokens(ctx, accesses)
-    status = pipeline.run_with_netrc(ctx, accesses, argv, walk, target, extra_env=uv_env)
+    status = pipeline.run_with_netrc(ctx, accesses, argv, walk, target, extra_env=uv_env,
+                                     watcher=watcher)
     after_failure(ctx, accesses, status)
     return status

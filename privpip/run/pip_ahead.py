@@ -122,7 +122,7 @@ class PipAhead:
         read, write = os.pipe()
         try:
             os.set_inheritable(read, True)
-            closing = [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_fds() if fd != read]
+            closing = [(os.POSIX_SPAWN_CLOSE, fd) for fd in inherited_fds() if fd != read]
             pid = os.posix_spawn(python, [python, _CHILD, str(read), str(os.getpid())],
                                  started_environment(dict(env)), file_actions=closing)
         except OSError:
@@ -175,7 +175,7 @@ def _runs_the_child(python: str) -> bool:
     return version is not None and version >= (3, 8)
 
 
-def _inherited_fds() -> list[int]:
+def inherited_fds() -> list[int]:
     """This process's inheritable descriptors above 2: a child started by subprocess would
     not get them (close_fds), so this one does not either. OSError: they cannot be listed."""
     fds = []

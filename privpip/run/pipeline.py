@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from privpip.config import Delivery, Installer
     from privpip.core.pipargs import Walk
     from privpip.run.delivery.local import Plan
+    from privpip.run.runner import Watcher
     from privpip.run.target import Target
 
 
@@ -262,14 +263,14 @@ def refusal_fix(ctx: Context, accesses: Sequence[Access]) -> Callable[[str], str
 def run_local(ctx: Context, accesses: Sequence[Access], routed: Plan, argv: Sequence[str],
               walk: Walk, pip: bool, uv: bool,
               installs_into: Callable[[], Sequence[Path]] | None = None,
-              from_pages: bool = True) -> int:
+              from_pages: bool = True, watcher: Watcher | None = None) -> int:
     """Start the local index, run the child through it, then name what upstreams did wrong.
     ``walk``: the run's reading of the child's arguments (git's delivery reads it).
 
     With ``installs_into`` (where the child installs), a child that succeeded gets PEP 710
     provenance written into the distributions it installed from files the index streamed,
     or (``from_pages``, and no local find-links in the run) took from its own cache after
-    a page served in this run listed them."""
+    a page served in this run listed them. ``watcher``: as for run_with_netrc."""
     import time
 
     from privpip.checks import provenance
@@ -312,7 +313,7 @@ def run_local(ctx: Context, accesses: Sequence[Access], routed: Plan, argv: Sequ
             if ahead is not None:
                 ahead.start(after=index.wait_ready)
 
-        status = runner.run(argv, env, started=started, ahead=ctx.pip_ahead)
+        status = runner.run(argv, env, started=started, ahead=ctx.pip_ahead, watcher=watcher)
     if status == 0 and recorder is not None and ahead is not None:
         record_provenance(ctx, recorder, ahead.installs_into, since)
     return status
@@ -345,6 +346,7 @@ def run_with_netrc(
     walk: Walk,
     target: Target | None,
     extra_env: Mapping[str, str] | None = None,
+    watcher: Watcher | None = None,
 ) -> int:
     """pip and anything reading NETRC: credential-free URLs, a private netrc, run.
 
@@ -352,6 +354,7 @@ def run_with_netrc(
     ``target`` is the Python whose netrc parser will read the file (None: unknown, so values
     that need it are written in the Python 3.11+ form). ``extra_env`` adds variables for other
     tools (``privpip run`` adds uv's). git gets privpip as its credential helper for [[git]] hosts.
+    ``watcher``: COMMAND runs below it (runner.run), `privpip run` only.
     """
     # subprocess, signal and git: only commands that run a child need them.
     from privpip.core.secret import redact_argv
@@ -370,7 +373,7 @@ def run_with_netrc(
         env.update(git_environment(ctx, env, walk))
         if ctx.verbose:  # the redactor's first use imports json
             ctx.note("running: " + redact_argv(argv))  # URL userinfo masked
-        return runner.run(argv, env, ahead=ctx.pip_ahead)
+        return runner.run(argv, env, ahead=ctx.pip_ahead, watcher=watcher)
 
 
 def run_uv(ctx: Context, accesses: Sequence[Access], argv: Sequence[str], walk: Walk) -> int:

@@ -188,53 +188,10 @@ def _prctl() -> Callable[..., int] | None:
 def _become_subreaper() -> bool:
     """PR_SET_CHILD_SUBREAPER: what the child leaves behind when it dies (`sh -c 'a & b'`
     killed mid-way) is re-parented to privpip instead of init, so privpip can still find and
-    end it (_end_descendants). The child stays in privpip's process group: Ctrl-C and
+    end it (watcher.end_descendants). The child stays in privpip's process group: Ctrl-C and
     terminal job control work as before."""
     prctl = _prctl()
     return prctl is not None and prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
-
-
-def _descendants() -> list[int]:
-    """The live processes below privpip (from /proc; zombies have ended and are left out)."""
-    me = os.getpid()
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as file:
-                fields = file.read().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if len(fields) > 1 and fields[0] != "Z":
-            parents[int(entry)] = int(fields[1])
-    found: list[int] = []
-    frontier = {me}
-    while frontier:
-        frontier = {pid for pid, parent in parents.items()
-                    if parent in frontier and pid != me and pid not in found}
-        found += sorted(frontier)
-    return found
-
-
-def _end_descendants(signum: int, grace: float = 2.0) -> None:
-    """After privpip was told to end (SIGTERM, SIGHUP, SIGQUIT): the same signal to every
-    process still below it, then SIGKILL to what is left after ``grace`` seconds."""
-    import time
-
-    for sig in (signum, signal.SIGKILL):
-        left = _descendants()
-        for pid in left:
-            try:
-                os.kill(pid, sig)
-            except OSError:
-                pass
-        deadline = time.monotonic() + grace
-        while left and time.monotonic() < deadline:
-            time.sleep(0.02)
-            left = _descendants()
-        if not left:
-            return
 
 
 def _die_with_us() -> Callable[[], None] | None:
@@ -244,7 +201,8 @@ def _die_with_us() -> Callable[[], None] | None:
     child is started from privpip's main thread, which lives as long as privpip. A SIGKILL of
     privpip then ends the child too, instead of leaving it running with the private netrc
     (which the next privpip run removes). Grandchildren (pip's build subprocesses) are not
-    covered. ctypes is imported only here, when a child is about to start.
+    covered here; `privpip run` starts COMMAND below the watcher instead (Watcher),
+    which ends them. ctypes is imported only here, when a child is about to start.
     """
     prctl = _prctl()
     if prctl is None:
@@ -266,6 +224,7 @@ def run(
     on_output: Callable[[str], None] | None = None,
     started: Callable[[], object] | None = None,
     ahead: PipAhead | None = None,
+    watcher: Watcher | None = None,
 ) -> int:
     """Run ``argv`` and return its exit status; a child killed by signal N gives -N.
 
@@ -282,6 +241,10 @@ def run(
     privpip is not in the terminal's foreground process group: a Ctrl-C at the terminal
     already reached the child, and a second one would interrupt its clean-up. A signal
     privpip was started with ignored is neither passed on nor reset (_not_ignored).
+
+    With a ``watcher`` (`privpip run`, on Linux), COMMAND runs below privpip/run/watcher.py,
+    a small process that ends what COMMAND started when privpip itself is killed by SIGKILL
+    (Watcher); otherwise nothing changes.
     """
     child: subprocess.Popen[Any] | Child | None = None
     pending: list[int] = []
@@ -306,15 +269,23 @@ def run(
     for signum in _not_ignored(_FORWARDED):
         previous[signum] = signal.signal(signum, forward)
     subreaper = _become_subreaper()
+    report: int | None = None
     try:
         taken = ahead.take(argv, env) if ahead is not None and on_output is None else None
         if ahead is not None and taken is None:
             ahead.discard()
-        child = taken if taken is not None else _start(argv, env, on_output)
+        if watcher is not None and taken is None and subreaper and on_output is None:
+            child, report = watcher.hand_over(argv, env)
+        else:
+            if watcher is not None:
+                watcher.discard()
+            child = taken if taken is not None else _start(argv, env, on_output)
         for signum in pending:
             forward(signum, None)
         if started is not None:
             started()
+        if report is not None:
+            _watched_started(report, argv, child)
         if on_output is not None and child.stdout is not None:
             with child.stdout:
                 for line in child.stdout:
@@ -327,7 +298,9 @@ def run(
     finally:
         if ending and subreaper:
             # Told to end: nothing COMMAND started may outlive the run (`sh -c 'a & b'`).
-            _end_descendants(ending[0])
+            from privpip.run.watcher import end_descendants
+
+            end_descendants(os.getpid(), ending[0])
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
@@ -345,11 +318,120 @@ def _start(argv: Sequence[str], env: Mapping[str, str],
             text=True, errors="replace", bufsize=1, preexec_fn=preexec,
         )
     except OSError as exc:
-        missing = isinstance(exc, FileNotFoundError)
-        raise CannotRun(f"cannot run {argv[0]}: {exc.strerror}",
-                        "check the command's name and PATH" if missing else
-                        "check that the file is an executable program", not_found=missing,
-                        ) from None
+        raise _cannot_run(argv, exc) from None
+
+
+def _cannot_run(argv: Sequence[str], exc: OSError) -> CannotRun:
+    missing = isinstance(exc, FileNotFoundError)
+    return CannotRun(f"cannot run {argv[0]}: {exc.strerror}",
+                     "check the command's name and PATH" if missing else
+                     "check that the file is an executable program", not_found=missing)
+
+
+# Imported, not run as a script: its compiled form is then read from __pycache__ (a script
+# is compiled anew on every start). After the standard library on sys.path: no shadowing.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_WATCHER_MAIN = f"import sys; sys.path.append({_HERE!r}); import watcher; watcher.main()"
+
+
+class Watcher:
+    """privpip/run/watcher.py, started early; COMMAND's argv and environment handed over
+    later (runner.run), so that its interpreter's start-up (some 10 ms) overlaps privpip's own
+    work instead of delaying COMMAND.
+
+    Its own interpreter (``-I -S``: no site, no privpip, no click; the module imported under
+    its own name from its directory, put last on sys.path), started with
+    os.posix_spawn (privpip may have threads by then: no fork in privpip), an empty
+    environment (privpip's own may hold exported tokens; COMMAND's comes on the pipe), the
+    descriptors Popen(close_fds=True) would leave COMMAND plus its two pipes, and privpip's
+    signal mask plus watcher.BLOCKED, so that a signal sent while it starts waits for it. The
+    dispositions it inherits are privpip's at its start: one privpip was started with ignored
+    stays ignored, every other is at its default, as Popen's COMMAND had them. It is privpip's
+    child in privpip's process group, so signals reach it as they reached COMMAND: privpip
+    sends it what it passes on (Child.send_signal), and the watcher relays that to COMMAND.
+    Never handed over (privpip stopped on an error first), it reads end of file and exits.
+    """
+
+    def __init__(self, child: Child, message: int, report: int) -> None:
+        self.child = child
+        self._message: int | None = message
+        self._report = report
+
+    @classmethod
+    def start(cls) -> Watcher | None:
+        """None where it cannot run (not Linux, no interpreter to start): COMMAND then starts
+        as before."""
+        if not (sys.platform.startswith("linux") and sys.executable
+                and hasattr(os, "posix_spawn")):
+            return None
+        from privpip.run.pip_ahead import Child, inherited_fds
+        from privpip.run.watcher import BLOCKED
+
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])  # privpip's own: COMMAND's too
+        message, message_w = os.pipe()
+        report_r, report = os.pipe()
+        try:
+            os.set_inheritable(message, True)
+            os.set_inheritable(report, True)
+            closing = [(os.POSIX_SPAWN_CLOSE, fd) for fd in inherited_fds()
+                       if fd not in (message, report)]
+            pid = os.posix_spawn(
+                sys.executable,
+                [sys.executable, "-I", "-S", "-c", _WATCHER_MAIN, str(message), str(report),
+                 str(os.getpid()), ",".join(str(int(s)) for s in sorted(mask))],
+                {}, file_actions=closing, setsigmask=mask | BLOCKED)
+        except OSError:
+            os.close(message_w)
+            os.close(report_r)
+            return None
+        finally:
+            os.close(message)
+            os.close(report)
+        return cls(Child(pid), message_w, report_r)
+
+    def hand_over(self, argv: Sequence[str], env: Mapping[str, str]) -> tuple[Child, int]:
+        """Send COMMAND's argv and environment: (the watcher, the descriptor on which it says
+        whether COMMAND started, for _watched_started)."""
+        from privpip.run.pip_ahead_child import encode
+
+        message = self._message
+        assert message is not None
+        self._message = None
+        try:
+            data = memoryview(encode(list(argv), dict(env)))
+            while data:
+                data = data[os.write(message, data):]
+        except OSError:
+            pass  # it ended before reading all: its exit status tells (_watched_started)
+        finally:
+            os.close(message)
+        return self.child, self._report
+
+    def discard(self) -> None:
+        """Not handed over: it reads end of file and exits; reaped here."""
+        if self._message is None:
+            return
+        os.close(self._message)
+        self._message = None
+        os.close(self._report)
+        self.child.wait()
+
+
+def _watched_started(report: int, argv: Sequence[str], child: Child | subprocess.Popen[Any],
+                     ) -> None:
+    """Wait for the watcher's word: COMMAND runs, or CannotRun as _start raises it. Nothing
+    said (the watcher ended first): the run's status is the watcher's."""
+    chunks = []
+    try:
+        while chunk := os.read(report, 64):
+            chunks.append(chunk)
+    finally:
+        os.close(report)
+    said = b"".join(chunks)
+    if said and said != b"0":
+        child.wait()
+        number = int(said)
+        raise _cannot_run(argv, OSError(number, os.strerror(number))) from None
 
 
 def _terminal_sent_it() -> bool:

@@ -285,6 +285,152 @@ def test_privpip_told_to_end_leaves_no_grandchildren(fake, tmp_path, signum):
                 pass
 
 
+def _below(pid: int) -> set[int]:
+    """Every live process below ``pid``, read from /proc's children lists (all threads)."""
+    found: set[int] = set()
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                kids = [int(p) for p in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            for kid in kids:
+                if kid not in found and not _gone(kid):
+                    found.add(kid)
+                    frontier.append(kid)
+    return found
+
+
+def _run(tmp_path: Path, temp: Path, script: str) -> subprocess.Popen[bytes]:
+    """`privpip run -- sh -c SCRIPT`, its output in tmp_path/out (a pipe would stay open as
+    long as anything COMMAND started runs)."""
+    env = {**os.environ, "PYTHONPATH": str(TESTS.parent), "TMPDIR": str(temp),
+           "PRIVPIP_INDEX_CORP_TOKEN": "tok-123456"}
+    with open(tmp_path / "out", "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "privpip", "run", "--delivery", "netrc", "--", "sh", "-c",
+             script], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=out,
+            stderr=subprocess.STDOUT, preexec_fn=dispositions())
+
+
+# Each script is killed once `sleeps` sleep processes run below privpip: grandchildren that
+# would outlive a killed privpip.
+KILLED_WHILE = {
+    # a background job the shell waits for
+    "background": ("sleep 300 & wait", 1),
+    # the shell's foreground command
+    "foreground": ("sleep 300; :", 1),
+    # a grandchild that ignores SIGTERM: SIGKILL after the grace period
+    "ignores-term": ("(trap '' TERM; exec sleep 300) & wait", 1),
+    # a grandchild whose own parent (a subshell) has exited already: an orphan by then
+    "orphan": ("(sleep 300 &) ; sleep 301", 2),
+}
+
+
+def _sleeps_below(pid: int) -> int:
+    found = 0
+    for below in _below(pid):
+        try:
+            found += Path(f"/proc/{below}/cmdline").read_bytes().startswith(b"sleep\0")
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_CHILD_SUBREAPER is Linux's")
+@pytest.mark.parametrize("case", sorted(KILLED_WHILE))
+def test_sigkill_of_privpip_run_leaves_no_grandchildren(fake, tmp_path, case):
+    """Issue 19: `privpip run -- sh -c '...'` and privpip killed by SIGKILL (nothing runs in
+    privpip then): what COMMAND started ends too, within a few seconds, instead of running
+    on under init. Fails on the code without the watcher (COMMAND died of PR_SET_PDEATHSIG,
+    its children did not)."""
+    _fake_path, temp = fake
+    script, sleeps = KILLED_WHILE[case]
+    proc = _run(tmp_path, temp, script)
+    pids: set[int] = set()
+    try:
+        assert wait_for(lambda: _sleeps_below(proc.pid) == sleeps), (tmp_path / "out").read_text()
+        pids = _below(proc.pid)
+        proc.kill()
+        proc.wait(timeout=30)
+        assert wait_for(lambda: all(_gone(pid) for pid in pids), 10), (
+            "outlived privpip: " + ", ".join(
+                f"{pid} {Path(f'/proc/{pid}/cmdline').read_bytes()!r}"
+                for pid in pids if not _gone(pid)))
+    finally:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the watcher is Linux's")
+def test_a_killed_watcher_takes_command_with_it(fake, tmp_path):
+    """The watcher killed alone (SIGKILL): COMMAND dies with it (PR_SET_PDEATHSIG), as it
+    died with privpip before; privpip reports a COMMAND killed by SIGKILL and cleans up."""
+    _fake_path, temp = fake
+    proc = _run(tmp_path, temp, "sleep 300")
+    assert wait_for(lambda: _sleeps_below(proc.pid) == 1), (tmp_path / "out").read_text()
+    pids = _below(proc.pid)
+    try:
+        (watcher,) = _children(proc.pid)
+        (command,) = _children(watcher)  # on the code before the watcher: none
+        os.kill(watcher, signal.SIGKILL)
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+        assert wait_for(lambda: _gone(command), 10)
+        assert leftovers(temp) == []
+    finally:
+        for pid in [*pids, proc.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_CHILD_SUBREAPER is Linux's")
+def test_after_a_normal_end_background_jobs_are_left_alone(fake, tmp_path):
+    """As before the watcher: COMMAND exits 0 and its background job keeps running (it has
+    no credential any more: the netrc is gone)."""
+    _fake_path, temp = fake
+    proc = _run(tmp_path, temp, "sleep 300 & echo $! > bg.pid")
+    proc.wait(timeout=30)
+    pid = int((tmp_path / "bg.pid").read_text())
+    try:
+        assert proc.returncode == 0, (tmp_path / "out").read_text()
+        time.sleep(0.5)
+        assert not _gone(pid)
+        assert leftovers(temp) == []
+    finally:
+        os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the watcher is Linux's")
+def test_run_passes_on_what_privpip_is_sent_and_keeps_ignored_signals(fake, tmp_path):
+    """Through the watcher: a SIGINT privpip passes on (not from a terminal) reaches COMMAND
+    once, then SIGTERM; started with SIGHUP ignored (nohup), COMMAND has it ignored and
+    privpip passes none on; exit status 0 as COMMAND's."""
+    fake_path, temp = fake
+    env = {**os.environ, "PYTHONPATH": str(TESTS.parent), "TMPDIR": str(temp),
+           "PRIVPIP_INDEX_CORP_TOKEN": "tok-123456",
+           "FAKE_MODE": "record", "FAKE_MARK": str(tmp_path / "mark")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "privpip", "run", "--delivery", "netrc", "--", str(fake_path)],
+        cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, preexec_fn=dispositions(ignored=(signal.SIGHUP,)))
+    assert wait_for((tmp_path / "mark.ready").exists), proc.communicate(timeout=30)
+    assert len(_below(proc.pid)) == 2  # the watcher and COMMAND
+    proc.send_signal(signal.SIGHUP)
+    proc.send_signal(signal.SIGINT)  # handled before the SIGTERM: the lower number first
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert (tmp_path / "mark.signals").read_text() == "INT-default SIGINT SIGTERM"
+    assert leftovers(temp) == []
+
+
 def _in_terminal(tmp_path: Path, temp: Path, script: str) -> tuple[int, int]:
     """`privpip run -- sh -c SCRIPT` as the foreground job of a new terminal (pty.fork:
     its own session, the pty its controlling terminal): (pid, the terminal's fd)."""
