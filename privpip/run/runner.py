@@ -173,25 +173,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _prctl() -> Callable[..., int] | None:
-    """Linux's prctl(2) through ctypes (imported only here, when a child is about to start)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        return cast("Callable[..., int]", ctypes.CDLL(None, use_errno=True).prctl)
-    except (OSError, AttributeError):
-        return None
-
-
 def _become_subreaper() -> bool:
     """PR_SET_CHILD_SUBREAPER: what the child leaves behind when it dies (`sh -c 'a & b'`
     killed mid-way) is re-parented to privpip instead of init, so privpip can still find and
     end it (watcher.end_descendants). The child stays in privpip's process group: Ctrl-C and
     terminal job control work as before."""
-    prctl = _prctl()
-    return prctl is not None and prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    from privpip.core.prctl import PR_SET_CHILD_SUBREAPER, prctl
+
+    return prctl(PR_SET_CHILD_SUBREAPER, 1) == 0
 
 
 def _die_with_us() -> Callable[[], None] | None:
@@ -202,16 +191,17 @@ def _die_with_us() -> Callable[[], None] | None:
     privpip then ends the child too, instead of leaving it running with the private netrc
     (which the next privpip run removes). Grandchildren (pip's build subprocesses) are not
     covered here; `privpip run` starts COMMAND below the watcher instead (Watcher),
-    which ends them. ctypes is imported only here, when a child is about to start.
+    which ends them. prctl is looked up here, before the fork: the child only calls it.
     """
-    prctl = _prctl()
+    from privpip.core.prctl import PR_SET_PDEATHSIG, resolve
+
+    prctl = resolve()
     if prctl is None:
         return None
     parent = os.getpid()
-    pr_set_pdeathsig = 1
 
     def preexec() -> None:
-        prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != parent:  # privpip died before prctl took effect
             os.kill(os.getpid(), signal.SIGKILL)
 
