@@ -90,15 +90,16 @@ class GitLab(Provider):
     distinctive = ("host", "group")
     username = DEFAULT_USERNAME  # personal/project/group access tokens; deploy tokens set their own
     # The two shapes of a GitLab package registry's simple index (the only GitLab regexes).
-    PROJECT = re.compile(r"^(?P<prefix>.*?)/api/v4/projects/(?P<project>[^/]+)"
-                         r"/packages/pypi/simple/?$")
-    GROUP = re.compile(r"^(?P<prefix>.*?)/api/v4/groups/(?P<group>[^/]+)"
-                       r"/-/packages/pypi/simple/?$")
+    PROJECT = (r"^(?P<prefix>.*?)/api/v4/projects/(?P<project>[^/]+)"
+               r"/packages/pypi/simple/?$")
+    GROUP = r"^(?P<prefix>.*?)/api/v4/groups/(?P<group>[^/]+)/-/packages/pypi/simple/?$"
 
     @classmethod
     def parse(cls, url: SplitResult) -> dict[str, str] | None:
+        if "/api/v4/" not in url.path:  # in both shapes: no pattern is compiled for others
+            return None
         for pattern in (cls.PROJECT, cls.GROUP):
-            match = pattern.match(url.path)
+            match = re.match(pattern, url.path)
             if match:
                 parts = _present(match.groupdict())
                 prefix = parts.pop("prefix", "")
@@ -150,12 +151,14 @@ class CodeArtifact(Provider):
     distinctive = ("domain", "owner", "region")
     username = "aws"
     login_hint = "install the AWS CLI and sign in (`aws configure` or `aws sso login`)"
-    HOST = re.compile(r"^(?P<domain>[a-z0-9-]+)-(?P<owner>\d{12})\.d\.codeartifact\."
-                      r"(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
-    PATH = re.compile(r"^/pypi/(?P<repository>[^/]+)/simple/?$")
+    HOST = (r"^(?P<domain>[a-z0-9-]+)-(?P<owner>\d{12})\.d\.codeartifact\."
+            r"(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
+    PATH = r"^/pypi/(?P<repository>[^/]+)/simple/?$"
 
     @classmethod
     def parse(cls, url: SplitResult) -> dict[str, str] | None:
+        if ".codeartifact." not in (url.hostname or "").lower():
+            return None
         return _host_and_path(cls.HOST, cls.PATH, url)
 
     @classmethod
@@ -187,11 +190,13 @@ class ArtifactRegistry(Provider):
     distinctive = ("location",)
     username = "oauth2accesstoken"
     login_hint = "install the Google Cloud CLI and sign in (`gcloud auth login`)"
-    HOST = re.compile(r"^(?P<location>[a-z0-9-]+)-python\.pkg\.dev$")
-    PATH = re.compile(r"^/(?P<project>[^/]+)/(?P<repository>[^/]+)/simple/?$")
+    HOST = r"^(?P<location>[a-z0-9-]+)-python\.pkg\.dev$"
+    PATH = r"^/(?P<project>[^/]+)/(?P<repository>[^/]+)/simple/?$"
 
     @classmethod
     def parse(cls, url: SplitResult) -> dict[str, str] | None:
+        if not (url.hostname or "").lower().endswith("-python.pkg.dev"):
+            return None
         return _host_and_path(cls.HOST, cls.PATH, url)
 
     @classmethod
@@ -214,23 +219,21 @@ class Azure(Provider):
     distinctive = ("organization", "feed")
     username = "azure"  # Azure Artifacts ignores the username of a PAT; any non-empty one works
     login_hint = "install the Azure CLI and sign in (`az login`)"
-    PATH = re.compile(
-        r"^/(?P<organization>[^/_][^/]*)(?:/(?P<project>[^/_][^/]*))?/_packaging/(?P<feed>[^/]+)"
-        r"/pypi/simple/?$"
-    )
-    LEGACY_HOST = re.compile(r"^(?P<organization>[^.]+)\.pkgs\.visualstudio\.com$")
-    LEGACY_PATH = re.compile(
-        r"^(?:/(?P<project>[^/_][^/]*))?/_packaging/(?P<feed>[^/]+)/pypi/simple/?$"
-    )
+    PATH = (r"^/(?P<organization>[^/_][^/]*)(?:/(?P<project>[^/_][^/]*))?/_packaging/"
+            r"(?P<feed>[^/]+)/pypi/simple/?$")
+    LEGACY_HOST = r"^(?P<organization>[^.]+)\.pkgs\.visualstudio\.com$"
+    LEGACY_PATH = r"^(?:/(?P<project>[^/_][^/]*))?/_packaging/(?P<feed>[^/]+)/pypi/simple/?$"
 
     @classmethod
     def parse(cls, url: SplitResult) -> dict[str, str] | None:
         host = (url.hostname or "").lower()
         if host == "pkgs.dev.azure.com":
-            path = cls.PATH.match(url.path)
+            path = re.match(cls.PATH, url.path)
             if path:
                 return _present(path.groupdict())
-        legacy, path = cls.LEGACY_HOST.match(host), cls.LEGACY_PATH.match(url.path)
+        if not host.endswith(".pkgs.visualstudio.com"):
+            return None
+        legacy, path = re.match(cls.LEGACY_HOST, host), re.match(cls.LEGACY_PATH, url.path)
         if legacy and path:
             return _present({**legacy.groupdict(), **path.groupdict()})
         return None
@@ -271,10 +274,13 @@ def get(name: str) -> type[Provider]:
     return REGISTRY.get(name, Generic)
 
 
-def _host_and_path(host_re: re.Pattern[str], path_re: re.Pattern[str], url: SplitResult
-                   ) -> dict[str, str] | None:
-    """The named groups of both patterns when the host (lowercased) and the path match."""
-    host, path = host_re.match((url.hostname or "").lower()), path_re.match(url.path)
+def _host_and_path(host_re: str, path_re: str, url: SplitResult) -> dict[str, str] | None:
+    """The named groups of both patterns when the host (lowercased) and the path match.
+
+    Patterns are compiled on first use (re's own cache), and each registry's parse() first
+    checks a literal its host or path pattern requires: loading a config of plain indexes
+    (pypiserver, Nexus, Artifactory, devpi) compiles none of them."""
+    host, path = re.match(host_re, (url.hostname or "").lower()), re.match(path_re, url.path)
     return {**host.groupdict(), **path.groupdict()} if host and path else None
 
 
