@@ -23,7 +23,8 @@ from privpip.errors import ConfigError
 USER_FILE = "config.toml"
 
 # Only for a pyproject.toml that is not valid TOML: a table header naming tool.privpip.
-_PRIVPIP_HEADER = re.compile(r"^\s*\[\[?\s*\"?tool\"?\s*\.\s*\"?privpip\"?\s*[\].]", re.MULTILINE)
+# Compiled when a pyproject.toml is first looked at (re's cache), not at every start.
+_PRIVPIP_HEADER = r"^\s*\[\[?\s*\"?tool\"?\s*\.\s*\"?privpip\"?\s*[\].]"
 
 
 def has_privpip_table(text: str) -> bool:
@@ -40,7 +41,7 @@ def has_privpip_table(text: str) -> bool:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError:
-        return bool(_PRIVPIP_HEADER.search(text))
+        return bool(re.search(_PRIVPIP_HEADER, text, re.MULTILINE))
     tool = data.get("tool")
     return isinstance(tool, dict) and "privpip" in tool
 

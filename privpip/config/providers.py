@@ -300,12 +300,12 @@ def infer(url: str) -> str:
 
 # Looser than the index shapes above: any GitLab API path that names a project or group (an
 # upload URL, a git remote), for naming what `migrate` finds.
-_GITLAB_API = re.compile(r"/api/v4/(?:projects|groups)/([^/]+)/")
+_GITLAB_API = r"/api/v4/(?:projects|groups)/([^/]+)/"
 
 
 def gitlab_project(url: str) -> str | None:
     """The project or group id (or path) a GitLab API URL names, None for other URLs."""
-    match = _GITLAB_API.search(urlsplit(url).path)
+    match = re.search(_GITLAB_API, urlsplit(url).path)
     return match.group(1) if match else None
 
 

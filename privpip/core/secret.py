@@ -43,8 +43,9 @@ class Secret:
         return bool(self._value)
 
 
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/?#@\s]*@)")
-_URL = re.compile(r"(?P<origin>[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#\s'\"<>]*)(?P<rest>[^\s'\"<>]*)")
+# Compiled on the first redact() (re's cache): a run that shows no message needs neither.
+_USERINFO = r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/?#@\s]*@)"
+_URL = r"(?P<origin>[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#\s'\"<>]*)(?P<rest>[^\s'\"<>]*)"
 
 
 def forms(value: str) -> set[str]:
@@ -89,7 +90,7 @@ def redact(text: str) -> str:
     A URL that holds a secret loses its whole path (``https://host/****``), not just the
     secret: a token that equals a word (``simple``) must not show where it sat in the URL.
     """
-    text = _USERINFO.sub(lambda m: m.group("scheme") + "****@", text)
+    text = re.sub(_USERINFO, lambda m: m.group("scheme") + "****@", text)
     if not _SEEN:
         return text
     every = _every_form()
@@ -102,7 +103,7 @@ def redact(text: str) -> str:
             return origin + "/****"
         return match.group(0)
 
-    text = _URL.sub(url, text)
+    text = re.sub(_URL, url, text)
     for form in every:
         text = text.replace(form, "****")
     return text
