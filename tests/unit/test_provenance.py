@@ -117,6 +117,30 @@ def test_write_replaces_a_hard_linked_record_instead_of_changing_it(tmp_path):
     assert (info / "RECORD").read_bytes() != before
 
 
+def test_write_appends_to_a_record_of_its_own_and_creates_one_file(tmp_path):
+    # Creating files is what costs: the common case appends the row and creates only
+    # provenance_url.json. A RECORD without a final newline still gets a row of its own.
+    info = _dist_info(tmp_path, "corp-top", "1.0")
+    record = info / "RECORD"
+    record.write_text(record.read_text().rstrip("\n"))
+    inode = record.stat().st_ino
+    provenance.write(Dist(info, "corp-top", "1.0"), _fetched("corp_top-1.0-py3-none-any.whl"))
+    assert record.stat().st_ino == inode  # appended in place
+    rows = list(csv.reader(record.read_text().splitlines()))
+    assert rows[-1][0] == f"{info.name}/provenance_url.json" and len(rows[-2]) == 3
+    assert record.read_text().endswith("\n")
+
+
+def test_write_replaces_a_hard_linked_provenance_file_instead_of_changing_it(tmp_path):
+    info = _dist_info(tmp_path / "site", "corp-top", "1.0")
+    (info / "provenance_url.json").write_text('{"old": true}\n')
+    cached = tmp_path / "cache-provenance"
+    os.link(info / "provenance_url.json", cached)
+    provenance.write(Dist(info, "corp-top", "1.0"), _fetched("corp_top-1.0-py3-none-any.whl"))
+    assert cached.read_text() == '{"old": true}\n'
+    assert json.loads((info / "provenance_url.json").read_text())["url"].endswith(".whl")
+
+
 def test_a_failed_write_is_a_warning(tmp_path):
     info = _dist_info(tmp_path, "corp-top", "1.0")
     (info / "RECORD").unlink()
