@@ -25,8 +25,11 @@ from privpip.errors import ConfigError, UsageError
 if TYPE_CHECKING:
     from privpip.config.model import GitHost, Index, Settings
 
-TRUST_FILE = "trusted.json"
-_VERSION = 1
+TRUST_FILE = "trusted.toml"
+# Where privpip before 2026-12 kept them, read until the next `privpip trust` writes the above
+# (TOML: its parser is loaded for the config anyway, json would cost 1 ms of every start).
+LEGACY_TRUST_FILE = "trusted.json"
+_VERSION = 2
 # Dropped settings per project file (realpath): what `describe_untrusted` showed, for the
 # credential resolver to point at when no other source had a token.
 _DROPPED: dict[tuple[str, str], str] = {}
@@ -148,7 +151,7 @@ def _warn(key: str, text: str, env: Mapping[str, str]) -> None:
 
 
 def trust_file(env: Mapping[str, str]) -> Path:
-    """trusted.json in privpip's user data directory."""
+    """trusted.toml in privpip's user data directory."""
     from privpip.core.userdata import data_dir
 
     return data_dir(env) / TRUST_FILE
@@ -184,17 +187,30 @@ def record_key(path: Path) -> str:
 
 def read_records(env: Mapping[str, str]) -> dict[str, Record]:
     """{record_key: {"sha256": hex, "files": {path: hex or None}}} of every trusted file; {}
-    when there is no (readable) record. A record of an older privpip is the bare digest."""
-    import json
-
+    when there is no (readable) record. TOML has no None: an absent file is "" there. The
+    JSON file of an older privpip is read while there is no TOML one; its oldest records
+    are the bare digest."""
     path = trust_file(env)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        path = path.with_name(LEGACY_TRUST_FILE)
+        text = None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _unreadable(path, exc) from None
+    try:
+        if text is not None:
+            from privpip.config.schema import tomllib
+
+            data: Any = tomllib.loads(text)
+        else:
+            import json
+
+            data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as exc:
-        raise ConfigError(str(path), f"cannot read the trust records ({exc})",
-                          f"fix or delete {path}; then run `privpip trust` again") from None
+    except (OSError, ValueError) as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
+        raise _unreadable(path, exc) from None
     records = data.get("trusted") if isinstance(data, dict) else None
     out: dict[str, Record] = {}
     for key, value in (records.items() if isinstance(records, dict) else [(None, None)]):
@@ -209,16 +225,39 @@ def read_records(env: Mapping[str, str]) -> dict[str, Record]:
                     for k, v in files.items())):
             raise ConfigError(str(path), "the trust records are not in the expected form",
                               f"delete {path}; then run `privpip trust` again")
-        out[key] = {"sha256": value["sha256"], "files": dict(files)}
+        out[key] = {"sha256": value["sha256"],
+                    "files": {k: v or None for k, v in files.items()}}
     return out
 
 
+def _unreadable(path: Path, exc: Exception) -> ConfigError:
+    return ConfigError(str(path), f"cannot read the trust records ({exc})",
+                       f"fix or delete {path}; then run `privpip trust` again")
+
+
 def write_records(env: Mapping[str, str], records: Mapping[str, Record]) -> Path:
-    """Replace the records atomically, mode 0600, directory 0700."""
-    from privpip.core.userdata import write_private_json
+    """Replace the records atomically, mode 0600, directory 0700; the JSON file of an older
+    privpip, read until now, goes once the TOML one holds its records."""
+    import tomli_w
+
+    from privpip.core.userdata import write_private
 
     path = trust_file(env)
-    write_private_json(path, {"version": _VERSION, "trusted": dict(sorted(records.items()))})
+    data = {"version": _VERSION, "trusted": {
+        key: {"sha256": record["sha256"],
+              "files": {name: sha or "" for name, sha in record["files"].items()}}
+        for key, record in sorted(records.items())}}
+    try:
+        text = tomli_w.dumps(data)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError("a path that is not valid UTF-8 cannot be recorded as trusted",
+                         "move the project to a directory whose name is UTF-8") from None
+    write_private(path, text)
+    try:
+        path.with_name(LEGACY_TRUST_FILE).unlink()
+    except FileNotFoundError:
+        pass
     return path
 
 

@@ -27,14 +27,21 @@ def test_trust_records_are_private_and_atomic(tmp_path):
     assert not trust.is_trusted(file, b"x = 2\n", env)
     assert trust.is_trusted(file, b"x = 2\n", {**env, "CI": "true"})
     assert not trust.is_trusted(file, b"x = 2\n", {**env, "CI": "false"})
-    assert [p.name for p in records.parent.iterdir()] == ["trusted.json"]  # no temp left
+    assert [p.name for p in records.parent.iterdir()] == ["trusted.toml"]  # no temp left
 
 
 def test_broken_records_are_a_config_error(tmp_path):
     env = {"XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path)}
     path = trust.trust_file(env)
     path.parent.mkdir(parents=True)
-    path.write_text('{"trusted": ["not", "a", "table"]}')
+    path.write_text('trusted = ["not", "a", "table"]\n')
+    with pytest.raises(ConfigError, match="not in the expected form"):
+        trust.read_records(env)
+    path.write_text('trusted = {\n')
+    with pytest.raises(ConfigError, match="cannot read the trust records"):
+        trust.read_records(env)
+    path.unlink()  # an older privpip's file, as broken
+    path.with_name("trusted.json").write_text('{"trusted": ["not", "a", "table"]}')
     with pytest.raises(ConfigError, match="not in the expected form"):
         trust.read_records(env)
 
@@ -181,3 +188,42 @@ def test_trust_is_decided_on_the_bytes_parsed_not_on_a_second_read(tmp_path, mon
     trust._PARSED.clear()
     (index,) = discovery.load(tmp_path, env).indexes
     assert index.url == "https://corp.example/simple/" and trust.file_is_trusted(path, env)
+
+
+def test_records_of_an_older_privpip_are_read_and_moved_on_the_next_write(tmp_path):
+    import json
+
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path)}
+    project = tmp_path / "privpip.toml"
+    project.write_text("x = 1\n")
+    legacy = trust.trust_file(env).with_name("trusted.json")
+    legacy.parent.mkdir(parents=True)
+    key = trust.record_key(project)
+    gone = str(tmp_path / "scripts" / "token.sh")
+    legacy.write_text(json.dumps({"version": 1, "trusted": {
+        key: {"sha256": trust.digest(b"x = 1\n"), "files": {gone: None}}}}))
+    assert trust.read_records(env) == {key: {"sha256": trust.digest(b"x = 1\n"),
+                                             "files": {gone: None}}}
+    assert trust.is_trusted(project, b"x = 1\n", env)  # nobody has to trust again
+    other = tmp_path / "other.toml"
+    other.write_text("y = 2\n")
+    trust.trust(other, env, ())
+    assert sorted(p.name for p in legacy.parent.iterdir()) == ["trusted.toml"]
+    records = trust.read_records(env)
+    assert records[key]["files"] == {gone: None}  # "absent" survives TOML, which has no null
+    assert trust.is_trusted(project, b"x = 1\n", env) and trust.file_is_trusted(other, env)
+
+
+def test_a_path_that_is_not_utf8_is_refused_not_mangled(tmp_path):
+    import os
+
+    from privpip.errors import UsageError
+
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path)}
+    odd = tmp_path / os.fsdecode(b"dir-\xff")
+    odd.mkdir()
+    project = odd / "privpip.toml"
+    project.write_text("x = 1\n")
+    with pytest.raises(UsageError, match="not valid UTF-8"):
+        trust.trust(project, env, ())
+    assert not trust.trust_file(env).exists()
