@@ -324,3 +324,18 @@ def test_ahead_that_failed_finds_them_after_the_child(tmp_path):
     ahead.start()
     assert ahead.installs_into() == [tmp_path]
     assert threads == ["privpip-provenance", threading.current_thread().name]
+
+
+def test_one_failed_record_is_a_warning_and_the_others_are_written(tmp_path):
+    infos = [_dist_info(tmp_path, f"corp-p{n}", "1.0") for n in range(9)]
+    (infos[4] / "RECORD").unlink()  # this one fails: a warning in its place, the rest written
+    recorder = Recorder()
+    for n in range(9):
+        recorder.add(_fetched(f"corp_p{n}-1.0-py3-none-any.whl"))
+    warnings: list[str] = []
+    written = provenance.write_installed(recorder, [tmp_path], time.time() - 1,
+                                         warnings.append)
+    assert sorted(d.path.name for d, _ in written) == sorted(
+        i.name for n, i in enumerate(infos) if n != 4)
+    assert len(warnings) == 1 and infos[4].name in warnings[0]
+    assert all((i / "provenance_url.json").exists() == (n != 4) for n, i in enumerate(infos))
