@@ -292,7 +292,7 @@ class Resolver:
             if cred is None:
                 return None
             found = cred._replace(source=f"index {index.name} ({cred.source})")
-        # "__token__" is PyPI's convention and means nothing to git; a real username
+        # DEFAULT_USERNAME is PyPI's convention and means nothing to git; a real username
         # (a GitLab deploy token's, gitlab-ci-token) is needed by git as well.
         user = found.username
         if user == DEFAULT_USERNAME:
