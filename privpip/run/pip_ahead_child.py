@@ -47,7 +47,9 @@ def decode(data):  # type: (bytes) -> tuple[list[bytes], dict[bytes, bytes]]
     return args, env
 
 
-def _read_all(fd):  # type: (int) -> bytes
+def read_all(fd):  # type: (int) -> bytes
+    """Everything until end of file, then the descriptor closed (also the watcher's and
+    runner.Watcher's reader)."""
     chunks = []
     while True:
         chunk = os.read(fd, 65536)
@@ -90,7 +92,7 @@ def main():  # type: () -> None
         warm = True
     except BaseException:  # noqa: BLE001 - whatever it was, `python -m pip` reports it
         warm = False
-    data = _read_all(int(sys.argv[1]))
+    data = read_all(int(sys.argv[1]))
     if not data:
         os._exit(0)
     args, env = decode(data)

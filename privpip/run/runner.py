@@ -411,13 +411,9 @@ def _watched_started(report: int, argv: Sequence[str], child: Child | subprocess
                      ) -> None:
     """Wait for the watcher's word: COMMAND runs, or CannotRun as _start raises it. Nothing
     said (the watcher ended first): the run's status is the watcher's."""
-    chunks = []
-    try:
-        while chunk := os.read(report, 64):
-            chunks.append(chunk)
-    finally:
-        os.close(report)
-    said = b"".join(chunks)
+    from privpip.run.pip_ahead_child import read_all
+
+    said = read_all(report)
     if said and said != b"0":
         child.wait()
         number = int(said)

@@ -26,9 +26,10 @@ starts). This process:
 - when privpip dies first: SIGKILL to COMMAND (what PR_SET_PDEATHSIG gave COMMAND before),
   SIGTERM to every other process below it, SIGKILL to what is left after two seconds; exit.
 
-Standard library only, and little of it (os, signal, sys, ctypes): it runs on every `privpip
-run`, and what it imports is start-up time. privpip imports ``end_descendants`` from here, so
-the rule of what "below" means lives in one place.
+Standard library only, and little of it (os, signal, sys), plus two modules of privpip that
+import nothing else of it: pip_ahead_child (the pipe's format) and core/prctl (prctl through
+_ctypes): it runs on every `privpip run`, and what it imports is start-up time. privpip
+imports ``end_descendants`` from here, so the rule of what "below" means lives in one place.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ TYPE_CHECKING = False  # not typing's: its import is start-up time
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
 # The signal PR_SET_PDEATHSIG sends when privpip dies: one nothing else sends by chance. Any
 # arrival is checked against getppid(), so a stray one changes nothing.
 PRIVPIP_DIED = signal.SIGRTMIN
@@ -110,25 +110,20 @@ def _reap_all(command: int = 0) -> int | None:
             status = code
 
 
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 65536):
-        chunks.append(chunk)
-    os.close(fd)
-    return b"".join(chunks)
-
-
 def _start(args: list[bytes], env: dict[bytes, bytes], mask: set[int],
-           prctl: Callable[..., int]) -> int:
+           prctl: Callable[[int, int], int]) -> int:
     """COMMAND's pid, as subprocess.Popen(args, env=env) starts it from privpip; OSError as
     Popen raises it when execve fails."""
+    from pip_ahead_child import read_all
+    from prctl import PR_SET_PDEATHSIG
+
     read, write = os.pipe()  # close-on-exec: end of file once COMMAND runs
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child execs or exits
         try:
             os.close(read)
-            prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             if os.getppid() != parent:
                 os._exit(127)
             for name in ("SIGPIPE", "SIGXFSZ"):  # Python ignores them; Popen restores them
@@ -143,7 +138,7 @@ def _start(args: list[bytes], env: dict[bytes, bytes], mask: set[int],
         finally:
             os._exit(127)
     os.close(write)
-    error = _read_all(read)
+    error = read_all(read)
     if error:
         os.waitpid(pid, 0)
         raise OSError(int(error), os.strerror(int(error)))
@@ -193,23 +188,24 @@ def main() -> None:
     mask = {int(n) for n in sys.argv[4].split(",") if n}
     os.set_inheritable(message, False)
     os.set_inheritable(report, False)
-    import ctypes
+    here = os.path.dirname(os.path.abspath(__file__))
+    for directory in (here, os.path.join(os.path.dirname(here), "core")):
+        if directory not in sys.path:  # runner.Watcher put the first there already
+            sys.path.append(directory)  # after the standard library: it shadows nothing
+    from prctl import PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE, PR_SET_PDEATHSIG, resolve
 
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    prctl = resolve()  # looked up once: _start's forked child only calls it
     # Not dumpable: no core file when it dies of COMMAND's signal, and its memory (COMMAND's
     # environment) is as closed to COMMAND's children as privpip's own.
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    if prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        os._exit(70)  # privpip checked the same call on itself: never here in practice
-    prctl(PR_SET_PDEATHSIG, PRIVPIP_DIED, 0, 0, 0)
+    if prctl is None or prctl(PR_SET_DUMPABLE, 0) != 0 \
+            or prctl(PR_SET_CHILD_SUBREAPER, 1) != 0:
+        os._exit(70)  # privpip checked the same calls on itself: never here in practice
+    prctl(PR_SET_PDEATHSIG, PRIVPIP_DIED)
     if os.getppid() != privpip:
         os._exit(0)  # privpip is gone already: nothing was started
-    here = os.path.dirname(os.path.abspath(__file__))
-    if here not in sys.path:  # run as a script; runner.Watcher put it there already
-        sys.path.append(here)  # after the standard library: it shadows nothing
-    from pip_ahead_child import decode
+    from pip_ahead_child import decode, read_all
 
-    data = _read_all(message)
+    data = read_all(message)
     if not data or os.getppid() != privpip:
         os._exit(0)  # privpip ended before it needed COMMAND
     args, env = decode(data)
