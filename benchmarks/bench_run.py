@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from bench_startup import measured  # one timing of a child for every benchmark here
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = {
@@ -30,16 +30,6 @@ COMMANDS = {
     "run --delivery netrc -- sh -c 'sleep 0 & wait'": [
         "run", "--delivery", "netrc", "--", "sh", "-c", "sleep 0 & wait"],
 }
-
-
-def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(argv, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> int:
@@ -61,19 +51,22 @@ def main() -> int:
                    PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
                    PRIVPIP_INDEX_CORP_TOKEN="bench-token-1234567890")
         envs = {name: {**env, "PYTHONPATH": str(tree)} for name, tree in trees.items()}
-        subprocess.run([sys.executable, "-m", "privpip", "trust"], env=envs["this"], cwd=work,
-                       check=True, stdout=subprocess.DEVNULL)
+        # Each checkout records trust in its own format (trusted.json before 2026-12,
+        # trusted.toml since, which replaces the JSON file): this one first, then the other.
+        for tree in ("this", "baseline"):
+            subprocess.run([sys.executable, "-m", "privpip", "trust"], env=envs[tree],
+                           cwd=work, check=True, stdout=subprocess.DEVNULL)
         samples: dict[tuple[str, str], list[tuple[float, float]]] = {
             (c, t): [] for c in COMMANDS for t in trees}
         for argv in COMMANDS.values():  # warm-up: file cache, .pyc files
             for tree in trees:
-                timed([sys.executable, "-m", "privpip", *argv], envs[tree], work)
+                measured([sys.executable, "-m", "privpip", *argv], envs[tree], work)
         for at in range(args.rounds):
             for command, argv in COMMANDS.items():
                 order = list(trees) if at % 2 else list(trees)[::-1]
                 for tree in order:
                     samples[command, tree].append(
-                        timed([sys.executable, "-m", "privpip", *argv], envs[tree], work))
+                        measured([sys.executable, "-m", "privpip", *argv], envs[tree], work))
     print(f"{args.rounds} rounds; ms: baseline / this (median ratio)")
     print("| command | wall | CPU |")
     print("| --- | --- | --- |")

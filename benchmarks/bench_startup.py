@@ -49,18 +49,22 @@ Case = tuple[list[str], dict[str, str]]
 CPU = False
 
 
-def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
-    """Wall-clock seconds, or with --cpu the child's user + system CPU seconds: on a machine
-    shared with other work, CPU time varies far less than wall-clock time."""
+def measured(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """One run of ``argv``: (wall-clock seconds, the child's user + system CPU seconds)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if not CPU:
-        return wall
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
+    """Wall-clock seconds, or with --cpu the child's CPU seconds: on a machine shared with
+    other work, CPU time varies far less than wall-clock time."""
+    wall, cpu = measured(argv, env, cwd)
+    return cpu if CPU else wall
 
 
 def interleaved(cases: dict[str, Case], cwd: Path, rounds: int) -> dict[str, list[float]]:

@@ -278,11 +278,16 @@ def test_privpip_told_to_end_leaves_no_grandchildren(fake, tmp_path, signum):
         assert wait_for(lambda: all(_gone(pid) for pid in pids), 10), "a grandchild outlived privpip"
         assert leftovers(temp) == []
     finally:
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        _kill_all(pids)
+
+
+def _kill_all(pids) -> None:
+    """A test's clean-up: SIGKILL to what it started, whatever has ended already."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def _below(pid: int) -> set[int]:
@@ -360,11 +365,7 @@ def test_sigkill_of_privpip_run_leaves_no_grandchildren(fake, tmp_path, case):
                 f"{pid} {Path(f'/proc/{pid}/cmdline').read_bytes()!r}"
                 for pid in pids if not _gone(pid)))
     finally:
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        _kill_all(pids)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the watcher is Linux's")
@@ -383,11 +384,7 @@ def test_a_killed_watcher_takes_command_with_it(fake, tmp_path):
         assert wait_for(lambda: _gone(command), 10)
         assert leftovers(temp) == []
     finally:
-        for pid in [*pids, proc.pid]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        _kill_all([*pids, proc.pid])
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_CHILD_SUBREAPER is Linux's")
@@ -484,7 +481,4 @@ def test_child_reads_the_terminal_and_ctrl_c_ends_the_run(fake, tmp_path):
         assert leftovers(temp) == []
     finally:
         os.close(fd)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+        _kill_all([pid])
