@@ -20,6 +20,7 @@ from privpip.core.identity import DEFAULT_USERNAME, basic_auth
 from privpip.core.secret import Secret, redact
 from privpip.core.signals import leave_signals_to_main_thread
 from privpip.localindex import pages, routing
+from privpip.localindex.held import Holder
 from privpip.localindex.pool import PER_ORIGIN, Alarm, ConnectionPool, Origin, Watchdog
 from privpip.localindex.routing import Problem, Upstream
 from privpip.localindex.tls import CA_HINT
@@ -206,6 +207,7 @@ class State:
         self.targets: dict[str, routing.Target] = {}
         self.problems: list[Problem] = []
         self.recorder = recorder  # the files streamed in full, for provenance (or None)
+        self.held = Holder()  # small files fetched whole for a HEAD (see .held)
         if recorder is not None:
             recorder.bind(self.targets, self.by_name)
         self.lock = threading.Lock()

@@ -47,14 +47,19 @@ from privpip.localindex.fetch import (
     reason,
     status_problem,
 )
+from privpip.localindex.held import KEPT, Held, byte_range
 from privpip.localindex.pool import Alarm
-from privpip.localindex.routing import Problem
+from privpip.localindex.routing import Problem, Upstream
 
 _RETURN = ("Content-Type", "Content-Length", "Content-Range", "Content-Encoding", "Accept-Ranges",
            "ETag", "Last-Modified", "Cache-Control")
 
 
 _PASSED_STATUSES = (200, 206, 304, 412, 416)
+
+
+# A file request with only these headers has no condition: a held body may answer it.
+_UNCONDITIONAL = frozenset({"Range", "Accept-Encoding"})
 
 
 # Methods a client may reasonably send; they get 405 (unknown ones get http.server's 501).
@@ -195,9 +200,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         upstream = state.by_name[index]
         url = target.url + suffix
         headers = {k: v for k in FORWARD if (v := self.headers.get(k)) is not None}
+        # Only an unconditional ask is answered from a held body, or turned into a fetch.
+        plain = not suffix and headers.keys() <= _UNCONDITIONAL
+        held = state.held.get(file_id) if plain else None
+        if held is not None and self._send_held(held, head, headers.get("Range"), file_id,
+                                                upstream, target):
+            return
+        whole = head and plain and "Range" not in headers
         alarm = state.fetcher.watchdog.arm(state.file_deadline)
         try:
-            reply = state.fetcher.open(upstream, url, "HEAD" if head else "GET", headers, alarm)
+            reply = state.fetcher.open(upstream, url, "GET" if whole or not head else "HEAD",
+                                       headers, alarm)
         except UpstreamFailed as exc:
             state.fetcher.watchdog.disarm(alarm)
             state.add_problem(exc.problem)
@@ -219,19 +232,81 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._plain(404 if response.status in (404, 410) else 502,
                         f"index {index!r} answered {response.status}", head)
             return
+        if whole and response.status == 200:
+            held = self._hold(reply, alarm)
+            if held is not None:
+                state.held.put(file_id, held)
+                self._send_held(held, head, None, file_id, upstream, target)
+                return
         sink = None
         if (state.recorder is not None and not head and not suffix and response.status == 200
                 and response.getheader("Content-Encoding", "identity") == "identity"):
             sink = state.recorder.sink(upstream, target.url, target.filename)  # provenance
-        if not self._stream(reply, head, alarm, sink):
+        if not self._stream(reply, head, alarm, sink, reusable=not whole):
             self.close_connection = True
             state.add_problem(Problem(
                 index, display_url(url), f"did not send {filename!r} within "
                 f"{state.file_deadline:g} s (the total limit per download)",
                 "check the network, or raise the download deadline"))
 
-    def _stream(self, reply: Reply, head: bool, alarm: Alarm, sink: Sink | None = None) -> bool:
-        """Pass the upstream's answer on; False when it was cut short by the deadline."""
+    def _hold(self, reply: Reply, alarm: Alarm) -> Held | None:
+        """The whole body of a small file's answer, read for a HEAD (see :mod:`.held`); None
+        when the answer is not one to hold, or broke off (the caller then passes its headers
+        on, and the connection is not reused)."""
+        state = self.server.state
+        response = reply.response
+        length = response.getheader("Content-Length") or ""
+        if (response.getheader("Content-Encoding", "identity") != "identity"
+                or not (length.isascii() and length.isdigit())
+                or int(length) > state.held.per_file):
+            return None
+        try:
+            body = response.read(int(length))
+        except (OSError, http.client.HTTPException):
+            body = b""
+        if state.fetcher.watchdog.disarm(alarm) or len(body) != int(length):
+            state.log(f"reading {display_url(reply.url)} broke off; its HEAD is passed on")
+            return None
+        reply.release()
+        return Held(tuple((k, v) for k in KEPT
+                          if (v := response.getheader(k)) is not None), body)
+
+    def _send_held(self, held: Held, head: bool, range_header: str | None, file_id: str,
+                   upstream: Upstream, target: routing.Target) -> bool:
+        """Answer from a held body: a HEAD, one byte range, or the whole file (which lets the
+        body go); False for a range it does not answer (the upstream then does)."""
+        size = len(held.body)
+        span = None
+        if range_header is not None:
+            span = byte_range(range_header, size)
+            if span is None:
+                return False
+        start, end = span or (0, size)
+        self.send_response(206 if span else 200)
+        for key, value in held.headers:
+            self.send_header(key, value)
+        self.send_header("Accept-Ranges", "bytes")
+        if span:
+            self.send_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
+        self.send_header("Content-Length", str(end - start))
+        self.end_headers()
+        if head:
+            return True
+        self.wfile.write(memoryview(held.body)[start:end])
+        state = self.server.state
+        if span is None:
+            state.held.drop(file_id)
+            sink = (state.recorder.sink(upstream, target.url, target.filename)
+                    if state.recorder is not None else None)
+            if sink is not None:
+                sink.update(held.body)
+                sink.done()
+        return True
+
+    def _stream(self, reply: Reply, head: bool, alarm: Alarm, sink: Sink | None = None,
+                reusable: bool = True) -> bool:
+        """Pass the upstream's answer on; False when it was cut short by the deadline.
+        ``reusable``: False when the answer has a body ``head`` leaves unread."""
         response = reply.response
         self.send_response(response.status)
         for key in _RETURN:
@@ -275,7 +350,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             fired = self.server.state.fetcher.watchdog.disarm(alarm)
             if bodiless:
                 response.close()
-            reply.release(reuse=complete and not fired)
+            reply.release(reuse=complete and not fired and reusable)
         return not fired
 
 

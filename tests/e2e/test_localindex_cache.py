@@ -245,6 +245,24 @@ def test_warm_reinstall_records_the_listed_file_and_its_declared_hash(counting, 
     assert TOKEN not in json.dumps(streamed)
 
 
+def test_uv_gets_each_small_wheel_with_one_upstream_request(counting, caches, make_venv,
+                                                          tmp_path):
+    """uv reads a wheel's metadata with a HEAD and a range, then fetches the whole file: the
+    local index asks the upstream once (privpip/localindex/held.py), and the provenance
+    record still has the SHA-256 of the bytes served."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (wheel,) = counting.packages.glob("cache_pkg-1.0-*.whl")
+    venv = make_venv()
+    _install(counting, project, venv, "uv")
+    assert installed(venv, "cache_pkg") == "cache-pkg 1.0"
+    asked = [line for line in counting.log.read_text().splitlines()
+             if line.split()[1].startswith("/idx/packages/")]
+    assert asked == [f"GET /idx/packages/{wheel.name} 200"]
+    assert _provenance(venv)["archive_info"] == {
+        "hashes": {"sha256": hashlib.sha256(wheel.read_bytes()).hexdigest()}}
+
+
 def test_warm_reinstall_with_find_links_records_nothing(counting, caches, make_venv, tmp_path):
     """A local find-links directory with the same wheel: which of the two pip took is not
     known afterwards, so the page's listing proves nothing and the record is left out."""
