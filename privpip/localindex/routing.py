@@ -82,6 +82,7 @@ class Target:
     index: str
     url: str
     filename: str
+    size: int | None = None  # as the page declares it (PEP 700), if it does
 
 
 def file_id(index: str, url: str) -> str:
@@ -113,7 +114,7 @@ def rewrite(page: Page, upstream: Upstream) -> tuple[Page, dict[str, Target]]:
     index = upstream.name
     for file in page.files:
         digest = file_id(index, file.url)
-        targets[digest] = Target(index, file.url, file.filename)
+        targets[digest] = Target(index, file.url, file.filename, file.size)
         files.append(File(**{**file.__dict__,
                              "url": local_path(index, file.url, file.filename, digest)}))
     return page.with_files(tuple(files)), targets

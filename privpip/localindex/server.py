@@ -206,7 +206,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if held is not None and self._send_held(held, head, headers.get("Range"), file_id,
                                                 upstream, target):
             return
-        whole = head and plain and "Range" not in headers
+        whole = (head and plain and "Range" not in headers
+                 and (target.size is None or target.size <= state.held.per_file))
         alarm = state.fetcher.watchdog.arm(state.file_deadline)
         try:
             reply = state.fetcher.open(upstream, url, "GET" if whole or not head else "HEAD",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import http.client
 import http.server
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -43,6 +44,12 @@ class Registry(http.server.BaseHTTPRequestHandler):
 
     def _answer(self, head: bool) -> None:
         self.seen.append((self.command, self.path, self.headers.get("Range")))
+        if self.path == "/simple/sized/":  # PEP 691 JSON with PEP 700 sizes
+            page = json.dumps({"meta": {"api-version": "1.1"}, "name": "sized", "files": [
+                {"filename": path.rpartition("/")[2], "url": path, "hashes": {},
+                 "size": len(body)} for path, body in FILES.items()]}).encode()
+            self._send(200, page, head, {"Content-Type": "application/vnd.pypi.simple.v1+json"})
+            return
         if self.path.startswith("/simple/"):
             self._send(200, PAGE, head, {"Content-Type": "text/html"})
             return
@@ -86,11 +93,12 @@ def registry() -> Iterator[tuple[Upstream, list[tuple[str, str, str | None]]]]:
 
 
 class Client:
-    def __init__(self, index: LocalIndex) -> None:
+    def __init__(self, index: LocalIndex, project: str = "demo") -> None:
         raw = f"{index.username}:{index.password.reveal()}".encode()
         self.auth = "Basic " + base64.b64encode(raw).decode()
         self.conn = http.client.HTTPConnection("127.0.0.1", index.port, timeout=30)
-        self.conn.request("GET", "/simple/demo/", headers={"Authorization": self.auth})
+        self.conn.request("GET", f"/simple/{project}/", headers={"Authorization": self.auth,
+                                                                 "Accept": "text/html"})
         page = self.conn.getresponse().read().decode()
         self.paths = {name: page.split('href="')[i + 1].split("#")[0].split('"')[0]
                       for i, name in enumerate(("small", "big"))}
@@ -160,6 +168,16 @@ def test_a_file_larger_than_the_limit_is_passed_through(registry):
         assert (status, body) == (200, BIG)
         assert [(s[0], s[2]) for s in _file_requests(seen)] == [
             ("GET", None), ("GET", "bytes=-10"), ("GET", None)]
+
+
+def test_a_file_the_page_says_is_large_gets_a_head(registry):
+    up, seen = registry
+    with LocalIndex([up]) as index:
+        client = Client(index, "sized")
+        assert client.ask("HEAD", "small")[0] == 200
+        status, response, _ = client.ask("HEAD", "big")
+        assert (status, response.getheader("Content-Length")) == (200, str(len(BIG)))
+        assert [s[0] for s in _file_requests(seen)] == ["GET", "HEAD"]
 
 
 @pytest.mark.parametrize(("header", "size", "expected"), [
