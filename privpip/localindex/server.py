@@ -240,9 +240,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self._send_held(held, head, None, file_id, upstream, target)
                 return
         sink = None
-        if (state.recorder is not None and not head and not suffix and response.status == 200
+        if (not head and not suffix and response.status == 200
                 and response.getheader("Content-Encoding", "identity") == "identity"):
-            sink = state.recorder.sink(upstream, target.url, target.filename)  # provenance
+            sink = self._sink(upstream, target)
         if not self._stream(reply, head, alarm, sink, reusable=not whole):
             self.close_connection = True
             state.add_problem(Problem(
@@ -297,12 +297,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         state = self.server.state
         if span is None:
             state.held.drop(file_id)
-            sink = (state.recorder.sink(upstream, target.url, target.filename)
-                    if state.recorder is not None else None)
+            sink = self._sink(upstream, target)
             if sink is not None:
                 sink.update(held.body)
                 sink.done()
         return True
+
+    def _sink(self, upstream: Upstream, target: routing.Target) -> Sink | None:
+        """Provenance's hash of a file served whole (None when nothing is recorded)."""
+        recorder = self.server.state.recorder
+        return None if recorder is None else recorder.sink(upstream, target.url,
+                                                           target.filename)
 
     def _stream(self, reply: Reply, head: bool, alarm: Alarm, sink: Sink | None = None,
                 reusable: bool = True) -> bool:
